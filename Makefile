@@ -1,0 +1,40 @@
+# The two commands a newcomer needs are `make run` and `make test`; CI runs `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## create .venv and install crisismon with the dev extras
+
+run: $(STAMP) ## start the embedded service: broker, SQLite, worker, web
+	$(BIN)/crisismon run
+
+demo: $(STAMP) ## play the outage scenario and print the alert it fires
+	$(BIN)/crisismon demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit ## everything CI checks: ruff, mypy, pytest
+
+bench: $(STAMP) ## throughput and start-up benchmarks (ratios, not timed tests)
+	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.startup
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""``config/detection.yaml``, validated, with errors that name the offending key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from detectors.count_spike import CountSpikeDetector
+
+
+class ConfigError(ValueError):
+    """A config file is missing or invalid; the message names the file and the key."""
+
+
+class DetectorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    half_life_windows: float = Field(default=60.0, gt=0)
+    warmup_windows: int = Field(default=30, ge=1)
+    min_count: int = Field(default=5, ge=1)
+    share_concentration: float = Field(default=50.0, gt=0)
+    alert_score: float = Field(default=5.0, gt=0)
+    critical_score: float = Field(default=10.0, gt=0)
+
+    def build(self) -> CountSpikeDetector:
+        return CountSpikeDetector(
+            half_life=self.half_life_windows,
+            warmup=self.warmup_windows,
+            min_count=self.min_count,
+            share_concentration=self.share_concentration,
+            learn_clip_score=self.alert_score,
+        )
+
+    def severity(self, score: float) -> str | None:
+        """Grade a score; None means it does not alert."""
+        if score >= self.critical_score:
+            return "critical"
+        if score >= self.alert_score:
+            return "warning"
+        return None
+
+
+class IncidentSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merge_gap_seconds: float = Field(default=1800.0, ge=0)
+    alert_gather_seconds: float = Field(default=1.5, ge=0, le=30)
+    examples: int = Field(default=3, ge=0, le=10)
+
+
+class DetectionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window_seconds: int = Field(default=60, ge=1, le=86400)
+    allowed_lateness_seconds: float = Field(default=5.0, ge=0)
+    live_horizon_seconds: float = Field(default=900.0, gt=0)
+    max_gap_windows: int = Field(default=1440, ge=1)
+    detector: DetectorSettings = DetectorSettings()
+    incidents: IncidentSettings = IncidentSettings()
+
+
+def load_detection_config(path: Path) -> DetectionConfig:
+    """Read and validate; every problem is reported as ``file: key: message``."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return DetectionConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc

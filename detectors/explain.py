@@ -1,0 +1,50 @@
+"""Plain-words explanations of findings, shared by the Slack alert, the CLI and later the dashboard.
+
+>>> rarity(5.3)
+'about 1 in 200,000 windows'
+>>> from detectors.count_spike import Finding
+>>> describe(Finding("volume", 58, 11.2, 4, 20, 9.1, 58))
+'58 mentions vs 11.2 expected (usual range 4–20), about 1 in 1.3 billion windows'
+"""
+
+from __future__ import annotations
+
+import math
+
+from detectors.count_spike import NEGATIVE_SHARE, VOLUME, Finding
+
+METRIC_TITLES = {VOLUME: "Mention volume spike", NEGATIVE_SHARE: "Negative mentions spike"}
+
+
+def rarity(score: float) -> str:
+    """Turn a surprise score (-log10 p) into "about 1 in N windows" with two significant digits."""
+    if score <= 0:
+        return "not unusual"
+    odds = 10.0**score
+    if odds >= 1e12:
+        return "rarer than 1 in a trillion windows"
+    for scale, word in ((1e9, "billion"), (1e6, "million")):
+        if odds >= scale:
+            return f"about 1 in {_two_digits(odds / scale):g} {word} windows"
+    return f"about 1 in {int(_two_digits(odds)):,} windows"
+
+
+def _two_digits(value: float) -> float:
+    if value <= 0:
+        return value
+    magnitude = 10 ** (math.floor(math.log10(value)) - 1)
+    return round(value / magnitude) * magnitude
+
+
+def describe(finding: Finding) -> str:
+    if finding.metric == NEGATIVE_SHARE:
+        negatives = round(finding.observed * finding.support)
+        return (
+            f"{finding.observed:.0%} negative ({negatives} of {finding.support} mentions) vs "
+            f"{finding.expected:.0%} expected (usual range {finding.lower:.0%}–{finding.upper:.0%}),"
+            f" {rarity(finding.score)}"
+        )
+    return (
+        f"{finding.observed:g} mentions vs {finding.expected:.1f} expected "
+        f"(usual range {finding.lower:g}–{finding.upper:g}), {rarity(finding.score)}"
+    )

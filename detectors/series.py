@@ -1,0 +1,45 @@
+"""Which series a mention counts toward.
+
+Each series kind is one function from a mention to zero or more keys; adding a kind
+(``segment:``, ``topic:``, ``lang:`` …) is one more entry in `SERIES_KINDS`.
+
+>>> from datetime import UTC, datetime
+>>> from streams.mentions import MentionIn
+>>> series_keys(MentionIn("zendesk", "1", "hi", datetime(2026, 1, 1, tzinfo=UTC)))
+['global', 'source:zendesk']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from streams.mentions import MentionIn
+
+GLOBAL = "global"
+
+SeriesKind = Callable[[MentionIn], Iterable[str]]
+
+SERIES_KINDS: list[SeriesKind] = [
+    lambda mention: [GLOBAL],
+    lambda mention: [f"source:{mention.source}"],
+]
+
+
+def series_keys(mention: MentionIn) -> list[str]:
+    keys: list[str] = []
+    for kind in SERIES_KINDS:
+        keys.extend(key for key in kind(mention) if key not in keys)
+    return keys
+
+
+def encode_keys(keys: Iterable[str]) -> str:
+    """Store keys so that one ``LIKE '% key %'`` finds a series' mentions on any database.
+
+    >>> encode_keys(["global", "source:x"])
+    ' global source:x '
+    """
+    return " " + " ".join(keys) + " "
+
+
+def decode_keys(stored: str) -> list[str]:
+    return stored.split()

@@ -1,0 +1,56 @@
+"""The one `faust.App`. Agents, timers and views register on it from their domain modules.
+
+The settings below come from measurements on the embedded broker (see BROKER-NOTES.md):
+Tansu holds every group join for half the session timeout, so Faust's default 60 s session
+means a 30 s start; 3 s gives a worker that processes its first message within seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faust
+
+from monitor.settings import Settings, get_settings
+
+# Placeholder so that importing the app (to list commands, run unit tests) needs no broker;
+# `crisismon worker` refuses to start on it.
+_UNRESOLVED_BROKER = "kafka://embedded-broker-not-started:9092"
+
+
+def faust_broker_url(settings: Settings) -> str:
+    return _UNRESOLVED_BROKER if settings.uses_embedded_broker else settings.broker
+
+
+def create_app(settings: Settings) -> faust.App:
+    datadir = Path(settings.data_dir) / "faust" / f"{settings.app_id}-{settings.web_port}"
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        settings.app_id,
+        broker=faust_broker_url(settings),
+        store="memory://",
+        datadir=str(datadir),
+        autodiscover=False,
+        # Our own topics are declared with explicit partitions; records are JSON.
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        value_serializer="json",
+        # Measured on Tansu: fast group joins and rebalances.
+        broker_session_timeout=3.0,
+        broker_heartbeat_interval=0.5,
+        broker_rebalance_timeout=3.0,
+        broker_commit_interval=1.0,
+        stream_wait_empty=False,
+        table_standby_replicas=0,
+        # Tansu rejects InitProducerId: at-least-once, made exact by SQL idempotency keys.
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+    )
+
+
+app = create_app(get_settings())

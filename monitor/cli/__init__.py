@@ -1,0 +1,61 @@
+"""The `crisismon` command line. Every command has --help; every failure is one readable line."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from monitor.cli import db, demo, incidents, replay, service
+
+cli = typer.Typer(
+    name="crisismon",
+    help="Real-time crisis and sentiment monitoring: mentions in, explained Slack alerts out.\n\n"
+    "Start here: `crisismon demo` plays a scenario and prints the alert it fires; "
+    "`crisismon run` starts the service. Settings come from CRISISMON_* environment variables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+cli.command("run")(service.run)
+cli.command("worker")(service.worker)
+cli.command("demo")(demo.demo)
+cli.command("replay")(replay.replay_command)
+cli.command("incidents")(incidents.list_command)
+cli.add_typer(db.db_cli, name="db")
+
+
+class CliError(RuntimeError):
+    """Raised by commands for an expected failure: printed as one line, exit code 1."""
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"crisismon: error: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def main() -> None:
+    from detectors.config import ConfigError
+    from monitor.broker import BrokerError
+    from monitor.service import ServiceError
+    from monitor.storage.db import DatabaseError
+    from monitor.worker import WorkerError
+    from streams.replay import ReplayError
+
+    expected = (
+        BrokerError, ConfigError, DatabaseError, ReplayError, ServiceError, WorkerError, CliError
+    )
+    try:
+        cli()
+    except expected as exc:
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        _fail(f"invalid setting CRISISMON_{field.upper()}: {first['msg']}")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None

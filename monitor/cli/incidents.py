@@ -1,0 +1,42 @@
+"""`crisismon incidents`: what fired, newest first."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor.cli.common import ready_engine, settings
+
+
+def list_command(
+    status_filter: str | None = typer.Option(
+        None, "--status", help="only incidents with this status: open or resolved"
+    ),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="how many to show"),
+    show_alert: bool = typer.Option(False, "--alert", help="also print each alert's full text"),
+) -> None:
+    """List incidents from the database, newest first."""
+    from monitor.incidents.service import list_incidents
+
+    if status_filter not in (None, "open", "resolved"):
+        raise typer.BadParameter("must be open or resolved", param_hint="--status")
+    rows = list_incidents(ready_engine(settings()), limit=limit, status=status_filter)
+    console = Console()
+    if not rows:
+        console.print("no incidents yet")
+        return
+    table = Table("id", "status", "severity", "title", "series", "anomalies", "window (UTC)",
+                  "alerted")
+    for row in rows:
+        table.add_row(
+            str(row.id), row.status, row.severity, row.title, row.series.replace(" ", ", "),
+            str(row.anomaly_count),
+            f"{row.first_window_start:%Y-%m-%d %H:%M}–{row.last_window_end:%H:%M}",
+            f"{row.alerted_at:%H:%M:%S}" if row.alerted_at else "no",
+        )
+    console.print(table)
+    if show_alert:
+        for row in rows:
+            if row.alert_text:
+                console.print(f"\n[bold]#{row.id}[/]\n{row.alert_text}", highlight=False)

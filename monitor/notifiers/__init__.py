@@ -1,0 +1,38 @@
+"""Where alerts go: one `Notifier` port, one adapter module per vendor."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from monitor.incidents.alerts import AlertMessage
+from monitor.settings import Settings
+
+
+class NotifierError(RuntimeError):
+    """The alert could not be delivered; the message says why in one line."""
+
+
+class Notifier(Protocol):
+    """Delivers one alert and returns a reference to it (a Slack ts, a line number…)."""
+
+    name: str
+
+    async def post_alert(self, alert: AlertMessage) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+def build_notifier(settings: Settings) -> Notifier:
+    """Slack when a bot token and channel are set, otherwise the console."""
+    if settings.slack_configured:
+        from monitor.notifiers.slack import SlackNotifier
+
+        assert settings.slack_bot_token is not None and settings.slack_channel is not None
+        return SlackNotifier(
+            token=settings.slack_bot_token,
+            channel=settings.slack_channel,
+            base_url=settings.slack_base_url,
+        )
+    from monitor.notifiers.console import ConsoleNotifier
+
+    return ConsoleNotifier()

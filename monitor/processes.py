@@ -1,0 +1,68 @@
+"""Child processes that cannot outlive their parent.
+
+`crisismon run` owns a broker and a worker. Ctrl-C stops them in order, but a parent killed by
+SIGKILL runs no cleanup at all, so on Linux each child also asks the kernel (``PR_SET_PDEATHSIG``)
+to be killed the moment its parent dies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    def _in_child() -> None:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        # The parent may have died between fork and prctl; then nobody would ever signal us.
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+    return _in_child
+
+
+def spawn_tied(
+    argv: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    stdout: IO[bytes] | int | None = None,
+    stderr: IO[bytes] | int | None = None,
+    own_process_group: bool = False,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` so that it is killed when this process dies, however it dies.
+
+    ``own_process_group`` keeps terminal Ctrl-C away from the child so the parent decides the
+    order of shutdown (the broker must stop after the worker has let go of it).
+    """
+    return subprocess.Popen(
+        list(argv),
+        env=env,
+        stdout=stdout,
+        stderr=stderr,
+        cwd=cwd,
+        start_new_session=own_process_group,
+        preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - no threads exist yet here
+    )
+
+
+def stop_process(proc: subprocess.Popen[bytes], *, grace: float, sig: int = signal.SIGTERM) -> int:
+    """Signal ``proc``, wait up to ``grace`` seconds, then kill it. Returns its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    return proc.returncode

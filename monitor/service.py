@@ -1,0 +1,160 @@
+"""The embedded service: broker, database and worker as one process tree.
+
+`Service` starts Tansu (unless a Kafka URL is configured), then a `crisismon worker` child
+pointed at it, and waits until the worker's ``/readyz`` says broker, database and partitions
+are all there. Both children die with this process even if it is SIGKILLed; on a normal stop
+the worker goes first, so it never talks to a broker that is already gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from monitor.broker import EmbeddedBroker, free_loopback_port
+from monitor.processes import spawn_tied, stop_process
+from monitor.runtime import RuntimeInfo, clear_runtime, write_runtime
+from monitor.settings import Settings
+
+WORKER_STOP_GRACE = 20.0
+
+
+class ServiceError(RuntimeError):
+    """The service could not start; one readable line."""
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        web_port: int | None = None,
+        worker_log: Path | None = None,
+        ready_timeout: float = 60.0,
+    ) -> None:
+        self.settings = settings
+        self.web_port = web_port or settings.web_port
+        self.worker_log = worker_log
+        self.ready_timeout = ready_timeout
+        self.broker: EmbeddedBroker | None = None
+        self.broker_url = settings.broker
+        self.worker: subprocess.Popen[bytes] | None = None
+        self._log_handle: IO[bytes] | None = None
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start(self, on_step: Callable[[str], None] = lambda _msg: None) -> None:
+        data_dir = Path(self.settings.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if self.settings.uses_embedded_broker:
+            started = time.monotonic()
+            self.broker = EmbeddedBroker(log_path=data_dir / "logs" / "broker.log")
+            self.broker_url = self.broker.start()
+            on_step(f"broker (Tansu, in memory) ready at {self.broker_url} "
+                    f"in {time.monotonic() - started:.2f}s")
+        _check_port_free(self.web_port)
+        started = time.monotonic()
+        self._spawn_worker()
+        self._wait_ready()
+        on_step(f"worker ready, web at {self.web_url} in {time.monotonic() - started:.1f}s "
+                f"(database {_display_db(self.settings)})")
+        write_runtime(self.settings.runtime_file,
+                      RuntimeInfo(self.broker_url, self.web_url, os.getpid()))
+
+    def _spawn_worker(self) -> None:
+        env = dict(os.environ)
+        env.update({
+            "CRISISMON_BROKER": self.broker_url,
+            "CRISISMON_WEB_PORT": str(self.web_port),
+            "CRISISMON_DATA_DIR": str(self.settings.data_dir),
+            "CRISISMON_DATABASE_URL": self.settings.resolved_database_url,
+            "CRISISMON_CONFIG_DIR": str(self.settings.config_dir),
+            "CRISISMON_INBOX": "true" if self.settings.use_inbox else "false",
+        })
+        if self.worker_log is not None:
+            self.worker_log.parent.mkdir(parents=True, exist_ok=True)
+            self._log_handle = self.worker_log.open("ab")
+        self.worker = spawn_tied(
+            [sys.executable, "-m", "monitor", "worker"],
+            env=env,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT if self._log_handle else None,
+        )
+
+    def _wait_ready(self) -> None:
+        assert self.worker is not None
+        deadline = time.monotonic() + self.ready_timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            code = self.worker.poll()
+            if code is not None:
+                hint = f"; see {self.worker_log}" if self.worker_log else ""
+                raise ServiceError(f"worker exited with code {code} while starting{hint}")
+            try:
+                with urllib.request.urlopen(f"{self.web_url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except urllib.error.HTTPError as exc:
+                last = _readiness_reason(exc)
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(getattr(exc, "reason", exc))
+            time.sleep(0.2)
+        raise ServiceError(f"worker not ready within {self.ready_timeout:.0f}s: {last}")
+
+    def wait(self) -> int:
+        """Block until the worker exits; its exit code."""
+        assert self.worker is not None
+        return self.worker.wait()
+
+    def stop(self) -> None:
+        """Worker first (bounded), then the broker; safe to call twice."""
+        if self.worker is not None:
+            stop_process(self.worker, grace=WORKER_STOP_GRACE)
+            self.worker = None
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+        clear_runtime(self.settings.runtime_file, os.getpid())
+
+
+def _readiness_reason(exc: urllib.error.HTTPError) -> str:
+    try:
+        checks = json.loads(exc.read()).get("checks", {})
+        return ", ".join(f"{k}: {v}" for k, v in checks.items() if not str(v).startswith("ok"))
+    except (ValueError, AttributeError):
+        return f"HTTP {exc.code}"
+
+
+def _check_port_free(port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ServiceError(
+                f"web port {port} is in use; set CRISISMON_WEB_PORT to a free port"
+            ) from exc
+
+
+def _display_db(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+def pick_web_port() -> int:
+    return free_loopback_port()

@@ -1,0 +1,132 @@
+"""Typed settings, read once from ``CRISISMON_*`` environment variables.
+
+Where things run and every secret come from the environment; what a business edits (detection
+thresholds, later sources and playbooks) comes from YAML under ``config/``. Secrets are
+``SecretStr``: they print as ``**********`` and must be unwrapped explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED = "embedded"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded SQLite file and Faust's state live unless told otherwise."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "crisismon"
+
+
+def shipped_config_dir() -> Path:
+    """The ``config/`` folder of a source checkout, or the copy packed into the wheel."""
+    package_dir = Path(__file__).resolve().parent
+    checkout = package_dir.parent / "config"
+    if checkout.is_dir():
+        return checkout
+    return package_dir / "_shipped_config"
+
+
+class Settings(BaseSettings):
+    """Everything crisismon reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CRISISMON_", extra="ignore")
+
+    broker: str = Field(
+        default=EMBEDDED,
+        description="`embedded` (start Tansu locally) or kafka://host:port[,host:port]",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/crisismon.db"
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    config_dir: Path = Field(default_factory=shipped_config_dir)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    namespace: str = Field(
+        default="",
+        description="prefix for topics and the consumer group; lets several deployments share "
+        "one Kafka cluster",
+        pattern=r"^[a-z0-9-]*$",
+    )
+    inbox: bool | None = Field(
+        default=None,
+        description="also write accepted mentions to an SQL inbox before answering 2xx; "
+        "default on for the in-memory embedded broker, off for Kafka",
+    )
+    topic_partitions: int = Field(default=4, ge=1, le=256)
+    log_level: str = "info"
+
+    slack_bot_token: SecretStr | None = None
+    slack_channel: str | None = None
+    slack_base_url: str | None = Field(
+        default=None, description="override Slack's API address (tests point it at a local fake)"
+    )
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_is_known(cls, value: str) -> str:
+        if value == EMBEDDED:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme != "kafka" or not parts.netloc:
+            raise ValueError(f"must be 'embedded' or kafka://host:port, got {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_supported(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = urlsplit(value).scheme.split("+")[0]
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError(f"must be a sqlite:// or postgresql:// URL, got scheme {scheme!r}")
+        return value
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.broker == EMBEDDED
+
+    @property
+    def use_inbox(self) -> bool:
+        return self.uses_embedded_broker if self.inbox is None else self.inbox
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL with the SQLite default filled in and PostgreSQL on psycopg 3."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'crisismon.db'}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def app_id(self) -> str:
+        """Faust app id: names the consumer group and the changelog topics."""
+        return f"crisismon-{self.namespace}" if self.namespace else "crisismon"
+
+    def topic_name(self, name: str) -> str:
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None and bool(self.slack_channel)
+
+    @property
+    def runtime_file(self) -> Path:
+        """Where `crisismon run` records the embedded broker's address for other commands."""
+        return self.data_dir / "runtime.json"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""SQL storage, the system of record: SQLModel tables, engine and migrations."""

@@ -1,0 +1,139 @@
+"""The tables. SQL is the system of record; the broker only carries work in flight."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from monitor.storage.types import UTCDateTime
+
+
+def _utc(**kwargs: object) -> object:
+    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+
+
+class Mention(SQLModel, table=True):
+    """One mention, stored once: the id is derived from source + external id."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_event_time", "event_time"),)
+
+    mention_id: str = Field(primary_key=True, max_length=32)
+    source: str = Field(max_length=100)
+    external_id: str = Field(max_length=300)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    text_truncated: bool = False
+    author: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    lang: str | None = Field(default=None, max_length=16)
+    compound: float
+    label: str = Field(max_length=10)
+    # Space-delimited with a leading and trailing space (" global source:x "), so that
+    # "mentions of series S" is one portable LIKE '% S %' on SQLite and PostgreSQL alike.
+    series_keys: str = Field(max_length=1000)
+    event_time: datetime = _utc()  # type: ignore[assignment]
+    ingest_time: datetime = _utc()  # type: ignore[assignment]
+
+
+class SeriesWindow(SQLModel, table=True):
+    """Per-series tumbling window aggregate on event time, with the detector's verdict once closed."""
+
+    __tablename__ = "series_windows"
+    __table_args__ = (Index("ix_series_windows_open", "series", "closed", "window_start"),)
+
+    series: str = Field(primary_key=True, max_length=200)
+    window_start: datetime = _utc(primary_key=True)  # type: ignore[assignment]
+    window_seconds: int
+    n: int = 0
+    n_negative: int = 0
+    sum_compound: float = 0.0
+    closed: bool = False
+    closed_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    score: float | None = None
+    expected_n: float | None = None
+
+
+class Anomaly(SQLModel, table=True):
+    """A closed window that a detector found unusual, with the figures that explain it."""
+
+    __tablename__ = "anomalies"
+
+    anomaly_id: str = Field(primary_key=True, max_length=32)
+    series: str = Field(max_length=200, index=True)
+    window_start: datetime = _utc()  # type: ignore[assignment]
+    window_end: datetime = _utc()  # type: ignore[assignment]
+    detector: str = Field(max_length=100)
+    metric: str = Field(max_length=50)
+    observed: float
+    expected: float
+    lower: float
+    upper: float
+    score: float
+    severity: str = Field(max_length=10)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    example_mention_ids: str = Field(default="", max_length=2000)
+    detected_at: datetime = _utc()  # type: ignore[assignment]
+    incident_id: int | None = Field(default=None, index=True)
+
+
+class Incident(SQLModel, table=True):
+    """Anomalies merged while a crisis lasts; one alert per incident, not per window."""
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="open", max_length=20, index=True)
+    severity: str = Field(max_length=10)
+    title: str = Field(max_length=300)
+    series: str = Field(max_length=1000)
+    anomaly_count: int = 0
+    first_window_start: datetime = _utc()  # type: ignore[assignment]
+    last_window_end: datetime = _utc()  # type: ignore[assignment]
+    opened_at: datetime = _utc()  # type: ignore[assignment]
+    resolved_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    alert_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    alerted_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    alert_ref: str | None = Field(default=None, max_length=200)
+
+
+class DeadLetter(SQLModel, table=True):
+    """Anything that could not be used, with the reason and the original payload."""
+
+    __tablename__ = "dead_letters"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=200)
+    reason: str = Field(max_length=2000)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class InboxEntry(SQLModel, table=True):
+    """A mention accepted over HTTP while the broker is the in-memory embedded one.
+
+    Written before the 2xx, marked done by the ingest transaction, republished after a crash.
+    """
+
+    __tablename__ = "inbox"
+
+    mention_id: str = Field(primary_key=True, max_length=32)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = _utc()  # type: ignore[assignment]
+    done_at: datetime | None = _utc(default=None, nullable=True, index=True)  # type: ignore[assignment]
+
+
+class IngestProgress(SQLModel, table=True):
+    """Highest event time ingested per ``mentions.raw`` partition.
+
+    The event-time watermark is the minimum over partitions, read after each batch: a partition
+    that lags behind (its records not yet consumed, or on a slower worker) holds windows open
+    until its mentions are counted, whichever worker ingests it.
+    """
+
+    __tablename__ = "ingest_progress"
+
+    partition: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    max_event_time: datetime = _utc()  # type: ignore[assignment]
+    updated_at: datetime = _utc()  # type: ignore[assignment]

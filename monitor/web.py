@@ -1,0 +1,118 @@
+"""HTTP endpoints on Faust's web server: health, readiness and mention intake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from faust.web import Request, Response, View
+
+from monitor import resources
+from monitor.app import app
+from monitor.kafka_probe import BrokerUnreachable, probe_async
+from monitor.settings import get_settings
+from monitor.storage.db import DatabaseError, check_connection, insert_for, session_scope
+from monitor.storage.models import InboxEntry
+from streams.mentions import InvalidMention, MentionIn, parse_mention
+from streams.topics import mentions_raw
+
+MAX_MENTIONS_PER_REQUEST = 1000
+BROKER_ACK_TIMEOUT = 15.0
+
+
+@app.page("/healthz")
+class Healthz(View):
+    """The process is up."""
+
+    async def get(self, request: Request) -> Response:
+        return self.json({"status": "ok"})
+
+
+@app.page("/readyz")
+class Readyz(View):
+    """Broker and database answer, and this worker has partitions assigned."""
+
+    async def get(self, request: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            await probe_async(app.conf.broker[0].human_repr() if app.conf.broker else "")
+            checks["broker"] = "ok"
+        except (BrokerUnreachable, ValueError) as exc:
+            checks["broker"] = f"unreachable: {exc}"
+        try:
+            await asyncio.to_thread(check_connection, resources.engine())
+            checks["database"] = "ok"
+        except DatabaseError as exc:
+            checks["database"] = str(exc)
+        assigned = len(app.consumer.assignment()) if app.consumer else 0
+        checks["worker"] = f"ok ({assigned} partitions)" if assigned else "no partitions assigned"
+        ready = all(v.startswith("ok") for v in checks.values())
+        return self.json({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+@app.page("/api/mentions")
+class MentionsIntake(View):
+    """POST one mention (a JSON object) or up to 1,000 (a JSON array).
+
+    Answers 202 only once the broker has acknowledged every record; 400 with the reason when
+    the body is not JSON or a mention is invalid (then nothing is accepted); 503 when the
+    broker does not acknowledge in time (retry: re-sending is idempotent).
+    """
+
+    async def post(self, request: Request) -> Response:
+        received = datetime.now(UTC)
+        try:
+            body = json.loads(await request.read())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return self._bad(f"body is not valid JSON: {exc}")
+        items = body if isinstance(body, list) else [body]
+        if not items:
+            return self._bad("empty array: send at least one mention")
+        if len(items) > MAX_MENTIONS_PER_REQUEST:
+            return self._bad(f"at most {MAX_MENTIONS_PER_REQUEST} mentions per request")
+        mentions: list[MentionIn] = []
+        errors: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                mentions.append(parse_mention(item, now=received))
+            except InvalidMention as exc:
+                errors.append({"index": index, "error": str(exc)})
+        if errors:
+            return self.json({"error": errors[0]["error"], "errors": errors}, status=400)
+
+        if get_settings().use_inbox:
+            await asyncio.to_thread(_write_inbox, mentions, received)
+        try:
+            acks = [
+                await mentions_raw.send(key=m.mention_id.encode(), value=m.to_bytes())
+                for m in mentions
+            ]
+            await asyncio.wait_for(asyncio.gather(*acks), BROKER_ACK_TIMEOUT)
+        except (TimeoutError, OSError) as exc:
+            return self.json(
+                {"error": f"broker did not acknowledge: {exc or 'timeout'}; retry the request"},
+                status=503,
+            )
+        return self.json(
+            {"accepted": len(mentions), "mention_ids": [m.mention_id for m in mentions]},
+            status=202,
+        )
+
+    def _bad(self, reason: str) -> Response:
+        return self.json({"error": reason}, status=400)
+
+
+def _write_inbox(mentions: list[MentionIn], received: datetime) -> None:
+    rows = [
+        {"mention_id": m.mention_id, "payload": m.to_bytes().decode(), "received_at": received}
+        for m in mentions
+    ]
+    table = InboxEntry.__table__  # type: ignore[attr-defined]
+    with session_scope(resources.engine()) as session:
+        session.execute(
+            insert_for(session, table).values(rows).on_conflict_do_nothing(
+                index_elements=["mention_id"]
+            )
+        )

@@ -1,0 +1,1 @@
+"""Record types, topics and the ingest path: mentions in, scored and windowed in SQL."""

@@ -1,0 +1,98 @@
+"""Faust wiring for ingest: thin loops around `streams.ingest`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from monitor import resources
+from monitor.app import app
+from monitor.settings import get_settings
+from monitor.storage.db import session_scope
+from monitor.storage.models import DeadLetter, InboxEntry
+from streams.ingest import ingest_raw_batch
+from streams.records import DeadLetterRecord, SeriesTick, from_epoch, to_epoch
+from streams.topics import MENTIONS_RAW, dead_letter, mentions_raw, series_ticks
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+BATCH_WITHIN = 0.2
+INBOX_REPUBLISH_AFTER = timedelta(seconds=30)
+
+
+@app.agent(mentions_raw)
+async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
+    """Validate, score and store mentions in batches; tell detect which windows moved."""
+    config = resources.detection_config()
+    lateness = timedelta(seconds=config.allowed_lateness_seconds)
+    async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
+        now = datetime.now(UTC)
+        records = [(event.message.partition, event.value) for event in events]
+        outcome = await asyncio.to_thread(
+            ingest_raw_batch, resources.engine(), resources.scorer(), records,
+            window_seconds=config.window_seconds, now=now,
+        )
+        for rejected in outcome.rejected:
+            await dead_letter.send(
+                key=MENTIONS_RAW,
+                value=DeadLetterRecord(topic=MENTIONS_RAW, reason=rejected.reason,
+                                       payload=rejected.payload, received_at=to_epoch(now)),
+            )
+        if outcome.stored.watermark is None:
+            continue
+        watermark = to_epoch(outcome.stored.watermark - lateness)
+        observed = to_epoch(now)
+        for series, start in outcome.stored.touched:
+            await series_ticks.send(
+                key=series,
+                value=SeriesTick(series=series, window_start=to_epoch(start),
+                                 watermark=watermark, observed_at=observed),
+            )
+        # Each detect partition sees only its own series; event time must reach them all.
+        for partition in range(app.conf.topic_partitions):
+            await series_ticks.send(
+                value=SeriesTick(series=None, window_start=None, watermark=watermark,
+                                 observed_at=observed, partition=partition),
+                partition=partition,
+            )
+
+
+@app.agent(dead_letter)
+async def store_dead_letters(stream):  # type: ignore[no-untyped-def]
+    """Keep every rejected payload, with its reason, in the dead_letters table."""
+    async for record in stream:
+        row = DeadLetter(topic=record.topic, reason=record.reason[:2000],
+                         payload=record.payload, received_at=from_epoch(record.received_at))
+        await asyncio.to_thread(_store_dead_letter, row)
+        log.warning("dead letter from %s: %s", record.topic, record.reason)
+
+
+def _store_dead_letter(row: DeadLetter) -> None:
+    with session_scope(resources.engine()) as session:
+        session.add(row)
+
+
+@app.timer(interval=15.0, on_leader=True)
+async def republish_inbox() -> None:
+    """After a crash of the in-memory broker, publish accepted-but-unprocessed mentions again."""
+    if not get_settings().use_inbox:
+        return
+    cutoff = datetime.now(UTC) - INBOX_REPUBLISH_AFTER
+    pending = await asyncio.to_thread(_pending_inbox, cutoff)
+    for entry in pending:
+        await mentions_raw.send(key=entry.mention_id.encode(), value=entry.payload.encode())
+    if pending:
+        log.warning("republished %d inbox mentions not yet ingested", len(pending))
+
+
+def _pending_inbox(cutoff: datetime) -> list[InboxEntry]:
+    with Session(resources.engine()) as session:
+        return list(session.exec(
+            select(InboxEntry)
+            .where(col(InboxEntry.done_at).is_(None), col(InboxEntry.received_at) < cutoff)
+            .limit(5000)
+        ).all())

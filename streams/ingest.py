@@ -1,0 +1,194 @@
+"""The ingest flow: score, fan out and store a batch of mentions in ONE transaction.
+
+SQL decides what is new (``ON CONFLICT DO NOTHING ... RETURNING``), and only the new mentions
+are added to their window aggregates, so a replayed or redelivered mention counts zero times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select, update
+
+from detectors.sentiment import Scorer
+from detectors.series import encode_keys, series_keys
+from sqlmodel import Session
+
+from monitor.storage.db import insert_for, session_scope
+from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
+from streams.mentions import InvalidMention, MentionIn, decode_mention
+from streams.windows import Counted, aggregate
+
+# Keeps one INSERT under SQLite's bound-parameter limit (32,766) with room to spare.
+_ROWS_PER_STATEMENT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredMention:
+    mention: MentionIn
+    compound: float
+    label: str
+    series_keys: tuple[str, ...]
+
+    def counted(self) -> Counted:
+        return Counted(self.series_keys, self.mention.event_time, self.compound,
+                       self.label == "negative")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBatch:
+    new_mention_ids: frozenset[str]
+    touched: tuple[tuple[str, datetime], ...]
+    duplicates: int
+    # Minimum over partitions of the highest event time ingested; None before any data.
+    watermark: datetime | None = None
+
+
+def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMention]:
+    scored = []
+    for mention in mentions:
+        sentiment = scorer.score(mention.text, mention.lang)
+        scored.append(
+            ScoredMention(mention, sentiment.compound, sentiment.label,
+                          tuple(series_keys(mention)))
+        )
+    return scored
+
+
+def store_batch(
+    engine: Engine,
+    batch: Sequence[ScoredMention],
+    *,
+    window_seconds: int,
+    now: datetime,
+    progress: dict[int, datetime] | None = None,
+) -> StoredBatch:
+    """Insert new mentions and add exactly those to their window aggregates, atomically.
+
+    ``progress`` maps each source partition to the highest event time in this batch; it is
+    recorded in the same transaction, and the resulting watermark is returned.
+    """
+    unique: dict[str, ScoredMention] = {}
+    for item in batch:
+        unique.setdefault(item.mention.mention_id, item)
+
+    mention_table = Mention.__table__  # type: ignore[attr-defined]
+    window_table = SeriesWindow.__table__  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        new_ids: set[str] = set()
+        rows = [_mention_row(mid, item, now) for mid, item in unique.items()]
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            insert = insert_for(session, mention_table).values(rows[start:start + _ROWS_PER_STATEMENT])
+            insert = insert.on_conflict_do_nothing(index_elements=["mention_id"])
+            new_ids.update(session.execute(insert.returning(mention_table.c.mention_id)).scalars())
+
+        deltas = aggregate((unique[mid].counted() for mid in sorted(new_ids)), window_seconds)
+        window_rows = [
+            {"series": series, "window_start": start, "window_seconds": window_seconds,
+             "n": d.n, "n_negative": d.n_negative, "sum_compound": d.sum_compound}
+            for (series, start), d in deltas.items()
+        ]
+        for start in range(0, len(window_rows), _ROWS_PER_STATEMENT):
+            upsert = insert_for(session, window_table).values(
+                window_rows[start:start + _ROWS_PER_STATEMENT])
+            upsert = upsert.on_conflict_do_update(
+                index_elements=["series", "window_start"],
+                set_={
+                    "n": window_table.c.n + upsert.excluded.n,
+                    "n_negative": window_table.c.n_negative + upsert.excluded.n_negative,
+                    "sum_compound": window_table.c.sum_compound + upsert.excluded.sum_compound,
+                },
+            )
+            session.execute(upsert)
+
+        if unique:
+            session.execute(
+                update(InboxEntry)
+                .where(InboxEntry.mention_id.in_(list(unique)))  # type: ignore[attr-defined]
+                .where(InboxEntry.done_at.is_(None))  # type: ignore[union-attr]
+                .values(done_at=now)
+            )
+        watermark = _record_progress(session, progress or {}, now)
+    return StoredBatch(frozenset(new_ids), tuple(deltas), len(unique) - len(new_ids), watermark)
+
+
+def _record_progress(session: Session, progress: dict[int, datetime], now: datetime) -> datetime | None:
+    table = IngestProgress.__table__  # type: ignore[attr-defined]
+    for partition in sorted(progress):
+        upsert = insert_for(session, table).values(
+            partition=partition, max_event_time=progress[partition], updated_at=now
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["partition"],
+            set_={"max_event_time": upsert.excluded.max_event_time, "updated_at": now},
+            where=table.c.max_event_time < upsert.excluded.max_event_time,
+        )
+        session.execute(upsert)
+    # min() keeps the column's type, so the value comes back as an aware UTC datetime.
+    result: datetime | None = session.execute(select(func.min(table.c.max_event_time))).scalar()
+    return result
+
+
+def _mention_row(mid: str, item: ScoredMention, now: datetime) -> dict[str, object]:
+    mention = item.mention
+    return {
+        "mention_id": mid,
+        "source": mention.source,
+        "external_id": mention.external_id,
+        "text": mention.text,
+        "text_truncated": mention.text_truncated,
+        "author": mention.author,
+        "url": mention.url,
+        "lang": mention.lang,
+        "compound": item.compound,
+        "label": item.label,
+        "series_keys": encode_keys(item.series_keys),
+        "event_time": mention.event_time,
+        "ingest_time": now,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    payload: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    stored: StoredBatch
+    rejected: tuple[Rejected, ...]
+
+
+def ingest_raw_batch(
+    engine: Engine,
+    scorer: Scorer,
+    records: Sequence[tuple[int, bytes | None]],
+    *,
+    window_seconds: int,
+    now: datetime,
+) -> IngestOutcome:
+    """Everything the ingest agent does between the broker and the ticks, in plain Python.
+
+    ``records`` are (source partition, raw value) pairs.
+    """
+    valid: list[MentionIn] = []
+    rejected: list[Rejected] = []
+    progress: dict[int, datetime] = {}
+    for partition, raw in records:
+        try:
+            mention = decode_mention(raw)
+        except InvalidMention as exc:
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            rejected.append(Rejected(text, str(exc)))
+            continue
+        valid.append(mention)
+        if partition not in progress or mention.event_time > progress[partition]:
+            progress[partition] = mention.event_time
+    stored = store_batch(
+        engine, score_batch(valid, scorer), window_seconds=window_seconds, now=now,
+        progress=progress,
+    )
+    return IngestOutcome(stored, tuple(rejected))

@@ -1,0 +1,185 @@
+"""The mention payload every source produces, and the pure functions that validate it.
+
+A mention travels on ``mentions.raw`` as UTF-8 JSON. Producers (the HTTP endpoint, replay)
+fill in ``external_id`` and ``event_time`` before publishing, so that re-ingesting the same
+record is a no-op: the mention id is derived from source + external id.
+
+>>> m = parse_mention({"source": "Twitter", "text": "  Down   again?!  ",
+...                    "external_id": "42", "event_time": "2026-01-05T10:00:00Z"})
+>>> m.source, m.text, m.mention_id == mention_id("twitter", "42")
+('twitter', 'Down again?!', True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_TEXT_CHARS = 5000
+_SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACE_RE = re.compile(r"\s+")
+_OPTIONAL_STRINGS = {"author": 200, "url": 2000, "lang": 16}
+
+
+class InvalidMention(ValueError):
+    """The payload cannot become a mention; ``str(exc)`` says why, for a 400 or a dead letter."""
+
+
+@dataclass(frozen=True, slots=True)
+class MentionIn:
+    """A validated, normalised mention that is not yet scored."""
+
+    source: str
+    external_id: str
+    text: str
+    event_time: datetime
+    text_truncated: bool = False
+    author: str | None = None
+    url: str | None = None
+    lang: str | None = None
+
+    @property
+    def mention_id(self) -> str:
+        return mention_id(self.source, self.external_id)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON-ready dict that `parse_mention` reads back to an equal mention."""
+        payload: dict[str, Any] = {
+            "source": self.source,
+            "external_id": self.external_id,
+            "text": self.text,
+            "event_time": self.event_time.isoformat(),
+        }
+        for key in _OPTIONAL_STRINGS:
+            if getattr(self, key) is not None:
+                payload[key] = getattr(self, key)
+        return payload
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.to_payload(), ensure_ascii=False).encode("utf-8")
+
+
+def mention_id(source: str, external_id: str) -> str:
+    """Deterministic 32-hex id, the idempotency key of a mention.
+
+    >>> mention_id("zendesk", "1001") == mention_id("zendesk", "1001")
+    True
+    >>> mention_id("zendesk", "1001") == mention_id("intercom", "1001")
+    False
+    """
+    digest = hashlib.sha256(f"{source}\x1f{external_id}".encode()).hexdigest()
+    return digest[:32]
+
+
+def content_external_id(source: str, text: str, event_time: datetime) -> str:
+    """An external id for sources that have none: the same content at the same time is one mention."""
+    digest = hashlib.sha256(f"{source}\x1f{event_time.isoformat()}\x1f{text}".encode())
+    return "content:" + digest.hexdigest()[:24]
+
+
+def normalise_text(text: str, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
+    """NFC, control characters dropped, whitespace collapsed, length capped.
+
+    Returns the text and whether it was truncated.
+
+    >>> normalise_text("Cafe\\u0301\\n\\n  is   closed\\x00")
+    ('Café is closed', False)
+    >>> normalise_text("abcdef", max_chars=4)
+    ('abc…', True)
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _SPACE_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()
+    if len(text) > max_chars:
+        return text[: max_chars - 1] + "…", True
+    return text, False
+
+
+def parse_event_time(value: Any) -> datetime:
+    """ISO 8601 (a missing zone means UTC) or Unix seconds, to an aware UTC datetime."""
+    if isinstance(value, bool):
+        raise InvalidMention("event_time must be an ISO 8601 string or Unix seconds")
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise InvalidMention(f"event_time {value!r} is out of range") from exc
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidMention(f"event_time {value!r} is not ISO 8601") from exc
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    raise InvalidMention("event_time must be an ISO 8601 string or Unix seconds")
+
+
+def parse_mention(data: Any, *, now: datetime | None = None) -> MentionIn:
+    """Validate and normalise one payload. ``now`` fills a missing event time."""
+    if not isinstance(data, Mapping):
+        raise InvalidMention(f"expected a JSON object, got {type(data).__name__}")
+    source = data.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidMention("missing field: source (a non-empty string)")
+    source = source.strip().lower()
+    if not _SOURCE_RE.match(source):
+        raise InvalidMention(
+            f"source {source!r} must be 1-64 of a-z, 0-9, '_', '.', '-' and start alphanumeric"
+        )
+    raw_text = data.get("text")
+    if not isinstance(raw_text, str):
+        raise InvalidMention("missing field: text (a string)")
+    text, truncated = normalise_text(raw_text)
+    if not text:
+        raise InvalidMention("text is empty after normalisation")
+
+    if data.get("event_time") is None:
+        if now is None:
+            raise InvalidMention("missing field: event_time")
+        event_time = now
+    else:
+        event_time = parse_event_time(data["event_time"])
+
+    external = data.get("external_id")
+    if external is None or external == "":
+        external_id = content_external_id(source, text, event_time)
+    elif isinstance(external, str | int) and not isinstance(external, bool):
+        external_id = str(external).strip()
+        if not external_id or len(external_id) > 300:
+            raise InvalidMention("external_id must be 1-300 characters")
+    else:
+        raise InvalidMention("external_id must be a string or an integer")
+
+    optional: dict[str, str | None] = {}
+    for key, limit in _OPTIONAL_STRINGS.items():
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InvalidMention(f"{key} must be a string")
+        optional[key] = value[:limit] if value else None
+
+    return MentionIn(
+        source=source,
+        external_id=external_id,
+        text=text,
+        event_time=event_time,
+        text_truncated=truncated or bool(data.get("text_truncated")),
+        author=optional["author"],
+        url=optional["url"],
+        lang=optional["lang"],
+    )
+
+
+def decode_mention(raw: bytes | str | None) -> MentionIn:
+    """Bytes from ``mentions.raw`` to a mention. Raises `InvalidMention` with the reason."""
+    if raw is None:
+        raise InvalidMention("empty message")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidMention(f"not valid UTF-8 JSON: {exc}") from exc
+    return parse_mention(data)

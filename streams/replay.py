@@ -1,0 +1,167 @@
+"""Replay mentions from JSONL or CSV onto ``mentions.raw``, as fast as possible or at N× speed.
+
+Every line is validated first. Valid mentions are published with acks from all replicas;
+invalid lines are published to the dead-letter topic with their line number and reason, so
+nothing in the file is silently dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from monitor.kafka_probe import parse_bootstrap
+from streams.mentions import InvalidMention, MentionIn, parse_mention
+from streams.records import DeadLetterRecord
+
+_IN_FLIGHT = 500
+
+
+class ReplayError(RuntimeError):
+    """The file or the broker cannot be used; one readable line."""
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    published: int = 0
+    rejected: int = 0
+    rejections: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def read_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed record) for .jsonl/.ndjson, .json (an array) or .csv files.
+
+    A line that is not JSON yields its raw text, which validation then rejects with a reason.
+    """
+    if not path.is_file():
+        raise ReplayError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "text" not in reader.fieldnames:
+                raise ReplayError(f"{path}: CSV needs a header row with at least a 'text' column")
+            for row in reader:
+                yield reader.line_num, {k: v for k, v in row.items() if v not in ("", None)}
+    elif suffix in {".jsonl", ".ndjson"}:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        yield number, json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        yield number, f"not valid JSON ({exc.msg}): {line.strip()[:200]}"
+    elif suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ReplayError(f"{path}: not valid JSON: {exc}") from exc
+        if not isinstance(data, list):
+            raise ReplayError(f"{path}: a .json file must hold an array of mentions")
+        yield from enumerate(data, start=1)
+    else:
+        raise ReplayError(f"{path}: unsupported extension {suffix!r} (use .jsonl, .json or .csv)")
+
+
+def validate(
+    records: Iterator[tuple[int, Any]], *, default_source: str | None, now: datetime
+) -> Iterator[tuple[int, MentionIn | str]]:
+    """Each record as a mention, or as the reason it cannot be one."""
+    for number, record in records:
+        if isinstance(record, str):
+            yield number, record
+            continue
+        if default_source and isinstance(record, dict) and not record.get("source"):
+            record = {**record, "source": default_source}
+        try:
+            yield number, parse_mention(record, now=now)
+        except InvalidMention as exc:
+            yield number, str(exc)
+
+
+async def replay(
+    path: Path,
+    *,
+    broker_url: str,
+    mentions_topic: str,
+    dead_letter_topic: str,
+    speed: float | None = None,
+    default_source: str | None = None,
+    on_progress: Callable[[int], None] = lambda _n: None,
+) -> ReplayReport:
+    """Publish the file. ``speed`` None = as fast as possible; 60 = one hour per minute."""
+    if speed is not None and speed <= 0:
+        raise ReplayError("--speed must be greater than 0")
+    now = datetime.now(UTC)
+    items = list(validate(read_records(path), default_source=default_source, now=now))
+    report = ReplayReport()
+    started = time.monotonic()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=[f"{h}:{p}" for h, p in parse_bootstrap(broker_url)],
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=15000,
+    )
+    try:
+        await asyncio.wait_for(producer.start(), 20)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        await producer.stop()
+        raise ReplayError(f"cannot reach broker {broker_url}: {exc or 'timeout'}") from exc
+    try:
+        first_event: datetime | None = None
+        pending: list[asyncio.Future[Any]] = []
+        for number, item in items:
+            if isinstance(item, str):
+                report.rejected += 1
+                if len(report.rejections) < 20:
+                    report.rejections.append(f"line {number}: {item}")
+                letter = DeadLetterRecord(
+                    topic=mentions_topic, reason=f"{path.name} line {number}: {item}",
+                    payload=json.dumps({"line": number, "file": str(path)}),
+                    received_at=now.timestamp(),
+                )
+                pending.append(await producer.send(
+                    dead_letter_topic, letter.dumps(), key=mentions_topic.encode()))
+            else:
+                if speed is not None:
+                    first_event = first_event or item.event_time
+                    due = (item.event_time - first_event).total_seconds() / speed
+                    delay = due - (time.monotonic() - started)
+                    if delay > 0:
+                        await _flush(pending, on_progress)
+                        await asyncio.sleep(delay)
+                pending.append(await producer.send(
+                    mentions_topic, item.to_bytes(), key=item.mention_id.encode()))
+                report.published += 1
+            if len(pending) >= _IN_FLIGHT:
+                await _flush(pending, on_progress)
+        await _flush(pending, on_progress)
+    except KafkaError as exc:
+        raise ReplayError(f"broker refused a record: {exc}") from exc
+    finally:
+        await producer.stop()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+async def _flush(pending: list[asyncio.Future[Any]], on_progress: Callable[[int], None]) -> None:
+    """Wait for the broker's acknowledgement of everything sent so far."""
+    if pending:
+        await asyncio.gather(*pending)
+        on_progress(len(pending))
+        pending.clear()
+
+
+def count_records(path: Path) -> int:
+    return sum(1 for _ in read_records(path))
