@@ -22,13 +22,18 @@ async def detect_anomalies(stream):  # type: ignore[no-untyped-def]
         tick = event.value
         if tick.series is None:
             found = await asyncio.to_thread(
-                detectors.on_watermark, tick.partition, from_epoch(tick.watermark),
+                detectors.on_watermark,
+                tick.partition,
+                from_epoch(tick.watermark),
                 from_epoch(tick.observed_at),
             )
         else:
             found = await asyncio.to_thread(
-                detectors.on_touch, tick.series, from_epoch(tick.window_start),
-                from_epoch(tick.watermark), from_epoch(tick.observed_at),
+                detectors.on_touch,
+                tick.series,
+                from_epoch(tick.window_start),
+                from_epoch(tick.watermark),
+                from_epoch(tick.observed_at),
                 event.message.partition,
             )
         await _publish(found)
@@ -41,8 +46,9 @@ async def advance_live_series() -> None:
     await _publish(found)
 
 
-@app.on_partitions_revoked.connect
-async def _forget_revoked(app: Any, revoked: Iterable[Any], **kwargs: Any) -> None:
+@app.on_partitions_revoked.connect  # type: ignore[arg-type]
+async def _forget_revoked(sender: Any, *args: Any, **kwargs: Any) -> None:
+    revoked: Iterable[Any] = args[0] if args else kwargs.get("revoked", ())
     ours = [tp.partition for tp in revoked if tp.topic == series_ticks.get_topic_name()]
     if ours:
         resources.series_detectors().forget_partitions(ours)
@@ -52,7 +58,12 @@ async def _publish(found: list[DetectedAnomaly]) -> None:
     for anomaly in found:
         await anomalies.send(
             key=anomaly.series,
-            value=AnomalyEvent(anomaly_id=anomaly.anomaly_id, series=anomaly.series,
-                               window_start=to_epoch(anomaly.window_start), metric=anomaly.metric,
-                               score=anomaly.score, severity=anomaly.severity),
+            value=AnomalyEvent(
+                anomaly_id=anomaly.anomaly_id,
+                series=anomaly.series,
+                window_start=to_epoch(anomaly.window_start),
+                metric=anomaly.metric,
+                score=anomaly.score,
+                severity=anomaly.severity,
+            ),
         )

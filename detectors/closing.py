@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func, select, update
-from sqlmodel import Session, col
+from sqlalchemy import Engine, Table, func, select, update
+from sqlmodel import Session
 
 from detectors.config import DetectionConfig
 from detectors.count_spike import CountSpikeDetector, Finding
@@ -50,6 +51,10 @@ class SeriesState:
     partition: int | None = None
     live: bool = False
     closed: int = field(default=0)
+
+
+def _windows() -> Table:
+    return SeriesWindow.__table__  # type: ignore[attr-defined]
 
 
 def anomaly_id(series: str, start: datetime, metric: str) -> str:
@@ -126,19 +131,20 @@ class SeriesDetectors:
         """Rebuild a series' detector from its stored, closed windows."""
         detector = self.config.detector.build()
         with Session(self.engine) as session:
+            windows = _windows()
             rows = session.execute(
-                select(SeriesWindow.window_start, SeriesWindow.n, SeriesWindow.n_negative)
-                .where(SeriesWindow.series == series, col(SeriesWindow.closed).is_(True))
-                .order_by(col(SeriesWindow.window_start).desc())
+                select(windows.c.window_start, windows.c.n, windows.c.n_negative)
+                .where(windows.c.series == series, windows.c.closed.is_(True))
+                .order_by(windows.c.window_start.desc())
                 .limit(_WARM_WINDOWS)
             ).all()
-            next_window = None
+            next_window: datetime | None = None
             if rows:
                 next_window = rows[0][0] + self._step
             else:
                 next_window = session.execute(
-                    select(func.min(SeriesWindow.window_start)).where(
-                        SeriesWindow.series == series, col(SeriesWindow.closed).is_(False)
+                    select(func.min(windows.c.window_start)).where(
+                        windows.c.series == series, windows.c.closed.is_(False)
                     )
                 ).scalar()
         for _start, n, n_negative in reversed(rows):
@@ -171,31 +177,38 @@ class SeriesDetectors:
         table = SeriesWindow.__table__  # type: ignore[attr-defined]
         with session_scope(self.engine) as session:
             empty = [
-                {"series": state.series, "window_start": s,
-                 "window_seconds": self.config.window_seconds}
+                {
+                    "series": state.series,
+                    "window_start": s,
+                    "window_seconds": self.config.window_seconds,
+                }
                 for s in starts
             ]
             session.execute(
-                insert_for(session, table).values(empty).on_conflict_do_nothing(
-                    index_elements=["series", "window_start"]
-                )
+                insert_for(session, table)
+                .values(empty)
+                .on_conflict_do_nothing(index_elements=["series", "window_start"])
             )
             for start in starts:
                 claimed = session.execute(
                     update(table)
-                    .where(table.c.series == state.series, table.c.window_start == start,
-                           table.c.closed.is_(False))
+                    .where(
+                        table.c.series == state.series,
+                        table.c.window_start == start,
+                        table.c.closed.is_(False),
+                    )
                     .values(closed=True, closed_at=now)
                     .returning(table.c.n, table.c.n_negative)
                 ).first()
                 if claimed is None:  # closed before (redelivery, or another worker): learn only
                     row = session.execute(
                         select(table.c.n, table.c.n_negative).where(
-                            table.c.series == state.series, table.c.window_start == start)
+                            table.c.series == state.series, table.c.window_start == start
+                        )
                     ).one()
                     state.detector.learn_one({"n": row[0], "n_negative": row[1]})
                     continue
-                x = {"n": claimed[0], "n_negative": claimed[1]}
+                x: dict[Hashable, Any] = {"n": claimed[0], "n_negative": claimed[1]}
                 findings = state.detector.assess(x) if state.detector.warmed_up else []
                 state.detector.learn_one(x)
                 state.closed += 1
@@ -223,17 +236,27 @@ class SeriesDetectors:
             session, series, start, end, limit=self.config.incidents.examples
         )
         row = {
-            "anomaly_id": aid, "series": series, "window_start": start, "window_end": end,
-            "detector": "count-spike", "metric": finding.metric, "observed": finding.observed,
-            "expected": finding.expected, "lower": finding.lower, "upper": finding.upper,
-            "score": finding.score, "severity": severity, "summary": describe(finding),
-            "example_mention_ids": " ".join(examples), "detected_at": now,
+            "anomaly_id": aid,
+            "series": series,
+            "window_start": start,
+            "window_end": end,
+            "detector": "count-spike",
+            "metric": finding.metric,
+            "observed": finding.observed,
+            "expected": finding.expected,
+            "lower": finding.lower,
+            "upper": finding.upper,
+            "score": finding.score,
+            "severity": severity,
+            "summary": describe(finding),
+            "example_mention_ids": " ".join(examples),
+            "detected_at": now,
         }
         table = Anomaly.__table__  # type: ignore[attr-defined]
         session.execute(
-            insert_for(session, table).values(row).on_conflict_do_nothing(
-                index_elements=["anomaly_id"]
-            )
+            insert_for(session, table)
+            .values(row)
+            .on_conflict_do_nothing(index_elements=["anomaly_id"])
         )
         return DetectedAnomaly(aid, series, start, finding.metric, finding.score, severity)
 
@@ -244,15 +267,15 @@ def example_mention_ids(
     """The most negative mentions of a series' window: what a support lead wants to read first."""
     if limit <= 0:
         return []
+    mentions = Mention.__table__.c  # type: ignore[attr-defined]
     rows = session.execute(
-        select(Mention.mention_id)
+        select(mentions.mention_id)
         .where(
-            col(Mention.event_time) >= start,
-            col(Mention.event_time) < end,
-            col(Mention.series_keys).contains(encode_keys([series]), autoescape=True),
+            mentions.event_time >= start,
+            mentions.event_time < end,
+            mentions.series_keys.contains(encode_keys([series]), autoescape=True),
         )
-        .order_by(col(Mention.compound).asc(), col(Mention.mention_id))
+        .order_by(mentions.compound.asc(), mentions.mention_id)
         .limit(limit)
     ).scalars()
     return [str(r) for r in rows]
-

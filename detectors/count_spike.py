@@ -25,6 +25,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +98,7 @@ class CountSpikeDetector(base.AnomalyDetector):
     def warmed_up(self) -> bool:
         return self._learned >= self.warmup
 
-    def learn_one(self, x: dict[str, Any]) -> None:
+    def learn_one(self, x: dict[Hashable, Any]) -> None:
         n = float(x.get("n", 0))
         n_negative = float(x.get("n_negative", 0))
         if self.warmed_up:
@@ -112,13 +113,13 @@ class CountSpikeDetector(base.AnomalyDetector):
         self._neg_mean.update(min(n_negative, n))
         self._learned += 1
 
-    def score_one(self, x: dict[str, Any]) -> float:
+    def score_one(self, x: dict[Hashable, Any]) -> float:
         if not self.warmed_up:
             return 0.0
         return max(finding.score for finding in self.assess(x))
 
-    def assess(self, x: dict[str, Any]) -> list[Finding]:
-        """Both metrics with observed, expected, band and surprise; the explanation's raw material."""
+    def assess(self, x: dict[Hashable, Any]) -> list[Finding]:
+        """Both metrics: observed, expected, band and surprise; the raw material of explanations."""
         n = int(x.get("n", 0))
         n_negative = min(int(x.get("n_negative", 0)), n)
         return [self._volume(n), self._negative_share(n, n_negative)]

@@ -41,8 +41,8 @@ def describe(finding: Finding) -> str:
         negatives = round(finding.observed * finding.support)
         return (
             f"{finding.observed:.0%} negative ({negatives} of {finding.support} mentions) vs "
-            f"{finding.expected:.0%} expected (usual range {finding.lower:.0%}–{finding.upper:.0%}),"
-            f" {rarity(finding.score)}"
+            f"{finding.expected:.0%} expected "
+            f"(usual range {finding.lower:.0%}–{finding.upper:.0%}), {rarity(finding.score)}"
         )
     return (
         f"{finding.observed:g} mentions vs {finding.expected:.1f} expected "

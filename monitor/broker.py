@@ -118,8 +118,10 @@ class EmbeddedBroker:
             except (OSError, BrokerUnreachable) as exc:
                 error = str(exc) or type(exc).__name__
             time.sleep(0.02)
-        return f"no Metadata answer on 127.0.0.1:{self.port} within {self.start_timeout:.0f}s " \
+        return (
+            f"no Metadata answer on 127.0.0.1:{self.port} within {self.start_timeout:.0f}s "
             f"({error})"
+        )
 
     def _log_hint(self) -> str:
         return f" (see {self.log_path})" if self.log_path else ""

@@ -69,7 +69,7 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-async def probe_async(url: str, timeout: float = 2.0) -> int:
+async def probe_async(url: str, timeout: float = 2.0) -> int:  # noqa: ASYNC109
     """The same round trip without blocking the event loop; tries each bootstrap address."""
     errors = []
     for host, port in parse_bootstrap(url):

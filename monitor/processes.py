@@ -52,7 +52,7 @@ def spawn_tied(
         stderr=stderr,
         cwd=cwd,
         start_new_session=own_process_group,
-        preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - no threads exist yet here
+        preexec_fn=_die_with_parent(os.getpid()),
     )
 
 

@@ -1,4 +1,4 @@
-"""The runtime file: how `crisismon replay` and friends find an embedded broker started elsewhere."""
+"""The runtime file: how `crisismon replay` finds the embedded broker `crisismon run` started."""
 
 from __future__ import annotations
 

@@ -60,27 +60,34 @@ class Service:
             started = time.monotonic()
             self.broker = EmbeddedBroker(log_path=data_dir / "logs" / "broker.log")
             self.broker_url = self.broker.start()
-            on_step(f"broker (Tansu, in memory) ready at {self.broker_url} "
-                    f"in {time.monotonic() - started:.2f}s")
+            on_step(
+                f"broker (Tansu, in memory) ready at {self.broker_url} "
+                f"in {time.monotonic() - started:.2f}s"
+            )
         _check_port_free(self.web_port)
         started = time.monotonic()
         self._spawn_worker()
         self._wait_ready()
-        on_step(f"worker ready, web at {self.web_url} in {time.monotonic() - started:.1f}s "
-                f"(database {_display_db(self.settings)})")
-        write_runtime(self.settings.runtime_file,
-                      RuntimeInfo(self.broker_url, self.web_url, os.getpid()))
+        on_step(
+            f"worker ready, web at {self.web_url} in {time.monotonic() - started:.1f}s "
+            f"(database {_display_db(self.settings)})"
+        )
+        write_runtime(
+            self.settings.runtime_file, RuntimeInfo(self.broker_url, self.web_url, os.getpid())
+        )
 
     def _spawn_worker(self) -> None:
         env = dict(os.environ)
-        env.update({
-            "CRISISMON_BROKER": self.broker_url,
-            "CRISISMON_WEB_PORT": str(self.web_port),
-            "CRISISMON_DATA_DIR": str(self.settings.data_dir),
-            "CRISISMON_DATABASE_URL": self.settings.resolved_database_url,
-            "CRISISMON_CONFIG_DIR": str(self.settings.config_dir),
-            "CRISISMON_INBOX": "true" if self.settings.use_inbox else "false",
-        })
+        env.update(
+            {
+                "CRISISMON_BROKER": self.broker_url,
+                "CRISISMON_WEB_PORT": str(self.web_port),
+                "CRISISMON_DATA_DIR": str(self.settings.data_dir),
+                "CRISISMON_DATABASE_URL": self.settings.resolved_database_url,
+                "CRISISMON_CONFIG_DIR": str(self.settings.config_dir),
+                "CRISISMON_INBOX": "true" if self.settings.use_inbox else "false",
+            }
+        )
         if self.worker_log is not None:
             self.worker_log.parent.mkdir(parents=True, exist_ok=True)
             self._log_handle = self.worker_log.open("ab")

@@ -112,7 +112,7 @@ def _write_inbox(mentions: list[MentionIn], received: datetime) -> None:
     table = InboxEntry.__table__  # type: ignore[attr-defined]
     with session_scope(resources.engine()) as session:
         session.execute(
-            insert_for(session, table).values(rows).on_conflict_do_nothing(
-                index_elements=["mention_id"]
-            )
+            insert_for(session, table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["mention_id"])
         )

@@ -26,7 +26,7 @@ def prepare_database(settings: Settings) -> None:
 def register_everything() -> None:
     """Import the modules whose decorators put agents, timers and views on the app."""
     import detectors.agents  # noqa: F401
-    import monitor.incidents.agents  # noqa: F401
+    import monitor.incidents.agents
     import monitor.web  # noqa: F401
     import streams.agents  # noqa: F401
 

@@ -33,14 +33,22 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
         now = datetime.now(UTC)
         records = [(event.message.partition, event.value) for event in events]
         outcome = await asyncio.to_thread(
-            ingest_raw_batch, resources.engine(), resources.scorer(), records,
-            window_seconds=config.window_seconds, now=now,
+            ingest_raw_batch,
+            resources.engine(),
+            resources.scorer(),
+            records,
+            window_seconds=config.window_seconds,
+            now=now,
         )
         for rejected in outcome.rejected:
             await dead_letter.send(
                 key=MENTIONS_RAW,
-                value=DeadLetterRecord(topic=MENTIONS_RAW, reason=rejected.reason,
-                                       payload=rejected.payload, received_at=to_epoch(now)),
+                value=DeadLetterRecord(
+                    topic=MENTIONS_RAW,
+                    reason=rejected.reason,
+                    payload=rejected.payload,
+                    received_at=to_epoch(now),
+                ),
             )
         if outcome.stored.watermark is None:
             continue
@@ -49,14 +57,23 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
         for series, start in outcome.stored.touched:
             await series_ticks.send(
                 key=series,
-                value=SeriesTick(series=series, window_start=to_epoch(start),
-                                 watermark=watermark, observed_at=observed),
+                value=SeriesTick(
+                    series=series,
+                    window_start=to_epoch(start),
+                    watermark=watermark,
+                    observed_at=observed,
+                ),
             )
         # Each detect partition sees only its own series; event time must reach them all.
         for partition in range(app.conf.topic_partitions):
             await series_ticks.send(
-                value=SeriesTick(series=None, window_start=None, watermark=watermark,
-                                 observed_at=observed, partition=partition),
+                value=SeriesTick(
+                    series=None,
+                    window_start=None,
+                    watermark=watermark,
+                    observed_at=observed,
+                    partition=partition,
+                ),
                 partition=partition,
             )
 
@@ -65,8 +82,12 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
 async def store_dead_letters(stream):  # type: ignore[no-untyped-def]
     """Keep every rejected payload, with its reason, in the dead_letters table."""
     async for record in stream:
-        row = DeadLetter(topic=record.topic, reason=record.reason[:2000],
-                         payload=record.payload, received_at=from_epoch(record.received_at))
+        row = DeadLetter(
+            topic=record.topic,
+            reason=record.reason[:2000],
+            payload=record.payload,
+            received_at=from_epoch(record.received_at),
+        )
         await asyncio.to_thread(_store_dead_letter, row)
         log.warning("dead letter from %s: %s", record.topic, record.reason)
 
@@ -91,8 +112,10 @@ async def republish_inbox() -> None:
 
 def _pending_inbox(cutoff: datetime) -> list[InboxEntry]:
     with Session(resources.engine()) as session:
-        return list(session.exec(
-            select(InboxEntry)
-            .where(col(InboxEntry.done_at).is_(None), col(InboxEntry.received_at) < cutoff)
-            .limit(5000)
-        ).all())
+        return list(
+            session.exec(
+                select(InboxEntry)
+                .where(col(InboxEntry.done_at).is_(None), col(InboxEntry.received_at) < cutoff)
+                .limit(5000)
+            ).all()
+        )

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
+from sqlmodel import Session
 
 from detectors.sentiment import Scorer
 from detectors.series import encode_keys, series_keys
-from sqlmodel import Session
-
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
 from streams.mentions import InvalidMention, MentionIn, decode_mention
@@ -33,8 +32,9 @@ class ScoredMention:
     series_keys: tuple[str, ...]
 
     def counted(self) -> Counted:
-        return Counted(self.series_keys, self.mention.event_time, self.compound,
-                       self.label == "negative")
+        return Counted(
+            self.series_keys, self.mention.event_time, self.compound, self.label == "negative"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,7 @@ def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMen
     for mention in mentions:
         sentiment = scorer.score(mention.text, mention.lang)
         scored.append(
-            ScoredMention(mention, sentiment.compound, sentiment.label,
-                          tuple(series_keys(mention)))
+            ScoredMention(mention, sentiment.compound, sentiment.label, tuple(series_keys(mention)))
         )
     return scored
 
@@ -80,19 +79,28 @@ def store_batch(
         new_ids: set[str] = set()
         rows = [_mention_row(mid, item, now) for mid, item in unique.items()]
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            insert = insert_for(session, mention_table).values(rows[start:start + _ROWS_PER_STATEMENT])
+            insert = insert_for(session, mention_table).values(
+                rows[start : start + _ROWS_PER_STATEMENT]
+            )
             insert = insert.on_conflict_do_nothing(index_elements=["mention_id"])
             new_ids.update(session.execute(insert.returning(mention_table.c.mention_id)).scalars())
 
         deltas = aggregate((unique[mid].counted() for mid in sorted(new_ids)), window_seconds)
         window_rows = [
-            {"series": series, "window_start": start, "window_seconds": window_seconds,
-             "n": d.n, "n_negative": d.n_negative, "sum_compound": d.sum_compound}
+            {
+                "series": series,
+                "window_start": start,
+                "window_seconds": window_seconds,
+                "n": d.n,
+                "n_negative": d.n_negative,
+                "sum_compound": d.sum_compound,
+            }
             for (series, start), d in deltas.items()
         ]
         for start in range(0, len(window_rows), _ROWS_PER_STATEMENT):
             upsert = insert_for(session, window_table).values(
-                window_rows[start:start + _ROWS_PER_STATEMENT])
+                window_rows[start : start + _ROWS_PER_STATEMENT]
+            )
             upsert = upsert.on_conflict_do_update(
                 index_elements=["series", "window_start"],
                 set_={
@@ -114,7 +122,9 @@ def store_batch(
     return StoredBatch(frozenset(new_ids), tuple(deltas), len(unique) - len(new_ids), watermark)
 
 
-def _record_progress(session: Session, progress: dict[int, datetime], now: datetime) -> datetime | None:
+def _record_progress(
+    session: Session, progress: dict[int, datetime], now: datetime
+) -> datetime | None:
     table = IngestProgress.__table__  # type: ignore[attr-defined]
     for partition in sorted(progress):
         upsert = insert_for(session, table).values(
@@ -188,7 +198,10 @@ def ingest_raw_batch(
         if partition not in progress or mention.event_time > progress[partition]:
             progress[partition] = mention.event_time
     stored = store_batch(
-        engine, score_batch(valid, scorer), window_seconds=window_seconds, now=now,
+        engine,
+        score_batch(valid, scorer),
+        window_seconds=window_seconds,
+        now=now,
         progress=progress,
     )
     return IngestOutcome(stored, tuple(rejected))

@@ -79,7 +79,7 @@ def mention_id(source: str, external_id: str) -> str:
 
 
 def content_external_id(source: str, text: str, event_time: datetime) -> str:
-    """An external id for sources that have none: the same content at the same time is one mention."""
+    """An id for sources that have none: the same content at the same moment is one mention."""
     digest = hashlib.sha256(f"{source}\x1f{event_time.isoformat()}\x1f{text}".encode())
     return "content:" + digest.hexdigest()[:24]
 

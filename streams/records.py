@@ -21,7 +21,7 @@ def from_epoch(seconds: float) -> datetime:
 
 
 class SeriesTick(faust.Record, serializer="json"):
-    """"This (series, window) moved" or, with no series, "event time reached ``watermark``"."""
+    """ "This (series, window) moved" or, with no series, "event time reached ``watermark``"."""
 
     series: str | None
     window_start: float | None

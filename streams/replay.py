@@ -127,12 +127,16 @@ async def replay(
                 if len(report.rejections) < 20:
                     report.rejections.append(f"line {number}: {item}")
                 letter = DeadLetterRecord(
-                    topic=mentions_topic, reason=f"{path.name} line {number}: {item}",
+                    topic=mentions_topic,
+                    reason=f"{path.name} line {number}: {item}",
                     payload=json.dumps({"line": number, "file": str(path)}),
                     received_at=now.timestamp(),
                 )
-                pending.append(await producer.send(
-                    dead_letter_topic, letter.dumps(), key=mentions_topic.encode()))
+                pending.append(
+                    await producer.send(
+                        dead_letter_topic, letter.dumps(), key=mentions_topic.encode()
+                    )
+                )
             else:
                 if speed is not None:
                     first_event = first_event or item.event_time
@@ -141,8 +145,11 @@ async def replay(
                     if delay > 0:
                         await _flush(pending, on_progress)
                         await asyncio.sleep(delay)
-                pending.append(await producer.send(
-                    mentions_topic, item.to_bytes(), key=item.mention_id.encode()))
+                pending.append(
+                    await producer.send(
+                        mentions_topic, item.to_bytes(), key=item.mention_id.encode()
+                    )
+                )
                 report.published += 1
             if len(pending) >= _IN_FLIGHT:
                 await _flush(pending, on_progress)

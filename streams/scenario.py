@@ -74,13 +74,15 @@ def outage_scenario(
     items: list[dict[str, Any]] = []
 
     def add(kind: str, moment: datetime, text: str, source: str) -> None:
-        items.append({
-            "source": source,
-            "external_id": f"{run_id}-{kind}-{len(items)}",
-            "text": text,
-            "event_time": moment.isoformat(),
-            "author": f"user{rng.randrange(10_000)}",
-        })
+        items.append(
+            {
+                "source": source,
+                "external_id": f"{run_id}-{kind}-{len(items)}",
+                "text": text,
+                "event_time": moment.isoformat(),
+                "author": f"user{rng.randrange(10_000)}",
+            }
+        )
 
     def ordinary_minutes(first: datetime, minutes: int) -> None:
         for minute in range(minutes):

@@ -46,7 +46,13 @@ def main() -> None:
     from streams.replay import ReplayError
 
     expected = (
-        BrokerError, ConfigError, DatabaseError, ReplayError, ServiceError, WorkerError, CliError
+        BrokerError,
+        ConfigError,
+        DatabaseError,
+        ReplayError,
+        ServiceError,
+        WorkerError,
+        CliError,
     )
     try:
         cli()

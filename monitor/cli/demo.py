@@ -37,16 +37,24 @@ def demo(
         items = outage_scenario(end=began, run_id=run_id)
         with tempfile.TemporaryDirectory() as tmp:
             path = write_jsonl(items, Path(tmp) / "outage-scenario.jsonl")
-            with Progress("[progress.description]{task.description}", BarColumn(),
-                          MofNCompleteColumn(), console=status) as progress:
-                task = progress.add_task("playing 3 hours of mentions, then an outage",
-                                         total=len(items))
-                asyncio.run(replay(
-                    path, broker_url=service.broker_url,
-                    mentions_topic=current.topic_name("mentions.raw"),
-                    dead_letter_topic=current.topic_name("dead-letter"),
-                    on_progress=lambda n: progress.update(task, advance=n),
-                ))
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=status,
+            ) as progress:
+                task = progress.add_task(
+                    "playing 3 hours of mentions, then an outage", total=len(items)
+                )
+                asyncio.run(
+                    replay(
+                        path,
+                        broker_url=service.broker_url,
+                        mentions_topic=current.topic_name("mentions.raw"),
+                        dead_letter_topic=current.topic_name("dead-letter"),
+                        on_progress=lambda n: progress.update(task, advance=n),
+                    )
+                )
         status.print("waiting for the detector to fire…")
         alert = _wait_for_alert(service, since=began, timeout=timeout)
         if alert is None:
@@ -54,8 +62,10 @@ def demo(
                 f"no alert within {timeout:.0f}s of playing the scenario; the worker log is "
                 f"{log_path}"
             )
-        status.print(f"[green]✓[/] alert fired {(datetime.now(UTC) - began).total_seconds():.1f}s"
-                     " after the scenario started playing:\n")
+        status.print(
+            f"[green]✓[/] alert fired {(datetime.now(UTC) - began).total_seconds():.1f}s"
+            " after the scenario started playing:\n"
+        )
         print(alert, flush=True)
     finally:
         service.stop()

@@ -26,11 +26,16 @@ def list_command(
     if not rows:
         console.print("no incidents yet")
         return
-    table = Table("id", "status", "severity", "title", "series", "anomalies", "window (UTC)",
-                  "alerted")
+    table = Table(
+        "id", "status", "severity", "title", "series", "anomalies", "window (UTC)", "alerted"
+    )
     for row in rows:
         table.add_row(
-            str(row.id), row.status, row.severity, row.title, row.series.replace(" ", ", "),
+            str(row.id),
+            row.status,
+            row.severity,
+            row.title,
+            row.series.replace(" ", ", "),
             str(row.anomaly_count),
             f"{row.first_window_start:%Y-%m-%d %H:%M}–{row.last_window_end:%H:%M}",
             f"{row.alerted_at:%H:%M:%S}" if row.alerted_at else "no",

@@ -14,10 +14,14 @@ from monitor.cli.common import resolve_broker_url, settings, status
 def replay_command(
     file: Path = typer.Argument(..., help="mentions as .jsonl, .json (array) or .csv"),
     speed: float | None = typer.Option(
-        None, "--speed", help="play event time N× faster than real time (60 = an hour a "
-        "minute); default: as fast as possible"),
+        None,
+        "--speed",
+        help="play event time N× faster than real time (60 = an hour a "
+        "minute); default: as fast as possible",
+    ),
     source: str | None = typer.Option(
-        None, "--source", help="source name for records that have none"),
+        None, "--source", help="source name for records that have none"
+    ),
 ) -> None:
     """Publish mentions from a file to the running service.
 
@@ -31,20 +35,30 @@ def replay_command(
     broker = resolve_broker_url(current)
     total = count_records(file)
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=status, transient=False,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=status,
+        transient=False,
     ) as progress:
         task = progress.add_task(f"replaying {file.name}", total=total)
-        report = asyncio.run(replay(
-            file, broker_url=broker, mentions_topic=current.topic_name("mentions.raw"),
-            dead_letter_topic=current.topic_name("dead-letter"), speed=speed,
-            default_source=source,
-            on_progress=lambda n: progress.update(task, advance=n),
-        ))
+        report = asyncio.run(
+            replay(
+                file,
+                broker_url=broker,
+                mentions_topic=current.topic_name("mentions.raw"),
+                dead_letter_topic=current.topic_name("dead-letter"),
+                speed=speed,
+                default_source=source,
+                on_progress=lambda n: progress.update(task, advance=n),
+            )
+        )
         progress.update(task, completed=total)
-    status.print(f"published {report.published} mentions in {report.seconds:.1f}s"
-                 + (f", {report.rejected} rejected to the dead-letter topic" if report.rejected
-                    else ""))
+    status.print(
+        f"published {report.published} mentions in {report.seconds:.1f}s"
+        + (f", {report.rejected} rejected to the dead-letter topic" if report.rejected else "")
+    )
     for line in report.rejections[:5]:
         status.print(f"  [yellow]{line}[/]")
     if report.published == 0 and report.rejected:

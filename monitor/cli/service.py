@@ -22,8 +22,10 @@ def run() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         service.start(on_step=lambda msg: status.print(f"[green]✓[/] {msg}"))
-        status.print(f"crisismon is running. POST mentions to {service.web_url}/api/mentions; "
-                     "Ctrl-C to stop.")
+        status.print(
+            f"crisismon is running. POST mentions to {service.web_url}/api/mentions; "
+            "Ctrl-C to stop."
+        )
         code = service.wait()
         if code:
             status.print(f"[red]worker exited with code {code}[/]")

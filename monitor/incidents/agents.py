@@ -23,14 +23,18 @@ async def correlate_anomalies(stream):  # type: ignore[no-untyped-def]
     gap = timedelta(seconds=resources.detection_config().incidents.merge_gap_seconds)
     async for anomaly in stream:
         change = await asyncio.to_thread(
-            correlate, resources.engine(), anomaly_id=anomaly.anomaly_id, merge_gap=gap,
+            correlate,
+            resources.engine(),
+            anomaly_id=anomaly.anomaly_id,
+            merge_gap=gap,
             now=datetime.now(UTC),
         )
         if change is not None:
             await incidents.send(
                 key=str(change.incident_id),
-                value=IncidentEvent(incident_id=change.incident_id, change=change.change,
-                                    severity=change.severity),
+                value=IncidentEvent(
+                    incident_id=change.incident_id, change=change.change, severity=change.severity
+                ),
             )
 
 
@@ -59,7 +63,11 @@ async def send_alert(incident_id: int) -> None:
         log.error("incident %s: alert not delivered by %s: %s", incident_id, notifier.name, exc)
         return
     await asyncio.to_thread(
-        mark_alerted, engine, incident_id=incident_id, text=alert.text, ref=ref,
+        mark_alerted,
+        engine,
+        incident_id=incident_id,
+        text=alert.text,
+        ref=ref,
         now=datetime.now(UTC),
     )
     log.info("incident %s: alert sent via %s (%s)", incident_id, notifier.name, ref)

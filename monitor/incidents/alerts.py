@@ -1,4 +1,4 @@
-"""Render an incident as the alert a support lead reads: Block Kit blocks plus the same words as text.
+"""Render an incident as the alert a support lead reads: Block Kit blocks plus the same text.
 
 The text is what the console notifier prints, what `crisismon demo` shows, what Slack shows in
 notifications, and what is stored on the incident: one rendering, so they never disagree.
@@ -13,7 +13,11 @@ from detectors.explain import METRIC_TITLES
 from monitor.incidents.service import IncidentDetail
 from monitor.storage.models import Anomaly
 
-_SEVERITY_ICON = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
+_SEVERITY_ICON = {
+    "critical": ":rotating_light:",
+    "warning": ":warning:",
+    "info": ":information_source:",
+}
 _MAX_SERIES = 5
 _MAX_QUOTES = 3
 _MAX_QUOTE = 240
@@ -29,9 +33,7 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
     incident = detail.incident
     icon = _SEVERITY_ICON.get(incident.severity, "")
     headline = f"{incident.title} [{incident.severity.upper()}]"
-    window = (
-        f"{incident.first_window_start:%Y-%m-%d %H:%M}–{incident.last_window_end:%H:%M} UTC"
-    )
+    window = f"{incident.first_window_start:%Y-%m-%d %H:%M}–{incident.last_window_end:%H:%M} UTC"
     intro = f"Incident #{incident.id} · series: {', '.join(incident.series.split())} · {window}"
 
     # The strongest finding per series tells the story; the rest are counted, not listed.
@@ -41,8 +43,10 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
     why_lines = []
     for anomaly in list(strongest.values())[:_MAX_SERIES]:
         metric = METRIC_TITLES.get(anomaly.metric, anomaly.metric)
-        why_lines.append(f"• {anomaly.series} · {metric.lower()}: {anomaly.summary} "
-                         f"(detector {anomaly.detector}, window {anomaly.window_start:%H:%M} UTC)")
+        why_lines.append(
+            f"• {anomaly.series} · {metric.lower()}: {anomaly.summary} "
+            f"(detector {anomaly.detector}, window {anomaly.window_start:%H:%M} UTC)"
+        )
     hidden = len(detail.anomalies) - min(len(strongest), _MAX_SERIES)
     if hidden > 0:
         windows = "window" if hidden == 1 else "windows"
@@ -53,8 +57,9 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
     for mention in detail.examples:
         if mention.text not in seen_texts and len(quotes) < _MAX_QUOTES:
             seen_texts.add(mention.text)
-            quotes.append(f"> “{_shorten(mention.text)}” ({mention.source}, "
-                          f"{mention.event_time:%H:%M} UTC)")
+            quotes.append(
+                f"> “{_shorten(mention.text)}” ({mention.source}, {mention.event_time:%H:%M} UTC)"
+            )
 
     text_parts = [f"{icon} {headline}".strip(), intro, "Why it fired:", *why_lines]
     if quotes:
@@ -65,12 +70,18 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _shorten(headline, 150)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]},
-        {"type": "section",
-         "text": {"type": "mrkdwn", "text": "*Why it fired*\n" + "\n".join(why_lines)}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Why it fired*\n" + "\n".join(why_lines)},
+        },
     ]
     if quotes:
-        blocks.append({"type": "section",
-                       "text": {"type": "mrkdwn", "text": "*Example mentions*\n" + "\n".join(quotes)}})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "*Example mentions*\n" + "\n".join(quotes)},
+            }
+        )
     return AlertMessage(text="\n".join(text_parts), blocks=blocks)
 
 

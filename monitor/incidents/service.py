@@ -126,7 +126,9 @@ def mark_alerted(
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def list_incidents(engine: Engine, *, limit: int = 50, status: str | None = None) -> Sequence[Incident]:
+def list_incidents(
+    engine: Engine, *, limit: int = 50, status: str | None = None
+) -> Sequence[Incident]:
     with Session(engine) as session:
         query = select(Incident).order_by(col(Incident.id).desc()).limit(limit)
         if status:

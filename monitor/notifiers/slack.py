@@ -19,8 +19,11 @@ class SlackNotifier:
 
     def __init__(self, *, token: SecretStr, channel: str, base_url: str | None = None) -> None:
         self.channel = channel
-        kwargs = {"base_url": base_url} if base_url else {}
-        self._client = AsyncWebClient(token=token.get_secret_value(), timeout=10, **kwargs)
+        self._client = AsyncWebClient(
+            token=token.get_secret_value(),
+            timeout=10,
+            base_url=base_url or AsyncWebClient.BASE_URL,
+        )
 
     async def post_alert(self, alert: AlertMessage) -> str:
         """Post with Block Kit blocks; retry transient failures, fail loudly on API errors."""

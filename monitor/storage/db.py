@@ -11,7 +11,6 @@ from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
 
@@ -53,9 +52,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def insert_for(engine_or_session: Engine | Session, table: Table) -> Insert:
+def insert_for(
+    engine_or_session: Engine | Session, table: Table
+) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that knows ON CONFLICT for the engine's dialect."""
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    bind = (
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, Session)
+        else engine_or_session
+    )
     if bind.dialect.name == "postgresql":
         return postgresql.insert(table)
     if bind.dialect.name == "sqlite":
@@ -69,5 +74,6 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
-        raise DatabaseError(f"database {engine.url.render_as_string()} unreachable: "
-                            f"{str(exc).splitlines()[0]}") from exc
+        raise DatabaseError(
+            f"database {engine.url.render_as_string()} unreachable: {str(exc).splitlines()[0]}"
+        ) from exc

@@ -38,7 +38,7 @@ class Mention(SQLModel, table=True):
 
 
 class SeriesWindow(SQLModel, table=True):
-    """Per-series tumbling window aggregate on event time, with the detector's verdict once closed."""
+    """Per-series tumbling window aggregate on event time; the verdict is added once closed."""
 
     __tablename__ = "series_windows"
     __table_args__ = (Index("ix_series_windows_open", "series", "closed", "window_start"),)

@@ -1,0 +1,172 @@
+"""The one-command service: process tree, orderly stop, no orphans, the demo, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from monitor.broker import free_loopback_port
+from tests.conftest import REPO, wait_until
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces; the parent pid is the 2nd field after it.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRISISMON_")}
+    env.update(
+        {
+            "CRISISMON_DATA_DIR": str(tmp_path / "data"),
+            "CRISISMON_WEB_PORT": str(free_loopback_port()),
+            "CRISISMON_CONFIG_DIR": str(REPO / "config"),
+        }
+    )
+    return env
+
+
+def start_run(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
+    env = cli_env(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    runtime = tmp_path / "data" / "runtime.json"
+    wait_until(lambda: runtime.exists() or proc.poll() is not None, 60, "crisismon run to be up")
+    assert proc.poll() is None, "crisismon run exited early"
+    info = json.loads(runtime.read_text())
+    assert info["broker_url"].startswith("kafka://127.0.0.1:")
+    children = children_of(proc.pid)
+    assert len(children) == 2, f"expected broker and worker, got {children}"
+    return proc, children
+
+
+def test_ctrl_c_stops_worker_and_broker(tmp_path: Path):
+    proc, children = start_run(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 0
+    wait_until(lambda: not any(alive(pid) for pid in children), 10, "children to exit")
+    assert not (tmp_path / "data" / "runtime.json").exists()
+
+
+def test_sigkill_of_the_parent_leaves_no_orphan_broker(tmp_path: Path):
+    proc, children = start_run(tmp_path)
+    proc.kill()
+    proc.wait(10)
+    wait_until(
+        lambda: not any(alive(pid) for pid in children),
+        10,
+        "broker and worker to die with their parent",
+    )
+
+
+def test_demo_prints_the_alert_and_exits_zero(tmp_path: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "demo"],
+        env=cli_env(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "spike" in result.stdout and "global" in result.stdout
+    assert "expected" in result.stdout and "Example mentions" in result.stdout
+    assert "alert fired" in result.stderr
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_failures_are_one_readable_line(tmp_path: Path):
+    env = cli_env(tmp_path)
+
+    result = run_cli(
+        ["replay", str(tmp_path / "nope.jsonl")], {**env, "CRISISMON_BROKER": "kafka://127.0.0.1:9"}
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"crisismon: error: {tmp_path / 'nope.jsonl'}: no such file"
+    ]
+
+    result = run_cli(["replay", str(tmp_path / "x.jsonl")], env)
+    assert result.returncode == 1
+    assert "no embedded broker is running" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+    result = run_cli(["incidents"], {**env, "CRISISMON_BROKER": "rabbit://x"})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("crisismon: error: invalid setting CRISISMON_BROKER")
+
+    result = run_cli(["worker"], env)
+    assert result.returncode == 1
+    assert "use `crisismon run`" in result.stderr
+
+    result = run_cli(
+        ["incidents"], {**env, "CRISISMON_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("crisismon: error: database") and "unreachable" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_every_command_has_help(tmp_path: Path):
+    env = cli_env(tmp_path)
+    for command in (
+        ["--help"],
+        ["run", "--help"],
+        ["worker", "--help"],
+        ["demo", "--help"],
+        ["replay", "--help"],
+        ["incidents", "--help"],
+        ["db", "--help"],
+        ["db", "upgrade", "--help"],
+        ["db", "current", "--help"],
+    ):
+        result = run_cli(command, env)
+        assert result.returncode == 0, (command, result.stderr)
+        assert "Usage" in result.stdout
+
+
+def test_db_upgrade_then_incidents_on_an_empty_database(tmp_path: Path):
+    env = cli_env(tmp_path)
+    first = run_cli(["db", "upgrade"], env)
+    assert first.returncode == 0 and "upgraded from empty" in first.stderr
+    again = run_cli(["db", "upgrade"], env)
+    assert again.returncode == 0 and "already at revision" in again.stderr
+    listing = run_cli(["incidents"], env)
+    assert listing.returncode == 0 and "no incidents yet" in listing.stdout
