@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select, update
+from sqlalchemy import Engine, Table, bindparam, func, select, update
 from sqlmodel import Session
 
 from detectors.config import DetectionConfig
@@ -173,55 +173,78 @@ class SeriesDetectors:
     def _close(
         self, state: SeriesState, starts: list[datetime], now: datetime
     ) -> list[DetectedAnomaly]:
+        """Close a contiguous run of windows in one transaction with a constant few statements."""
         found: list[DetectedAnomaly] = []
-        table = SeriesWindow.__table__  # type: ignore[attr-defined]
+        table = _windows()
+        in_run = (
+            (table.c.series == state.series)
+            & (table.c.window_start >= starts[0])
+            & (table.c.window_start <= starts[-1])
+        )
         with session_scope(self.engine) as session:
-            empty = [
-                {
-                    "series": state.series,
-                    "window_start": s,
-                    "window_seconds": self.config.window_seconds,
-                }
-                for s in starts
-            ]
             session.execute(
-                insert_for(session, table)
-                .values(empty)
-                .on_conflict_do_nothing(index_elements=["series", "window_start"])
+                insert_for(session, table).on_conflict_do_nothing(
+                    index_elements=["series", "window_start"]
+                ),
+                [
+                    {
+                        "series": state.series,
+                        "window_start": s,
+                        "window_seconds": self.config.window_seconds,
+                    }
+                    for s in starts
+                ],
             )
-            for start in starts:
-                claimed = session.execute(
+            # The claim: only windows still open flip, so a redelivered tick or a second worker
+            # never scores a window twice.
+            claimed = {
+                row[0]: (row[1], row[2])
+                for row in session.execute(
                     update(table)
-                    .where(
-                        table.c.series == state.series,
-                        table.c.window_start == start,
-                        table.c.closed.is_(False),
-                    )
+                    .where(in_run & table.c.closed.is_(False))
                     .values(closed=True, closed_at=now)
-                    .returning(table.c.n, table.c.n_negative)
-                ).first()
-                if claimed is None:  # closed before (redelivery, or another worker): learn only
-                    row = session.execute(
-                        select(table.c.n, table.c.n_negative).where(
-                            table.c.series == state.series, table.c.window_start == start
-                        )
-                    ).one()
-                    state.detector.learn_one({"n": row[0], "n_negative": row[1]})
+                    .returning(table.c.window_start, table.c.n, table.c.n_negative)
+                )
+            }
+            earlier = {}
+            if len(claimed) < len(starts):
+                earlier = {
+                    row[0]: (row[1], row[2])
+                    for row in session.execute(
+                        select(table.c.window_start, table.c.n, table.c.n_negative).where(in_run)
+                    )
+                }
+            verdicts = []
+            for start in starts:
+                if start not in claimed:  # closed before: keep the detector in step, no verdict
+                    n, n_negative = earlier.get(start, (0, 0))
+                    state.detector.learn_one({"n": n, "n_negative": n_negative})
                     continue
-                x: dict[Hashable, Any] = {"n": claimed[0], "n_negative": claimed[1]}
-                findings = state.detector.assess(x) if state.detector.warmed_up else []
+                x: dict[Hashable, Any] = {"n": claimed[start][0], "n_negative": claimed[start][1]}
+                findings = state.detector.assess(x, bands=False) if state.detector.warmed_up else []
+                if any(self.config.detector.severity(f.score) for f in findings):
+                    findings = state.detector.assess(x)  # quantiles only for what is reported
                 state.detector.learn_one(x)
                 state.closed += 1
-                top = max((f.score for f in findings), default=0.0)
-                session.execute(
-                    update(table)
-                    .where(table.c.series == state.series, table.c.window_start == start)
-                    .values(score=top, expected_n=findings[0].expected if findings else None)
+                verdicts.append(
+                    {
+                        "b_start": start,
+                        "b_score": max((f.score for f in findings), default=0.0),
+                        "b_expected": findings[0].expected if findings else None,
+                    }
                 )
                 for finding in findings:
                     anomaly = self._record(session, state.series, start, finding, now)
                     if anomaly is not None:
                         found.append(anomaly)
+            if verdicts:
+                session.execute(
+                    update(table)
+                    .where(table.c.series == state.series)
+                    .where(table.c.window_start == bindparam("b_start"))
+                    .values(score=bindparam("b_score"), expected_n=bindparam("b_expected")),
+                    verdicts,
+                )
         return found
 
     def _record(

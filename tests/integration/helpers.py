@@ -59,7 +59,7 @@ def closed_windows(engine: Engine, series: str) -> int:
 def aggregates_vs_recount(
     engine: Engine,
 ) -> tuple[dict[Any, tuple[int, int]], dict[Any, tuple[int, int]]]:
-    """(stored aggregates, recount from the mentions table), both keyed by (series, window start)."""
+    """Stored aggregates and a recount from the mentions table, keyed by (series, window)."""
     mentions = Mention.__table__  # type: ignore[attr-defined]
     windows = SeriesWindow.__table__  # type: ignore[attr-defined]
     with Session(engine) as session:
