@@ -1,10 +1,10 @@
-# The two commands a newcomer needs are `make run` and `make test`; CI runs `make test`.
+# A newcomer needs two commands: `make demo` (or `make run`) and `make test`. CI runs `make test`.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run demo test lint typecheck unit bench clean
+.PHONY: install run demo test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+pytest: $(STAMP) ## unit, doctest and integration tests (real Tansu, PostgreSQL, SQLite)
 	$(BIN)/pytest -q
 
-test: lint typecheck unit ## everything CI checks: ruff, mypy, pytest
+test: lint typecheck pytest ## everything CI checks: ruff, mypy, pytest
 
 bench: $(STAMP) ## throughput and start-up benchmarks (ratios, not timed tests)
 	$(BIN)/python -m bench.pipeline

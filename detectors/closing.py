@@ -164,16 +164,38 @@ class SeriesDetectors:
         starts = window_starts_between(state.next_window, watermark, self.config.window_seconds)
         if not starts:
             return []
+        last = starts[-1]
         if len(starts) > self.config.max_gap_windows:
-            starts = starts[-self.config.max_gap_windows :]
+            # A long silence: score the windows that hold mentions and only the most recent
+            # empty ones, instead of teaching the detector a month of zeros one by one.
+            recent = starts[-self.config.max_gap_windows :]
+            with_mentions = self._windows_with_mentions(state.series, starts[0], recent[0])
+            starts = sorted(set(with_mentions) | set(recent))
         found = self._close(state, starts, now)
-        state.next_window = starts[-1] + self._step
+        state.next_window = last + self._step
         return found
+
+    def _windows_with_mentions(
+        self, series: str, first: datetime, before: datetime
+    ) -> list[datetime]:
+        table = _windows()
+        with Session(self.engine) as session:
+            return list(
+                session.execute(
+                    select(table.c.window_start).where(
+                        table.c.series == series,
+                        table.c.window_start >= first,
+                        table.c.window_start < before,
+                        table.c.closed.is_(False),
+                        table.c.n > 0,
+                    )
+                ).scalars()
+            )
 
     def _close(
         self, state: SeriesState, starts: list[datetime], now: datetime
     ) -> list[DetectedAnomaly]:
-        """Close a contiguous run of windows in one transaction with a constant few statements."""
+        """Close windows (ascending) in one transaction with a constant few statements."""
         found: list[DetectedAnomaly] = []
         table = _windows()
         in_run = (

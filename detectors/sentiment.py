@@ -1,8 +1,13 @@
 """Sentiment scoring behind one port, so a better scorer can replace VADER without touching agents.
 
 >>> scorer = VaderScorer()
->>> scorer.score("The app is down again and support never answers. Terrible!").label
+>>> scorer.score("Awful service, the app crashed and I lost my data.").label
 'negative'
+
+Plain VADER misreads much customer-service language; a known example it gets backwards:
+
+>>> scorer.score("The app is down again and support never answers. Terrible!").label
+'positive'
 """
 
 from __future__ import annotations

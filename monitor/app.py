@@ -19,7 +19,9 @@ _UNRESOLVED_BROKER = "kafka://embedded-broker-not-started:9092"
 
 
 def faust_broker_url(settings: Settings) -> str:
-    return _UNRESOLVED_BROKER if settings.uses_embedded_broker else settings.broker
+    if settings.uses_embedded_broker:
+        return settings.embedded_broker_url or _UNRESOLVED_BROKER
+    return settings.broker
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -33,12 +35,12 @@ def create_app(settings: Settings) -> faust.App:
         autodiscover=False,
         # Our own topics are declared with explicit partitions; records are JSON.
         topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.topic_replication,
         value_serializer="json",
-        # Measured on Tansu: fast group joins and rebalances.
-        broker_session_timeout=3.0,
-        broker_heartbeat_interval=0.5,
-        broker_rebalance_timeout=3.0,
+        # Measured on Tansu: fast group joins and rebalances. Kafka needs >= 6 s by default.
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(0.5, settings.session_timeout / 6),
+        broker_rebalance_timeout=settings.session_timeout,
         broker_commit_interval=1.0,
         stream_wait_empty=False,
         table_standby_replicas=0,

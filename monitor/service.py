@@ -80,12 +80,14 @@ class Service:
         env = dict(os.environ)
         env.update(
             {
-                "CRISISMON_BROKER": self.broker_url,
+                "CRISISMON_BROKER": self.settings.broker,
+                "CRISISMON_EMBEDDED_BROKER_URL": self.broker_url if self.broker else "",
                 "CRISISMON_WEB_PORT": str(self.web_port),
                 "CRISISMON_DATA_DIR": str(self.settings.data_dir),
                 "CRISISMON_DATABASE_URL": self.settings.resolved_database_url,
                 "CRISISMON_CONFIG_DIR": str(self.settings.config_dir),
                 "CRISISMON_INBOX": "true" if self.settings.use_inbox else "false",
+                "CRISISMON_NAMESPACE": self.settings.namespace,
             }
         )
         if self.worker_log is not None:

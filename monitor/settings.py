@@ -43,7 +43,8 @@ class Settings(BaseSettings):
         default=EMBEDDED,
         description="`embedded` (start Tansu locally) or kafka://host:port[,host:port]",
     )
-    database_url: str | None = Field(
+    # Secret: a PostgreSQL URL may carry a password.
+    database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/crisismon.db"
     )
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -62,6 +63,20 @@ class Settings(BaseSettings):
         "default on for the in-memory embedded broker, off for Kafka",
     )
     topic_partitions: int = Field(default=4, ge=1, le=256)
+    topic_replication: int = Field(
+        default=1, ge=1, le=16, description="replicas of our topics; use 3 on a production cluster"
+    )
+    broker_session_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="consumer group session timeout in seconds; default 3 on the embedded "
+        "broker (Tansu holds each join for half of it) and 10 on Kafka (whose brokers refuse "
+        "less than group.min.session.timeout.ms, 6 s by default)",
+    )
+    embedded_broker_url: str | None = Field(
+        default=None,
+        description="set by `crisismon run` for its worker: where the embedded broker listens",
+    )
     log_level: str = "info"
 
     slack_bot_token: SecretStr | None = None
@@ -80,12 +95,17 @@ class Settings(BaseSettings):
             raise ValueError(f"must be 'embedded' or kafka://host:port, got {value!r}")
         return value
 
+    @field_validator("embedded_broker_url", "database_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("database_url")
     @classmethod
-    def _database_is_supported(cls, value: str | None) -> str | None:
+    def _database_is_supported(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        scheme = urlsplit(value).scheme.split("+")[0]
+        scheme = urlsplit(value.get_secret_value()).scheme.split("+")[0]
         if scheme not in {"sqlite", "postgresql", "postgres"}:
             raise ValueError(f"must be a sqlite:// or postgresql:// URL, got scheme {scheme!r}")
         return value
@@ -95,13 +115,23 @@ class Settings(BaseSettings):
         return self.broker == EMBEDDED
 
     @property
+    def session_timeout(self) -> float:
+        if self.broker_session_timeout is not None:
+            return self.broker_session_timeout
+        return 3.0 if self.uses_embedded_broker else 10.0
+
+    @property
     def use_inbox(self) -> bool:
         return self.uses_embedded_broker if self.inbox is None else self.inbox
 
     @property
     def resolved_database_url(self) -> str:
         """The database URL with the SQLite default filled in and PostgreSQL on psycopg 3."""
-        url = self.database_url or f"sqlite:///{self.data_dir / 'crisismon.db'}"
+        url = (
+            self.database_url.get_secret_value()
+            if self.database_url
+            else f"sqlite:///{self.data_dir / 'crisismon.db'}"
+        )
         if url.startswith("postgres://"):
             url = "postgresql://" + url.removeprefix("postgres://")
         if url.startswith("postgresql://"):

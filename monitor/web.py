@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from faust.web import Request, Response, View
 
 from monitor import resources
@@ -58,7 +59,9 @@ class MentionsIntake(View):
 
     Answers 202 only once the broker has acknowledged every record; 400 with the reason when
     the body is not JSON or a mention is invalid (then nothing is accepted); 503 when the
-    broker does not acknowledge in time (retry: re-sending is idempotent).
+    broker does not acknowledge in time. Retrying is safe for mentions that carry an
+    ``external_id`` (or an ``event_time``): their id is derived from it, so a mention that
+    did get through after a 503 is stored once.
     """
 
     async def post(self, request: Request) -> Response:
@@ -90,7 +93,7 @@ class MentionsIntake(View):
                 for m in mentions
             ]
             await asyncio.wait_for(asyncio.gather(*acks), BROKER_ACK_TIMEOUT)
-        except (TimeoutError, OSError) as exc:
+        except (TimeoutError, OSError, KafkaError) as exc:
             return self.json(
                 {"error": f"broker did not acknowledge: {exc or 'timeout'}; retry the request"},
                 status=503,

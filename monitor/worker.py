@@ -32,7 +32,7 @@ def register_everything() -> None:
 
 
 def run_worker(settings: Settings) -> NoReturn:
-    if settings.uses_embedded_broker:
+    if settings.uses_embedded_broker and not settings.embedded_broker_url:
         raise WorkerError(
             "CRISISMON_BROKER is 'embedded': use `crisismon run` (it starts the broker), "
             "or set CRISISMON_BROKER=kafka://host:port"

@@ -39,6 +39,7 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
             records,
             window_seconds=config.window_seconds,
             now=now,
+            topic=MENTIONS_RAW,
         )
         for rejected in outcome.rejected:
             await dead_letter.send(

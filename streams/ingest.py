@@ -60,6 +60,7 @@ def store_batch(
     window_seconds: int,
     now: datetime,
     progress: dict[int, datetime] | None = None,
+    topic: str = "mentions.raw",
 ) -> StoredBatch:
     """Insert new mentions and add exactly those to their window aggregates, atomically.
 
@@ -117,26 +118,28 @@ def store_batch(
                 .where(InboxEntry.done_at.is_(None))  # type: ignore[union-attr]
                 .values(done_at=now)
             )
-        watermark = _record_progress(session, progress or {}, now)
+        watermark = _record_progress(session, topic, progress or {}, now)
     return StoredBatch(frozenset(new_ids), tuple(deltas), len(unique) - len(new_ids), watermark)
 
 
 def _record_progress(
-    session: Session, progress: dict[int, datetime], now: datetime
+    session: Session, topic: str, progress: dict[int, datetime], now: datetime
 ) -> datetime | None:
     table = IngestProgress.__table__  # type: ignore[attr-defined]
     for partition in sorted(progress):
         upsert = insert_for(session, table).values(
-            partition=partition, max_event_time=progress[partition], updated_at=now
+            topic=topic, partition=partition, max_event_time=progress[partition], updated_at=now
         )
         upsert = upsert.on_conflict_do_update(
-            index_elements=["partition"],
+            index_elements=["topic", "partition"],
             set_={"max_event_time": upsert.excluded.max_event_time, "updated_at": now},
             where=table.c.max_event_time < upsert.excluded.max_event_time,
         )
         session.execute(upsert)
     # min() keeps the column's type, so the value comes back as an aware UTC datetime.
-    result: datetime | None = session.execute(select(func.min(table.c.max_event_time))).scalar()
+    result: datetime | None = session.execute(
+        select(func.min(table.c.max_event_time)).where(table.c.topic == topic)
+    ).scalar()
     return result
 
 
@@ -178,6 +181,7 @@ def ingest_raw_batch(
     *,
     window_seconds: int,
     now: datetime,
+    topic: str = "mentions.raw",
 ) -> IngestOutcome:
     """Everything the ingest agent does between the broker and the ticks, in plain Python.
 
@@ -202,5 +206,6 @@ def ingest_raw_batch(
         window_seconds=window_seconds,
         now=now,
         progress=progress,
+        topic=topic,
     )
     return IngestOutcome(stored, tuple(rejected))

@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
 
 MAX_TEXT_CHARS = 5000
@@ -26,6 +27,8 @@ _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_RE = re.compile(r"\s+")
 _OPTIONAL_STRINGS = {"author": 200, "url": 2000, "lang": 16}
+_HIDDEN_TAGS = {"script", "style", "head", "title"}
+_BREAK_TAGS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 class InvalidMention(ValueError):
@@ -60,6 +63,8 @@ class MentionIn:
         for key in _OPTIONAL_STRINGS:
             if getattr(self, key) is not None:
                 payload[key] = getattr(self, key)
+        if self.text_truncated:
+            payload["text_truncated"] = True
         return payload
 
     def to_bytes(self) -> bytes:
@@ -85,20 +90,61 @@ def content_external_id(source: str, text: str, event_time: datetime) -> str:
 
 
 def normalise_text(text: str, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
-    """NFC, control characters dropped, whitespace collapsed, length capped.
+    """HTML to plain text, control characters dropped, NFC, whitespace collapsed, length capped.
 
     Returns the text and whether it was truncated.
 
     >>> normalise_text("Cafe\\u0301\\n\\n  is   closed\\x00")
     ('Café is closed', False)
+    >>> normalise_text("<p>Checkout is <b>broken</b> &amp; slow</p>")
+    ('Checkout is broken & slow', False)
     >>> normalise_text("abcdef", max_chars=4)
     ('abc…', True)
     """
-    text = unicodedata.normalize("NFC", text)
-    text = _SPACE_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()
+    if "<" in text or "&" in text:
+        text = html_to_text(text)
+    text = unicodedata.normalize("NFC", _CONTROL_RE.sub("", text))
+    text = _SPACE_RE.sub(" ", text).strip()
     if len(text) > max_chars:
         return text[: max_chars - 1] + "…", True
     return text, False
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the text of an HTML fragment, dropping scripts and styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN_TAGS:
+            self._hidden += 1
+        elif tag in _BREAK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_TAGS and self._hidden:
+            self._hidden -= 1
+        elif tag in _BREAK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def html_to_text(text: str) -> str:
+    """Plain text of an HTML fragment; text that merely contains ``<`` or ``&`` survives.
+
+    >>> html_to_text("I <3 this &amp; 2 < 5")
+    'I <3 this & 2 < 5'
+    """
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
 
 
 def parse_event_time(value: Any) -> datetime:

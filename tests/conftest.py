@@ -202,6 +202,8 @@ def service_env(
     env.update(
         {
             "CRISISMON_BROKER": broker_url,
+            # Tansu standing in for a Kafka cluster: keep its group joins fast.
+            "CRISISMON_BROKER_SESSION_TIMEOUT": "3",
             "CRISISMON_DATABASE_URL": database_url,
             "CRISISMON_DATA_DIR": str(data_dir),
             "CRISISMON_NAMESPACE": namespace,

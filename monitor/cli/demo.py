@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+from pydantic import SecretStr
 from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
 from monitor.cli.common import settings, status
@@ -18,16 +19,28 @@ from monitor.cli.common import settings, status
 def demo(
     timeout: float = typer.Option(90.0, "--timeout", min=5, help="seconds to wait for the alert"),
 ) -> None:
-    """Start broker, database, worker and web; play a few ordinary hours compressed into
-    seconds, then an outage burst; wait for the detector to fire and print the alert exactly
-    as it is posted to Slack. Exits 0 when the alert arrived, 1 (with the reason) otherwise.
+    """Play an outage scenario on a fresh embedded service and print the alert it fires.
+
+    Starts broker, worker and web, plays three ordinary hours compressed into seconds and
+    then an outage burst, waits for the detector to fire and prints the alert exactly as it
+    is posted to Slack (to Slack too, if configured). It uses its own database
+    (DATA_DIR/demo.db) and topic namespace, so your real incidents stay clean.
+    Exits 0 when the alert arrived, 1 with the reason otherwise.
     """
     from monitor.cli import CliError
     from monitor.service import Service, pick_web_port
+    from monitor.settings import EMBEDDED
     from streams.replay import replay
     from streams.scenario import outage_scenario, write_jsonl
 
-    current = settings()
+    current = settings().model_copy(
+        update={
+            "broker": EMBEDDED,
+            "database_url": SecretStr(f"sqlite:///{settings().data_dir / 'demo.db'}"),
+            "namespace": "demo",
+            "inbox": None,
+        }
+    )
     log_path = Path(current.data_dir) / "logs" / "demo-worker.log"
     service = Service(current, web_port=pick_web_port(), worker_log=log_path)
     try:

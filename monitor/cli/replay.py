@@ -31,6 +31,10 @@ def replay_command(
     """
     from streams.replay import count_records, replay
 
+    if speed is not None and speed <= 0:
+        raise typer.BadParameter(
+            "must be greater than 0 (omit it to replay as fast as possible)", param_hint="--speed"
+        )
     current = settings()
     broker = resolve_broker_url(current)
     total = count_records(file)

@@ -8,11 +8,11 @@ from monitor.cli.common import settings, status
 
 
 def run() -> None:
-    """Start everything on this machine: broker (unless CRISISMON_BROKER is Kafka), database,
-    worker and web server. Ctrl-C stops it all.
+    """Start broker, database, worker and web server as one process tree; Ctrl-C stops all.
 
-    Mentions can then be posted to http://127.0.0.1:$CRISISMON_WEB_PORT/api/mentions or replayed
-    with `crisismon replay FILE` from another terminal.
+    The broker is the embedded Tansu unless CRISISMON_BROKER points at Kafka. Feed it by
+    POSTing to http://127.0.0.1:$CRISISMON_WEB_PORT/api/mentions, or with
+    `crisismon replay FILE` from another terminal.
     """
     from monitor.service import Service
 
@@ -41,7 +41,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def worker() -> None:
-    """Run one Faust worker (agents, timers and web server) against CRISISMON_BROKER (Kafka).
+    """Run one worker (agents, timers, web server) against the Kafka in CRISISMON_BROKER.
 
     Start as many as there are partitions to share; each needs its own CRISISMON_WEB_PORT.
     The database schema is migrated first.

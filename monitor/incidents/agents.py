@@ -9,12 +9,26 @@ from datetime import UTC, datetime, timedelta
 from monitor import resources
 from monitor.app import app
 from monitor.incidents.alerts import render_alert
-from monitor.incidents.service import correlate, get_detail, mark_alerted
+from monitor.incidents.service import (
+    claim_alert,
+    correlate,
+    get_detail,
+    ingest_watermark,
+    mark_alerted,
+    release_alert,
+    resolve_quiet,
+    unalerted_incidents,
+)
 from monitor.notifiers import NotifierError
 from streams.records import IncidentEvent
-from streams.topics import anomalies, incidents
+from streams.topics import MENTIONS_RAW, anomalies, incidents
 
 log = logging.getLogger(__name__)
+
+# Seconds after opening before an undelivered alert is tried again by the follow-up timer.
+ALERT_RETRY_AFTER = 30.0
+# A claim this old belongs to a sender that died mid-post; another may take over.
+ALERT_CLAIM_STALE = 120.0
 
 
 @app.agent(anomalies)
@@ -51,16 +65,32 @@ async def notify_incidents(stream):  # type: ignore[no-untyped-def]
 
 
 async def send_alert(incident_id: int) -> None:
+    """Post the incident's alert once, whichever worker or timer gets here first."""
     engine = resources.engine()
+    claimed = await asyncio.to_thread(
+        claim_alert,
+        engine,
+        incident_id=incident_id,
+        now=datetime.now(UTC),
+        stale_after=timedelta(seconds=ALERT_CLAIM_STALE),
+    )
+    if not claimed:
+        return
     detail = await asyncio.to_thread(get_detail, engine, incident_id=incident_id)
-    if detail is None or detail.incident.alerted_at is not None:
+    if detail is None:
         return
     alert = render_alert(detail)
     notifier = resources.notifier()
     try:
         ref = await notifier.post_alert(alert)
     except NotifierError as exc:
-        log.error("incident %s: alert not delivered by %s: %s", incident_id, notifier.name, exc)
+        log.error(
+            "incident %s: alert not delivered by %s (will retry): %s",
+            incident_id,
+            notifier.name,
+            exc,
+        )
+        await asyncio.to_thread(release_alert, engine, incident_id=incident_id)
         return
     await asyncio.to_thread(
         mark_alerted,
@@ -71,3 +101,29 @@ async def send_alert(incident_id: int) -> None:
         now=datetime.now(UTC),
     )
     log.info("incident %s: alert sent via %s (%s)", incident_id, notifier.name, ref)
+
+
+@app.timer(interval=30.0, on_leader=True)
+async def follow_up_incidents() -> None:
+    """Resolve incidents that went quiet, and retry alerts that were never delivered."""
+    engine = resources.engine()
+    config = resources.detection_config()
+    now = datetime.now(UTC)
+    watermark = await asyncio.to_thread(ingest_watermark, engine, topic=MENTIONS_RAW)
+    resolved = await asyncio.to_thread(
+        resolve_quiet,
+        engine,
+        watermark=watermark,
+        merge_gap=timedelta(seconds=config.incidents.merge_gap_seconds),
+        live_horizon=timedelta(seconds=config.live_horizon_seconds),
+        now=now,
+    )
+    for incident_id in resolved:
+        log.info("incident %s resolved: quiet for longer than the merge gap", incident_id)
+        await incidents.send(
+            key=str(incident_id),
+            value=IncidentEvent(incident_id=incident_id, change="resolved", severity="info"),
+        )
+    cutoff = now - timedelta(seconds=config.incidents.alert_gather_seconds + ALERT_RETRY_AFTER)
+    for incident_id in await asyncio.to_thread(unalerted_incidents, engine, opened_before=cutoff):
+        await send_alert(incident_id)

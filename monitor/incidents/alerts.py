@@ -6,6 +6,7 @@ notifications, and what is stored on the incident: one rendering, so they never 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,32 +26,57 @@ _MAX_QUOTE = 240
 
 @dataclass(frozen=True, slots=True)
 class AlertMessage:
+    """``text`` is for people (console, storage); Slack gets ``slack_text`` and ``blocks``,
+    where customer words are escaped so they cannot ping a channel or disguise a link."""
+
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    slack_text: str = ""
 
 
-def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) -> AlertMessage:
+def slack_escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters.
+
+    >>> slack_escape("<!channel> & <https://x|y>")
+    '&lt;!channel&gt; &amp; &lt;https://x|y&gt;'
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    headline: str
+    intro: str
+    why: list[str]
+    quotes: list[str]
+
+
+def _parts(detail: IncidentDetail, esc: Callable[[str], str]) -> _Parts:
     incident = detail.incident
-    icon = _SEVERITY_ICON.get(incident.severity, "")
     headline = f"{incident.title} [{incident.severity.upper()}]"
     window = f"{incident.first_window_start:%Y-%m-%d %H:%M}–{incident.last_window_end:%H:%M} UTC"
-    intro = f"Incident #{incident.id} · series: {', '.join(incident.series.split())} · {window}"
+    series = esc(", ".join(incident.series.split()))
+    intro = f"Incident #{incident.id} · series: {series} · {window}"
 
     # The strongest finding per series tells the story; the rest are counted, not listed.
     strongest: dict[str, Anomaly] = {}
     for anomaly in detail.anomalies:  # already strongest first
         strongest.setdefault(anomaly.series, anomaly)
-    why_lines = []
+    why = []
     for anomaly in list(strongest.values())[:_MAX_SERIES]:
         metric = METRIC_TITLES.get(anomaly.metric, anomaly.metric)
-        why_lines.append(
-            f"• {anomaly.series} · {metric.lower()}: {anomaly.summary} "
-            f"(detector {anomaly.detector}, window {anomaly.window_start:%H:%M} UTC)"
+        why.append(
+            f"• {esc(anomaly.series)} · {metric.lower()}: {esc(anomaly.summary)} "
+            f"(detector {esc(anomaly.detector)}, window {anomaly.window_start:%H:%M} UTC)"
         )
     hidden = len(detail.anomalies) - min(len(strongest), _MAX_SERIES)
     if hidden > 0:
         windows = "window" if hidden == 1 else "windows"
-        why_lines.append(f"• plus {hidden} more anomalous {windows} in this incident")
+        why.append(f"• plus {hidden} more anomalous {windows} in this incident")
 
     quotes: list[str] = []
     seen_texts: set[str] = set()
@@ -58,31 +84,49 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
         if mention.text not in seen_texts and len(quotes) < _MAX_QUOTES:
             seen_texts.add(mention.text)
             quotes.append(
-                f"> “{_shorten(mention.text)}” ({mention.source}, {mention.event_time:%H:%M} UTC)"
+                f"> “{esc(_shorten(mention.text))}” "
+                f"({esc(mention.source)}, {mention.event_time:%H:%M} UTC)"
             )
+    return _Parts(headline, intro, why, quotes)
 
-    text_parts = [f"{icon} {headline}".strip(), intro, "Why it fired:", *why_lines]
-    if quotes:
-        text_parts += ["Example mentions:", *quotes]
+
+def _as_text(parts: _Parts, icon: str, dashboard_url: str | None) -> str:
+    lines = [f"{icon} {parts.headline}".strip(), parts.intro, "Why it fired:", *parts.why]
+    if parts.quotes:
+        lines += ["Example mentions:", *parts.quotes]
     if dashboard_url:
-        text_parts.append(f"Open: {dashboard_url}")
+        lines.append(f"Open: {dashboard_url}")
+    return "\n".join(lines)
 
+
+def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) -> AlertMessage:
+    icon = _SEVERITY_ICON.get(detail.incident.severity, "")
+    plain = _parts(detail, _plain)
+    slack = _parts(detail, slack_escape)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _shorten(headline, 150)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]},
+        # plain_text blocks are not parsed by Slack, so the headline needs no escaping.
+        {"type": "header", "text": {"type": "plain_text", "text": _shorten(plain.headline, 150)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": slack.intro}]},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": "*Why it fired*\n" + "\n".join(why_lines)},
+            "text": {"type": "mrkdwn", "text": "*Why it fired*\n" + "\n".join(slack.why)},
         },
     ]
-    if quotes:
+    if slack.quotes:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": "*Example mentions*\n" + "\n".join(quotes)},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "*Example mentions*\n" + "\n".join(slack.quotes),
+                },
             }
         )
-    return AlertMessage(text="\n".join(text_parts), blocks=blocks)
+    return AlertMessage(
+        text=_as_text(plain, icon, dashboard_url),
+        blocks=blocks,
+        slack_text=_as_text(slack, icon, dashboard_url),
+    )
 
 
 def _shorten(text: str, limit: int = _MAX_QUOTE) -> str:

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
+from detectors.explain import METRIC_TITLES
 from monitor.storage.db import session_scope
-from monitor.storage.models import Anomaly, Incident, Mention
+from monitor.storage.models import Anomaly, Incident, IngestProgress, Mention
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
@@ -75,8 +76,6 @@ def correlate(
 
 
 def _metric_title(metric: str) -> str:
-    from detectors.explain import METRIC_TITLES
-
     return METRIC_TITLES.get(metric, metric.replace("_", " "))
 
 
@@ -113,6 +112,35 @@ def get_detail(engine: Engine, *, incident_id: int) -> IncidentDetail | None:
         return IncidentDetail(incident, anomalies, examples)
 
 
+def claim_alert(engine: Engine, *, incident_id: int, now: datetime, stale_after: timedelta) -> bool:
+    """Take the right to post this incident's alert; False if it is sent or being sent.
+
+    A claim older than ``stale_after`` (its sender died mid-post) can be taken over.
+    """
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(Incident)
+            .where(
+                col(Incident.id) == incident_id,
+                col(Incident.alerted_at).is_(None),
+                col(Incident.alert_claimed_at).is_(None)
+                | (col(Incident.alert_claimed_at) < now - stale_after),
+            )
+            .values(alert_claimed_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_alert(engine: Engine, *, incident_id: int) -> None:
+    """Give the claim back after a failed post, so the follow-up timer retries soon."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(Incident)
+            .where(col(Incident.id) == incident_id, col(Incident.alerted_at).is_(None))
+            .values(alert_claimed_at=None)
+        )
+
+
 def mark_alerted(
     engine: Engine, *, incident_id: int, text: str, ref: str | None, now: datetime
 ) -> bool:
@@ -134,3 +162,54 @@ def list_incidents(
         if status:
             query = query.where(Incident.status == status)
         return session.exec(query).all()
+
+
+def resolve_quiet(
+    engine: Engine,
+    *,
+    watermark: datetime | None,
+    merge_gap: timedelta,
+    live_horizon: timedelta,
+    now: datetime,
+) -> list[int]:
+    """Resolve open incidents that have been quiet for longer than the merge gap.
+
+    Quiet is judged on the clock the incident lived on: wall clock for an incident that opened
+    on live data, event time (the ingest watermark) for one that came from a replay.
+    """
+    resolved: list[int] = []
+    with session_scope(engine) as session:
+        for incident in session.exec(select(Incident).where(Incident.status == "open")).all():
+            live = incident.opened_at - incident.last_window_end <= live_horizon
+            clock = now if live else watermark
+            if clock is None or clock - incident.last_window_end <= merge_gap:
+                continue
+            incident.status = "resolved"
+            incident.resolved_at = now
+            session.add(incident)
+            assert incident.id is not None
+            resolved.append(incident.id)
+    return resolved
+
+
+def unalerted_incidents(engine: Engine, *, opened_before: datetime) -> list[int]:
+    """Open incidents whose alert has not been delivered yet (a failed or interrupted post)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Incident.id).where(
+                Incident.status == "open",
+                col(Incident.alerted_at).is_(None),
+                col(Incident.opened_at) < opened_before,
+            )
+        ).all()
+    return [int(r) for r in rows if r is not None]
+
+
+def ingest_watermark(engine: Engine, *, topic: str) -> datetime | None:
+    """The event time every partition of ``topic`` has reached (None before any data)."""
+    table = IngestProgress.__table__  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        value: datetime | None = session.execute(
+            select(func.min(table.c.max_event_time)).where(table.c.topic == topic)
+        ).scalar()
+    return value

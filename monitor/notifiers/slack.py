@@ -31,7 +31,7 @@ class SlackNotifier:
         for attempt in range(_ATTEMPTS):
             try:
                 response = await self._client.chat_postMessage(
-                    channel=self.channel, text=alert.text, blocks=alert.blocks
+                    channel=self.channel, text=alert.slack_text or alert.text, blocks=alert.blocks
                 )
                 return str(response.get("ts") or "")
             except SlackApiError as exc:

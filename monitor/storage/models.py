@@ -95,6 +95,8 @@ class Incident(SQLModel, table=True):
     resolved_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
     alert_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     alerted_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    # Set by the sender that is posting the alert, so two senders never post the same one.
+    alert_claimed_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
     alert_ref: str | None = Field(default=None, max_length=200)
 
 
@@ -134,6 +136,7 @@ class IngestProgress(SQLModel, table=True):
 
     __tablename__ = "ingest_progress"
 
+    topic: str = Field(primary_key=True, max_length=200)
     partition: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     max_event_time: datetime = _utc()  # type: ignore[assignment]
     updated_at: datetime = _utc()  # type: ignore[assignment]

@@ -71,6 +71,7 @@ def upgrade() -> None:
     sa.Column('resolved_at', monitor.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('alert_text', sa.Text(), nullable=True),
     sa.Column('alerted_at', monitor.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('alert_claimed_at', monitor.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('alert_ref', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
@@ -78,10 +79,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_incidents_status'), ['status'], unique=False)
 
     op.create_table('ingest_progress',
+    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('partition', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('max_event_time', monitor.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', monitor.storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('partition')
+    sa.PrimaryKeyConstraint('topic', 'partition')
     )
     op.create_table('mentions',
     sa.Column('mention_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),

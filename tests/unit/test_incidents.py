@@ -1,0 +1,149 @@
+"""Correlating anomalies into incidents: one incident per crisis, one alert per incident."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from monitor.incidents.service import (
+    correlate,
+    get_detail,
+    list_incidents,
+    mark_alerted,
+)
+from tests.unit.factories import (
+    LATER,
+    NEGATIVE,
+    STEP,
+    T0,
+    add_anomaly,
+    mention,
+    store,
+)
+
+GAP = timedelta(minutes=30)
+
+
+def test_first_anomaly_opens_an_incident_titled_after_metric_and_series(engine):
+    add_anomaly(engine, "a1", series="source:zendesk", metric="negative_share")
+    change = correlate(engine, anomaly_id="a1", merge_gap=GAP, now=LATER)
+    assert change is not None and change.change == "opened" and change.severity == "warning"
+    detail = get_detail(engine, incident_id=change.incident_id)
+    assert detail is not None
+    incident = detail.incident
+    assert incident.title == "Negative mentions spike on source:zendesk"
+    assert incident.status == "open" and incident.anomaly_count == 1
+    assert (incident.first_window_start, incident.last_window_end) == (T0, T0 + STEP)
+    assert incident.opened_at == LATER
+    assert [a.anomaly_id for a in detail.anomalies] == ["a1"]
+
+
+def test_two_anomalies_within_the_merge_gap_are_one_incident_naming_both_series(engine):
+    add_anomaly(engine, "a1", series="global")
+    add_anomaly(engine, "a2", series="source:zendesk", start=T0 + 20 * STEP)
+    first = correlate(engine, anomaly_id="a1", merge_gap=GAP, now=LATER)
+    second = correlate(engine, anomaly_id="a2", merge_gap=GAP, now=LATER)
+    assert first is not None and second is not None
+    assert second.change == "merged" and second.incident_id == first.incident_id
+    [incident] = list_incidents(engine)
+    assert incident.series.split() == ["global", "source:zendesk"]
+    assert incident.anomaly_count == 2
+    assert incident.last_window_end == T0 + 21 * STEP
+
+
+def test_a_critical_anomaly_raises_the_incidents_severity_and_never_lowers_it(engine):
+    add_anomaly(engine, "a1", severity="warning")
+    add_anomaly(engine, "a2", severity="critical", start=T0 + STEP)
+    add_anomaly(engine, "a3", severity="warning", start=T0 + 2 * STEP)
+    changes = [
+        correlate(engine, anomaly_id=a, merge_gap=GAP, now=LATER) for a in ("a1", "a2", "a3")
+    ]
+    assert [c.severity for c in changes if c] == ["warning", "critical", "critical"]
+    [incident] = list_incidents(engine)
+    assert incident.severity == "critical" and incident.anomaly_count == 3
+
+
+def test_an_anomaly_after_a_long_quiet_spell_resolves_the_old_incident_and_opens_a_new_one(engine):
+    add_anomaly(engine, "morning")
+    add_anomaly(engine, "afternoon", start=T0 + timedelta(hours=5))
+    old = correlate(engine, anomaly_id="morning", merge_gap=GAP, now=LATER)
+    new = correlate(engine, anomaly_id="afternoon", merge_gap=GAP, now=LATER + STEP)
+    assert old is not None and new is not None
+    assert new.change == "opened" and new.incident_id != old.incident_id
+    resolved = get_detail(engine, incident_id=old.incident_id)
+    assert resolved is not None
+    assert resolved.incident.status == "resolved"
+    assert resolved.incident.resolved_at == LATER + STEP
+    assert [i.id for i in list_incidents(engine, status="open")] == [new.incident_id]
+    assert [i.id for i in list_incidents(engine, status="resolved")] == [old.incident_id]
+
+
+def test_merging_is_judged_on_event_time_not_on_when_correlate_runs(engine):
+    # A replay correlates hours of history in seconds: closeness must come from the windows.
+    add_anomaly(engine, "a1")
+    add_anomaly(engine, "a2", start=T0 + 2 * GAP)
+    correlate(engine, anomaly_id="a1", merge_gap=GAP, now=LATER)
+    change = correlate(engine, anomaly_id="a2", merge_gap=GAP, now=LATER)
+    assert change is not None and change.change == "opened"
+    assert len(list_incidents(engine)) == 2
+
+
+def test_correlating_the_same_anomaly_twice_changes_nothing_the_second_time(engine):
+    add_anomaly(engine, "a1")
+    assert correlate(engine, anomaly_id="a1", merge_gap=GAP, now=LATER) is not None
+    assert correlate(engine, anomaly_id="a1", merge_gap=GAP, now=LATER) is None
+    [incident] = list_incidents(engine)
+    assert incident.anomaly_count == 1
+
+
+def test_correlating_an_unknown_anomaly_does_nothing(engine):
+    assert correlate(engine, anomaly_id="no-such-anomaly", merge_gap=GAP, now=LATER) is None
+    assert list(list_incidents(engine)) == []
+
+
+def test_an_incident_is_marked_alerted_only_once(engine):
+    add_anomaly(engine, "a1")
+    change = correlate(engine, anomaly_id="a1", merge_gap=GAP, now=LATER)
+    assert change is not None
+    incident_id = change.incident_id
+    assert mark_alerted(engine, incident_id=incident_id, text="first", ref="ts-1", now=LATER)
+    assert not mark_alerted(
+        engine, incident_id=incident_id, text="second", ref="ts-2", now=LATER + STEP
+    )
+    detail = get_detail(engine, incident_id=incident_id)
+    assert detail is not None
+    assert (detail.incident.alert_text, detail.incident.alert_ref) == ("first", "ts-1")
+    assert detail.incident.alerted_at == LATER
+
+
+def test_detail_lists_anomalies_strongest_first_with_their_example_mentions(engine):
+    angry = mention("angry", text=NEGATIVE)
+    calm = mention("calm", at=T0 + STEP)
+    store(engine, [angry, calm])
+    add_anomaly(engine, "weak", score=5.5, example_mention_ids=[calm.mention_id])
+    add_anomaly(
+        engine,
+        "strong",
+        score=12.0,
+        start=T0 + STEP,
+        example_mention_ids=[angry.mention_id, "gone-from-the-db", calm.mention_id],
+    )
+    opened = correlate(engine, anomaly_id="weak", merge_gap=GAP, now=LATER)
+    assert opened is not None
+    correlate(engine, anomaly_id="strong", merge_gap=GAP, now=LATER)
+    detail = get_detail(engine, incident_id=opened.incident_id)
+    assert detail is not None
+    assert [a.anomaly_id for a in detail.anomalies] == ["strong", "weak"]
+    assert [m.mention_id for m in detail.examples] == [angry.mention_id, calm.mention_id]
+
+
+def test_detail_of_an_unknown_incident_is_none(engine):
+    assert get_detail(engine, incident_id=424242) is None
+
+
+def test_incidents_are_listed_newest_first_and_limited(engine):
+    for k in range(3):
+        add_anomaly(engine, f"a{k}", start=T0 + k * timedelta(hours=3))
+        correlate(engine, anomaly_id=f"a{k}", merge_gap=GAP, now=LATER)
+    ids = [i.id for i in list_incidents(engine)]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
+    assert [i.id for i in list_incidents(engine, limit=2)] == ids[:2]
