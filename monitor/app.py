@@ -7,6 +7,9 @@ means a 30 s start; 3 s gives a worker that processes its first message within s
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from pathlib import Path
 
 import faust
@@ -24,10 +27,38 @@ def faust_broker_url(settings: Settings) -> str:
     return settings.broker
 
 
+# A worker that is told to stop while the broker is down can hang for minutes in the Kafka
+# client and log a million lines (BROKER-NOTES.md). Past this, it exits hard: SQL state is safe
+# because every write is one transaction, and the broker redelivers what was not committed.
+SHUTDOWN_DEADLINE_SECONDS = 20.0
+_EXIT_STOP_TIMEOUT = 70  # EX_SOFTWARE-ish, distinct from a normal stop
+
+
+class CrisisApp(faust.App):
+    """The Faust app with a bounded shutdown."""
+
+    async def on_stop(self) -> None:
+        _arm_shutdown_deadline(SHUTDOWN_DEADLINE_SECONDS)
+        await super().on_stop()
+
+
+def _arm_shutdown_deadline(seconds: float) -> None:
+    def _expire() -> None:
+        logging.getLogger(__name__).error(
+            "worker did not stop within %.0fs (broker unreachable?); exiting hard", seconds
+        )
+        logging.shutdown()
+        os._exit(_EXIT_STOP_TIMEOUT)
+
+    timer = threading.Timer(seconds, _expire)
+    timer.daemon = True
+    timer.start()
+
+
 def create_app(settings: Settings) -> faust.App:
     datadir = Path(settings.data_dir) / "faust" / f"{settings.app_id}-{settings.web_port}"
     datadir.parent.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    return CrisisApp(
         settings.app_id,
         broker=faust_broker_url(settings),
         store="memory://",

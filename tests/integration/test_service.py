@@ -170,3 +170,26 @@ def test_db_upgrade_then_incidents_on_an_empty_database(tmp_path: Path):
     assert again.returncode == 0 and "already at revision" in again.stderr
     listing = run_cli(["incidents"], env)
     assert listing.returncode == 0 and "no incidents yet" in listing.stdout
+
+
+def test_a_worker_told_to_stop_while_its_broker_is_gone_still_exits(start_worker, tmp_path: Path):
+    from monitor.broker import EmbeddedBroker
+    from tests.conftest import service_env, unique_namespace
+
+    broker = EmbeddedBroker()
+    url = broker.start()
+    try:
+        worker = start_worker(
+            service_env(
+                broker_url=url,
+                database_url=f"sqlite:///{tmp_path / 'w.db'}",
+                data_dir=tmp_path / "data",
+                namespace=unique_namespace(),
+                slack=None,
+            )
+        )
+    finally:
+        broker.stop()
+    worker.proc.send_signal(signal.SIGTERM)
+    # Bounded by the app's shutdown deadline (20 s), not minutes of reconnect attempts.
+    assert worker.proc.wait(40) is not None
