@@ -8,7 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from monitor.cli import db, demo, incidents, replay, service
+from monitor.cli import db, demo, evaluate, incidents, replay, service
 
 cli = typer.Typer(
     name="crisismon",
@@ -26,6 +26,7 @@ cli.command("demo")(demo.demo)
 cli.command("replay")(replay.replay_command)
 cli.command("incidents")(incidents.list_command)
 cli.add_typer(db.db_cli, name="db")
+cli.add_typer(evaluate.eval_cli, name="eval")
 
 
 class CliError(RuntimeError):
@@ -39,6 +40,7 @@ def _fail(message: str) -> NoReturn:
 
 def main() -> None:
     from detectors.config import ConfigError
+    from detectors.nab_eval import NabDataError
     from monitor.broker import BrokerError
     from monitor.service import ServiceError
     from monitor.storage.db import DatabaseError
@@ -52,6 +54,7 @@ def main() -> None:
         ReplayError,
         ServiceError,
         WorkerError,
+        NabDataError,
         CliError,
     )
     try:
