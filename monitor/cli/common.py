@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy import Engine
 
 from monitor.settings import Settings, get_settings
@@ -39,3 +46,15 @@ def resolve_broker_url(current: Settings) -> str:
             "or set CRISISMON_BROKER=kafka://host:port"
         )
     return info.broker_url
+
+
+def progress_bar(*, with_eta: bool = False) -> Progress:
+    """The one progress bar style of the CLI, drawn on stderr."""
+    columns: list[str | ProgressColumn] = [
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+    ]
+    if with_eta:
+        columns.append(TimeRemainingColumn())
+    return Progress(*columns, console=status)

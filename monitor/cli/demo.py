@@ -11,9 +11,8 @@ from pathlib import Path
 
 import typer
 from pydantic import SecretStr
-from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
-from monitor.cli.common import settings, status
+from monitor.cli.common import progress_bar, settings, status
 
 
 def demo(
@@ -50,12 +49,7 @@ def demo(
         items = outage_scenario(end=began, run_id=run_id)
         with tempfile.TemporaryDirectory() as tmp:
             path = write_jsonl(items, Path(tmp) / "outage-scenario.jsonl")
-            with Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=status,
-            ) as progress:
+            with progress_bar() as progress:
                 task = progress.add_task(
                     "playing 3 hours of mentions, then an outage", total=len(items)
                 )

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress
 from rich.table import Table
 
-from monitor.cli.common import status
+from monitor.cli.common import progress_bar, status
 
 eval_cli = typer.Typer(help="Evaluate detection on public labelled data.", no_args_is_help=True)
 
@@ -46,12 +45,7 @@ def nab_command(
     profiles = load_profiles(data)
     detector = DetectorSettings(half_life_windows=NAB_HALF_LIFE)
     policy = PolicySettings(threshold=NAB_THRESHOLD, cooldown_rows=NAB_COOLDOWN_ROWS)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=status,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("scoring realTweets files", total=len(files))
         result = run(files, detector, policy, on_file=lambda _k: progress.advance(task))
     held_out = [f for f in files if not any(t in f.key for t in TUNED_ON)]

@@ -6,9 +6,8 @@ import asyncio
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from monitor.cli.common import resolve_broker_url, settings, status
+from monitor.cli.common import progress_bar, resolve_broker_url, settings, status
 
 
 def replay_command(
@@ -38,14 +37,7 @@ def replay_command(
     current = settings()
     broker = resolve_broker_url(current)
     total = count_records(file)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=status,
-        transient=False,
-    ) as progress:
+    with progress_bar(with_eta=True) as progress:
         task = progress.add_task(f"replaying {file.name}", total=total)
         report = asyncio.run(
             replay(
