@@ -148,6 +148,11 @@ class CountSpikeDetector(base.AnomalyDetector):
             negative = replace(negative, lower=lower, upper=upper)
         return [volume, negative]
 
+    def volume_band(self) -> tuple[float, float, float]:
+        """Expected volume and its usual range for the next window (for plots and reports)."""
+        lower, upper = self._volume_band()
+        return self._mean(), lower, upper
+
     def _mean(self) -> float:
         return max(self._n_mean.get(), 0.5)  # an empty history still expects *something*
 

@@ -8,7 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from monitor.cli import db, demo, evaluate, incidents, replay, service
+from monitor.cli import backtest, db, demo, evaluate, incidents, replay, service
 
 cli = typer.Typer(
     name="crisismon",
@@ -25,6 +25,7 @@ cli.command("worker")(service.worker)
 cli.command("demo")(demo.demo)
 cli.command("replay")(replay.replay_command)
 cli.command("incidents")(incidents.list_command)
+cli.command("backtest")(backtest.backtest_command)
 cli.add_typer(db.db_cli, name="db")
 cli.add_typer(evaluate.eval_cli, name="eval")
 
@@ -39,8 +40,10 @@ def _fail(message: str) -> NoReturn:
 
 
 def main() -> None:
+    from detectors.backtest import BacktestError
     from detectors.config import ConfigError
     from detectors.nab_eval import NabDataError
+    from detectors.plot import PlotUnavailable
     from monitor.broker import BrokerError
     from monitor.service import ServiceError
     from monitor.storage.db import DatabaseError
@@ -55,6 +58,8 @@ def main() -> None:
         ServiceError,
         WorkerError,
         NabDataError,
+        BacktestError,
+        PlotUnavailable,
         CliError,
     )
     try:

@@ -1,0 +1,163 @@
+"""Backtests: the live detector objects over history, offline, in seconds.
+
+Two inputs: a CSV of ``timestamp,value`` (one row per window, e.g. NAB) or a mentions file
+(JSONL/CSV, as `crisismon replay` reads), which is scored and counted into windows per series
+with the same functions the ingest agent uses. Each series then runs through a fresh detector
+from `DetectorSettings.build()`, scored before it learns, exactly as `detectors.closing` does.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from detectors.config import DetectionConfig
+from detectors.count_spike import Finding
+from detectors.explain import describe
+from detectors.sentiment import Scorer
+from streams.ingest import score_batch
+from streams.mentions import MentionIn
+from streams.windows import aggregate, window_starts_between
+
+
+class BacktestError(ValueError):
+    """The input cannot be backtested; one readable line."""
+
+
+@dataclass(slots=True)
+class SeriesHistory:
+    """Windows of one series in time order: (start, n, n_negative)."""
+
+    series: str
+    window_seconds: int
+    rows: list[tuple[datetime, int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestAlert:
+    series: str
+    window_start: datetime
+    severity: str
+    finding: Finding
+
+    def describe(self) -> str:
+        return (
+            f"{self.window_start:%Y-%m-%d %H:%M} UTC  {self.severity:8}  {self.series} · "
+            f"{self.finding.metric.replace('_', ' ')}: {describe(self.finding)}"
+        )
+
+
+@dataclass(slots=True)
+class SeriesResult:
+    history: SeriesHistory
+    scores: list[float]
+    expected: list[float]
+    alerts: list[BacktestAlert]
+    # (row index, lower, upper) of the volume band, sampled every ``band_stride`` rows.
+    bands: list[tuple[int, float, float]] = field(default_factory=list)
+
+
+def load_value_csv(path: Path) -> SeriesHistory:
+    """A ``timestamp,value`` CSV; the window length is the most common step between rows."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {"timestamp", "value"} <= set(reader.fieldnames):
+                raise BacktestError(f"{path}: a value CSV needs the columns timestamp,value")
+            rows = []
+            for row in reader:
+                try:
+                    moment = _parse_timestamp(row["timestamp"])
+                    value = round(float(row["value"]))
+                except (TypeError, ValueError) as exc:
+                    raise BacktestError(f"{path} line {reader.line_num}: {exc}") from exc
+                rows.append((moment, value, 0))
+    except FileNotFoundError as exc:
+        raise BacktestError(f"{path}: no such file") from exc
+    if len(rows) < 2:
+        raise BacktestError(f"{path}: needs at least two rows")
+    steps: dict[int, int] = defaultdict(int)
+    for (a, _, _), (b, _, _) in pairwise(rows):
+        steps[int((b - a).total_seconds())] += 1
+    step = max(steps, key=lambda s: steps[s])
+    if step <= 0:
+        raise BacktestError(f"{path}: timestamps must increase")
+    return SeriesHistory(path.stem, step, rows)
+
+
+def _parse_timestamp(text: str | None) -> datetime:
+    if not text:
+        raise ValueError("empty timestamp")
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def histories_from_mentions(
+    mentions: list[MentionIn], scorer: Scorer, window_seconds: int
+) -> list[SeriesHistory]:
+    """Score and count mentions into windows per series, filling quiet windows with zero."""
+    if not mentions:
+        raise BacktestError("no valid mentions to backtest")
+    counted = [item.counted() for item in score_batch(mentions, scorer)]
+    deltas = aggregate(counted, window_seconds)
+    per_series: dict[str, dict[datetime, tuple[int, int]]] = defaultdict(dict)
+    for (series, start), delta in deltas.items():
+        per_series[series][start] = (delta.n, delta.n_negative)
+    first = min(start for _series, start in deltas)
+    last = max(start for _series, start in deltas) + timedelta(seconds=window_seconds)
+    starts = window_starts_between(first, last, window_seconds)
+    histories = []
+    for series in sorted(per_series):
+        known = per_series[series]
+        rows = [(s, *known.get(s, (0, 0))) for s in starts]
+        histories.append(SeriesHistory(series, window_seconds, rows))
+    return histories
+
+
+def run_series(
+    history: SeriesHistory,
+    config: DetectionConfig,
+    on_progress: Callable[[int], None] = lambda _n: None,
+    band_stride: int = 0,
+) -> SeriesResult:
+    """Score before learn, window by window, and grade findings as the live pipeline does."""
+    detector = config.detector.build()
+    scores: list[float] = []
+    expected: list[float] = []
+    alerts: list[BacktestAlert] = []
+    bands: list[tuple[int, float, float]] = []
+    for index, (start, n, n_negative) in enumerate(history.rows):
+        if band_stride and index % band_stride == 0 and detector.warmed_up:
+            _mean, lower, upper = detector.volume_band()
+            bands.append((index, lower, upper))
+        x: dict[Hashable, Any] = {"n": n, "n_negative": n_negative}
+        findings = detector.assess(x, bands=False) if detector.warmed_up else []
+        if any(config.detector.severity(f.score) for f in findings):
+            findings = detector.assess(x)
+            for finding in findings:
+                severity = config.detector.severity(finding.score)
+                if severity is not None:
+                    alerts.append(BacktestAlert(history.series, start, severity, finding))
+        scores.append(max((f.score for f in findings), default=0.0))
+        expected.append(findings[0].expected if findings else float("nan"))
+        detector.learn_one(x)
+        if index % 1000 == 999:
+            on_progress(1000)
+    on_progress(len(history.rows) % 1000)
+    return SeriesResult(history, scores, expected, alerts, bands)
+
+
+def incidents_of(alerts: list[BacktestAlert], merge_gap: timedelta) -> int:
+    """How many incidents the alerts would make, merged as the live correlator merges them."""
+    count, last = 0, None
+    for alert in sorted(alerts, key=lambda a: a.window_start):
+        if last is None or alert.window_start - last > merge_gap:
+            count += 1
+        last = alert.window_start
+    return count
