@@ -57,6 +57,11 @@ def _windows() -> Table:
     return SeriesWindow.__table__  # type: ignore[attr-defined]
 
 
+def _features(row: Any) -> dict[Hashable, Any]:
+    """A window row (start, n, n_negative, sum_compound) as the detector's features."""
+    return {"n": int(row[1]), "n_negative": int(row[2]), "sum_compound": float(row[3] or 0.0)}
+
+
 def anomaly_id(series: str, start: datetime, metric: str) -> str:
     key = f"{series}\x1f{start.isoformat()}\x1f{metric}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -133,7 +138,12 @@ class SeriesDetectors:
         with Session(self.engine) as session:
             windows = _windows()
             rows = session.execute(
-                select(windows.c.window_start, windows.c.n, windows.c.n_negative)
+                select(
+                    windows.c.window_start,
+                    windows.c.n,
+                    windows.c.n_negative,
+                    windows.c.sum_compound,
+                )
                 .where(windows.c.series == series, windows.c.closed.is_(True))
                 .order_by(windows.c.window_start.desc())
                 .limit(_WARM_WINDOWS)
@@ -147,8 +157,8 @@ class SeriesDetectors:
                         windows.c.series == series, windows.c.closed.is_(False)
                     )
                 ).scalar()
-        for _start, n, n_negative in reversed(rows):
-            detector.learn_one({"n": n, "n_negative": n_negative})
+        for _start, n, n_negative, sum_compound in reversed(rows):
+            detector.learn_one({"n": n, "n_negative": n_negative, "sum_compound": sum_compound})
         state = SeriesState(series, detector, next_window)
         self._states[series] = state
         return state
@@ -219,30 +229,27 @@ class SeriesDetectors:
             )
             # The claim: only windows still open flip, so a redelivered tick or a second worker
             # never scores a window twice.
+            counts = (table.c.window_start, table.c.n, table.c.n_negative, table.c.sum_compound)
             claimed = {
-                row[0]: (row[1], row[2])
+                row[0]: _features(row)
                 for row in session.execute(
                     update(table)
                     .where(in_run & table.c.closed.is_(False))
                     .values(closed=True, closed_at=now)
-                    .returning(table.c.window_start, table.c.n, table.c.n_negative)
+                    .returning(*counts)
                 )
             }
             earlier = {}
             if len(claimed) < len(starts):
                 earlier = {
-                    row[0]: (row[1], row[2])
-                    for row in session.execute(
-                        select(table.c.window_start, table.c.n, table.c.n_negative).where(in_run)
-                    )
+                    row[0]: _features(row) for row in session.execute(select(*counts).where(in_run))
                 }
             verdicts = []
             for start in starts:
                 if start not in claimed:  # closed before: keep the detector in step, no verdict
-                    n, n_negative = earlier.get(start, (0, 0))
-                    state.detector.learn_one({"n": n, "n_negative": n_negative})
+                    state.detector.learn_one(earlier.get(start, _features((start, 0, 0, 0.0))))
                     continue
-                x: dict[Hashable, Any] = {"n": claimed[start][0], "n_negative": claimed[start][1]}
+                x = claimed[start]
                 findings = state.detector.assess(x, bands=False) if state.detector.warmed_up else []
                 if any(self.config.detector.severity(f.score) for f in findings):
                     findings = state.detector.assess(x)  # quantiles only for what is reported

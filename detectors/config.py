@@ -23,6 +23,9 @@ class DetectorSettings(BaseModel):
     share_concentration: float = Field(default=50.0, gt=0)
     alert_score: float = Field(default=5.0, gt=0)
     critical_score: float = Field(default=10.0, gt=0)
+    drop_span_windows: int = Field(default=15, ge=2, le=1440)
+    drop_min_expected: float = Field(default=30.0, gt=0)
+    compound_spread: float = Field(default=0.5, gt=0, le=2)
 
     def build(self) -> CountSpikeDetector:
         return CountSpikeDetector(
@@ -31,6 +34,9 @@ class DetectorSettings(BaseModel):
             min_count=self.min_count,
             share_concentration=self.share_concentration,
             learn_clip_score=self.alert_score,
+            drop_span=self.drop_span_windows,
+            drop_min_expected=self.drop_min_expected,
+            compound_spread=self.compound_spread,
         )
 
     def severity(self, score: float) -> str | None:

@@ -1,13 +1,18 @@
 """A count-aware spike detector for windowed mention counts, with River's anomaly contract.
 
-It watches two things per window: the volume ``n`` and the number of negative mentions
-``n_negative`` out of ``n``. Both are counts, so it scores them with count distributions rather
-than z-scores: sparse series (a few mentions an hour) must not fire on noise.
+It watches four things per window, from the window's counts ``n``, ``n_negative`` and
+``sum_compound``. They are counts, so it scores them with count distributions rather than
+z-scores: sparse series (a few mentions an hour) must not fire on noise.
 
-* Volume: a negative binomial whose mean and variance follow exponentially weighted estimates
-  (Poisson when the series is not over-dispersed).
+* Volume spike: a negative binomial whose mean and variance follow exponentially weighted
+  estimates (Poisson when the series is not over-dispersed).
+* Volume drop: the last ``drop_span`` windows together against their expected total, so a
+  review form that broke, or a segment that went quiet, shows within minutes even when one
+  empty window alone would not be surprising.
 * Negative share: a beta-binomial around the weighted baseline share; the concentration
   parameter lets the share wobble between windows as real traffic does.
+* Sentiment shift: the window's mean compound score against its baseline, with the standard
+  error shrinking as the window holds more mentions.
 
 The score is the surprise ``-log10 P(X >= observed)``: 5 means "about 1 in 100,000 windows".
 Windows that score above the threshold teach the baseline only their upper-band value, so a
@@ -25,18 +30,20 @@ True
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 from river import base, stats
-from scipy.special import betainc, betaln, gammaln, pdtrc
 from scipy.stats import betabinom, nbinom, poisson
 
+from detectors.tails import beta_binomial_upper, nb_lower, nb_upper, normal_lower, surprise
+
 VOLUME = "volume"
+VOLUME_DROP = "volume_drop"
 NEGATIVE_SHARE = "negative_share"
-_MAX_SURPRISE = 50.0  # -log10 of a p-value that underflows; keeps scores finite
+SENTIMENT_SHIFT = "sentiment_shift"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,12 @@ class CountSpikeDetector(base.AnomalyDetector):
         Two-sided probability mass of the expected band shown in explanations.
     learn_clip_score
         Windows scoring at least this much are learnt as their upper band value.
+    drop_span
+        Windows summed to judge a drop in volume.
+    drop_min_expected
+        Fewest mentions the span must be expected to hold before a drop can be judged.
+    compound_spread
+        Typical spread of one mention's compound score, for the sentiment shift's error.
     """
 
     def __init__(
@@ -79,6 +92,9 @@ class CountSpikeDetector(base.AnomalyDetector):
         share_concentration: float = 50.0,
         band: float = 0.99,
         learn_clip_score: float = 5.0,
+        drop_span: int = 15,
+        drop_min_expected: float = 30.0,
+        compound_spread: float = 0.5,
     ) -> None:
         self.half_life = half_life
         self.warmup = warmup
@@ -86,10 +102,17 @@ class CountSpikeDetector(base.AnomalyDetector):
         self.share_concentration = share_concentration
         self.band = band
         self.learn_clip_score = learn_clip_score
+        self.drop_span = drop_span
+        self.drop_min_expected = drop_min_expected
+        self.compound_spread = compound_spread
         fading = 1.0 - 0.5 ** (1.0 / half_life)
         self._n_mean = stats.EWMean(fading_factor=fading)
         self._n_var = stats.EWVar(fading_factor=fading)
         self._neg_mean = stats.EWMean(fading_factor=fading)
+        self._compound_mean = stats.EWMean(fading_factor=fading)
+        self._compound_windows = 0
+        # (observed, expected mean, expected variance) of the latest windows, for drops.
+        self._recent: deque[tuple[int, float, float]] = deque(maxlen=drop_span)
         self._learned = 0
 
     @classmethod
@@ -103,13 +126,20 @@ class CountSpikeDetector(base.AnomalyDetector):
     def learn_one(self, x: dict[Hashable, Any]) -> None:
         n = float(x.get("n", 0))
         n_negative = float(x.get("n_negative", 0))
+        learn_compound = n > 0
+        mean, var = self._mean(), max(self._n_var.get(), self._mean())
         if self.warmed_up:
             # A window that is itself an anomaly teaches only its upper-band value.
-            volume, share = self.assess(x, bands=False)
-            if volume.score >= self.learn_clip_score:
+            scores = {f.metric: f.score for f in self.assess(x, bands=False)}
+            if scores[VOLUME] >= self.learn_clip_score:
                 n = min(n, self._volume_band()[1])
-            if share.score >= self.learn_clip_score:
+            if scores[NEGATIVE_SHARE] >= self.learn_clip_score:
                 n_negative = min(n_negative, self._share_band(int(n))[1] * n)
+            learn_compound = learn_compound and scores[SENTIMENT_SHIFT] < self.learn_clip_score
+        if learn_compound:
+            self._compound_mean.update(float(x.get("sum_compound", 0.0)) / float(x["n"]))
+            self._compound_windows += 1
+        self._recent.append((int(x.get("n", 0)), mean, var))
         self._n_mean.update(n)
         self._n_var.update(n)
         self._neg_mean.update(min(n_negative, n))
@@ -121,7 +151,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         return max(finding.score for finding in self.assess(x, bands=False))
 
     def assess(self, x: dict[Hashable, Any], *, bands: bool = True) -> list[Finding]:
-        """Both metrics: observed, expected, band and surprise; the raw material of explanations.
+        """Every metric: observed, expected, band and surprise; the raw material of explanations.
 
         ``bands=False`` skips the quantiles (lower and upper are NaN): scoring a window then
         costs microseconds, which is what lets a backtest replay a year in seconds.
@@ -146,7 +176,47 @@ class CountSpikeDetector(base.AnomalyDetector):
             volume = replace(volume, lower=lower, upper=upper)
             lower, upper = self._share_band(n)
             negative = replace(negative, lower=lower, upper=upper)
-        return [volume, negative]
+        return [volume, self._drop(n, bands), negative, self._shift(x, n)]
+
+    def _drop(self, n: int, bands: bool) -> Finding:
+        """The latest ``drop_span`` windows, this one included, against what they should hold."""
+        history = list(self._recent)[-(self.drop_span - 1) :] if self.drop_span > 1 else []
+        observed = n + sum(obs for obs, _m, _v in history)
+        mean = self._mean() + sum(m for _o, m, _v in history)
+        var = max(self._n_var.get(), self._mean()) + sum(v for _o, _m, v in history)
+        size = mean * mean / (var - mean) if var > mean * 1.05 else None
+        score = 0.0
+        full = len(history) == self.drop_span - 1
+        if self.warmed_up and full and mean >= self.drop_min_expected and observed < mean:
+            score = surprise(nb_lower(observed, mean=mean, size=size))
+        lower = upper = math.nan
+        if bands:
+            dist: Any = poisson(mean) if size is None else nbinom(size, size / (size + mean))
+            tail = (1.0 - self.band) / 2
+            lower, upper = float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
+        return Finding(VOLUME_DROP, float(observed), mean, lower, upper, score, self.drop_span)
+
+    def _shift(self, x: dict[Hashable, Any], n: int) -> Finding:
+        """Mean compound of the window against its baseline; a fall is what matters."""
+        baseline = self._compound_mean.get() if self._compound_windows else 0.0
+        if n == 0:
+            return Finding(SENTIMENT_SHIFT, 0.0, baseline, math.nan, math.nan, 0.0, 0)
+        observed = float(x.get("sum_compound", 0.0)) / n
+        error = self.compound_spread / math.sqrt(n)
+        score = 0.0
+        judged = self.warmed_up and self._compound_windows >= self.warmup
+        if judged and n >= self.min_count and observed < baseline:
+            score = surprise(normal_lower((observed - baseline) / error))
+        z = 2.5758  # 99 % two-sided
+        return Finding(
+            SENTIMENT_SHIFT,
+            observed,
+            baseline,
+            baseline - z * error,
+            baseline + z * error,
+            score,
+            n,
+        )
 
     def volume_band(self) -> tuple[float, float, float]:
         """Expected volume and its usual range for the next window (for plots and reports)."""
@@ -168,10 +238,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         mean, size = self._dispersion()
         if not self.warmed_up or n < self.min_count or n <= mean:
             return 0.0
-        if size is None:
-            return _surprise(float(pdtrc(n - 1, mean)))  # Poisson P(X >= n)
-        # Negative binomial P(X >= n) = I_{1-p}(n, size), with p = size / (size + mean).
-        return _surprise(float(betainc(n, size, mean / (size + mean))))
+        return surprise(nb_upper(n, mean=mean, size=size))
 
     def _volume_band(self) -> tuple[float, float]:
         mean, size = self._dispersion()
@@ -191,7 +258,7 @@ class CountSpikeDetector(base.AnomalyDetector):
             return 0.0
         alpha = share * self.share_concentration
         beta = (1.0 - share) * self.share_concentration
-        return _surprise(_beta_binomial_tail(n_negative, n, alpha, beta))
+        return surprise(beta_binomial_upper(n_negative, n, alpha, beta))
 
     def _share_band(self, n: int) -> tuple[float, float]:
         if n == 0:
@@ -202,19 +269,3 @@ class CountSpikeDetector(base.AnomalyDetector):
         )
         tail = (1.0 - self.band) / 2
         return float(dist.ppf(tail)) / n, float(dist.ppf(1.0 - tail)) / n
-
-
-def _beta_binomial_tail(k: int, n: int, alpha: float, beta: float) -> float:
-    """P(X >= k) for X ~ BetaBinomial(n, alpha, beta), summed in log space."""
-    j = np.arange(k, n + 1)
-    log_pmf = (
-        gammaln(n + 1) - gammaln(j + 1) - gammaln(n - j + 1)
-        + betaln(j + alpha, n - j + beta) - betaln(alpha, beta)
-    )  # fmt: skip
-    return float(np.exp(log_pmf).sum())
-
-
-def _surprise(p_value: float) -> float:
-    if p_value <= 0.0 or math.isnan(p_value):
-        return _MAX_SURPRISE
-    return min(-math.log10(p_value), _MAX_SURPRISE)

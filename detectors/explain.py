@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import math
 
-from detectors.count_spike import NEGATIVE_SHARE, VOLUME, Finding
+from detectors.count_spike import (
+    NEGATIVE_SHARE,
+    SENTIMENT_SHIFT,
+    VOLUME,
+    VOLUME_DROP,
+    Finding,
+)
 
-METRIC_TITLES = {VOLUME: "Mention volume spike", NEGATIVE_SHARE: "Negative mentions spike"}
+METRIC_TITLES = {
+    VOLUME: "Mention volume spike",
+    VOLUME_DROP: "Mention volume drop",
+    NEGATIVE_SHARE: "Negative mentions spike",
+    SENTIMENT_SHIFT: "Sentiment shift",
+}
 
 
 def rarity(score: float) -> str:
@@ -43,6 +54,18 @@ def describe(finding: Finding) -> str:
             f"{finding.observed:.0%} negative ({negatives} of {finding.support} mentions) vs "
             f"{finding.expected:.0%} expected "
             f"(usual range {finding.lower:.0%}–{finding.upper:.0%}), {rarity(finding.score)}"
+        )
+    if finding.metric == VOLUME_DROP:
+        return (
+            f"{finding.observed:g} mentions in the last {finding.support} windows vs "
+            f"{finding.expected:.0f} "
+            f"expected (usual range {finding.lower:g}–{finding.upper:g}), {rarity(finding.score)}"
+        )
+    if finding.metric == SENTIMENT_SHIFT:
+        return (
+            f"mean sentiment {finding.observed:+.2f} over {finding.support} mentions vs "
+            f"{finding.expected:+.2f} expected (usual range {finding.lower:+.2f} to "
+            f"{finding.upper:+.2f}), {rarity(finding.score)}"
         )
     return (
         f"{finding.observed:g} mentions vs {finding.expected:.1f} expected "

@@ -57,9 +57,9 @@ def test_a_quiet_gap_is_closed_as_zero_count_windows(engine):
     for k in range(12, 16):
         quiet = stored[T0 + k * STEP]
         assert (quiet.n, quiet.n_negative) == (0, 0)
-        assert quiet.score == 0.0
+        assert quiet.score < 5.0  # judged as a possible drop, but far from an alert
         assert quiet.expected_n == pytest.approx(10, abs=1.5)  # scored against the baseline
-    assert found == []  # a drop to zero is recorded, but it is not a volume spike
+    assert found == []  # four quiet minutes in a 10-a-minute series are not yet a crisis
 
 
 def test_a_clear_spike_after_warm_up_is_recorded_as_an_explained_anomaly(engine):

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from river.checks import common
 
-from detectors.count_spike import NEGATIVE_SHARE, VOLUME, CountSpikeDetector
+from detectors.count_spike import (
+    NEGATIVE_SHARE,
+    SENTIMENT_SHIFT,
+    VOLUME,
+    VOLUME_DROP,
+    CountSpikeDetector,
+)
 
 ALERT_SCORE = 5.0  # config/detection.yaml's alert_score, the learn_clip_score default
 
@@ -92,9 +98,46 @@ def test_a_wave_of_negativity_at_usual_volume_fires_on_the_negative_share():
     assert wave[NEGATIVE_SHARE].expected == pytest.approx(0.1, abs=0.02)
 
 
-def test_a_drop_in_volume_is_not_scored_as_a_spike():
+def test_one_empty_window_is_not_a_spike_and_not_yet_a_drop():
     detector, _ = baseline(20, 500)
-    assert detector.score_one({"n": 0, "n_negative": 0}) == 0.0
+    judged = findings(detector, 0, 0)
+    assert judged[VOLUME].score == 0.0
+    assert judged[VOLUME_DROP].score < ALERT_SCORE
+
+
+def test_a_series_that_goes_silent_alerts_as_a_drop_within_minutes():
+    detector, _ = baseline(6, 600)
+    scores = []
+    for _ in range(15):  # a broken review form: nothing arrives any more
+        judged = findings(detector, 0, 0)
+        scores.append(judged[VOLUME_DROP].score)
+        detector.learn_one({"n": 0, "n_negative": 0})
+    first_alert = next(i for i, score in enumerate(scores) if score >= ALERT_SCORE)
+    assert first_alert <= 10  # ten silent minutes of a 6-a-minute series
+    assert judged[VOLUME_DROP].expected > 80
+
+
+def test_a_sparse_series_going_quiet_is_not_a_drop():
+    detector, _ = baseline(0.3, 600)
+    for _ in range(15):
+        assert findings(detector, 0, 0)[VOLUME_DROP].score == 0.0  # too little to judge
+        detector.learn_one({"n": 0, "n_negative": 0})
+
+
+def test_mood_turning_sour_is_a_sentiment_shift_even_when_no_one_is_angrier():
+    detector = CountSpikeDetector()
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.poisson(30))
+        compounds = rng.normal(0.4, 0.4, n).clip(-1, 1)
+        detector.learn_one({"n": n, "n_negative": 0, "sum_compound": float(compounds.sum())})
+    ordinary = detector.assess({"n": 30, "n_negative": 0, "sum_compound": 30 * 0.38})
+    sour = detector.assess({"n": 30, "n_negative": 0, "sum_compound": 30 * -0.05})
+    shift = {f.metric: f for f in sour}[SENTIMENT_SHIFT]
+    assert {f.metric: f for f in ordinary}[SENTIMENT_SHIFT].score < 2
+    assert shift.score >= ALERT_SCORE
+    assert shift.expected == pytest.approx(0.4, abs=0.05)
+    assert shift.lower < shift.expected < shift.upper
 
 
 def test_a_sparse_series_does_not_fire_on_a_window_of_four():
