@@ -32,11 +32,11 @@ class BacktestError(ValueError):
 
 @dataclass(slots=True)
 class SeriesHistory:
-    """Windows of one series in time order: (start, n, n_negative)."""
+    """Windows of one series in time order: (start, n, n_negative, sum_compound)."""
 
     series: str
     window_seconds: int
-    rows: list[tuple[datetime, int, int]] = field(default_factory=list)
+    rows: list[tuple[datetime, int, int, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +77,13 @@ def load_value_csv(path: Path) -> SeriesHistory:
                     value = round(float(row["value"]))
                 except (TypeError, ValueError) as exc:
                     raise BacktestError(f"{path} line {reader.line_num}: {exc}") from exc
-                rows.append((moment, value, 0))
+                rows.append((moment, value, 0, 0.0))
     except FileNotFoundError as exc:
         raise BacktestError(f"{path}: no such file") from exc
     if len(rows) < 2:
         raise BacktestError(f"{path}: needs at least two rows")
     steps: dict[int, int] = defaultdict(int)
-    for (a, _, _), (b, _, _) in pairwise(rows):
+    for (a, *_), (b, *_) in pairwise(rows):
         steps[int((b - a).total_seconds())] += 1
     step = max(steps, key=lambda s: steps[s])
     if step <= 0:
@@ -106,16 +106,16 @@ def histories_from_mentions(
         raise BacktestError("no valid mentions to backtest")
     counted = [item.counted() for item in score_batch(mentions, scorer)]
     deltas = aggregate(counted, window_seconds)
-    per_series: dict[str, dict[datetime, tuple[int, int]]] = defaultdict(dict)
+    per_series: dict[str, dict[datetime, tuple[int, int, float]]] = defaultdict(dict)
     for (series, start), delta in deltas.items():
-        per_series[series][start] = (delta.n, delta.n_negative)
+        per_series[series][start] = (delta.n, delta.n_negative, delta.sum_compound)
     first = min(start for _series, start in deltas)
     last = max(start for _series, start in deltas) + timedelta(seconds=window_seconds)
     starts = window_starts_between(first, last, window_seconds)
     histories = []
     for series in sorted(per_series):
         known = per_series[series]
-        rows = [(s, *known.get(s, (0, 0))) for s in starts]
+        rows = [(s, *known.get(s, (0, 0, 0.0))) for s in starts]
         histories.append(SeriesHistory(series, window_seconds, rows))
     return histories
 
@@ -132,11 +132,11 @@ def run_series(
     expected: list[float] = []
     alerts: list[BacktestAlert] = []
     bands: list[tuple[int, float, float]] = []
-    for index, (start, n, n_negative) in enumerate(history.rows):
+    for index, (start, n, n_negative, sum_compound) in enumerate(history.rows):
         if band_stride and index % band_stride == 0 and detector.warmed_up:
             _mean, lower, upper = detector.volume_band()
             bands.append((index, lower, upper))
-        x: dict[Hashable, Any] = {"n": n, "n_negative": n_negative}
+        x: dict[Hashable, Any] = {"n": n, "n_negative": n_negative, "sum_compound": sum_compound}
         findings = detector.assess(x, bands=False) if detector.warmed_up else []
         if any(config.detector.severity(f.score) for f in findings):
             findings = detector.assess(x)

@@ -35,9 +35,10 @@ from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from river import base, stats
+from river import base
 from scipy.stats import betabinom, nbinom, poisson
 
+from detectors.ewstats import WarmEWMean, WarmEWVar
 from detectors.tails import beta_binomial_upper, nb_lower, nb_upper, normal_lower, surprise
 
 VOLUME = "volume"
@@ -57,6 +58,7 @@ class Finding:
     upper: float
     score: float
     support: int  # how many mentions the figure rests on
+    windows: int = 1  # how many consecutive windows the figure sums (1: this window alone)
 
 
 class CountSpikeDetector(base.AnomalyDetector):
@@ -76,10 +78,21 @@ class CountSpikeDetector(base.AnomalyDetector):
         Two-sided probability mass of the expected band shown in explanations.
     learn_clip_score
         Windows scoring at least this much are learnt as their upper band value.
+    spike_span
+        A spike is also judged on this many windows together, so a crisis that is modest in
+        each window (a few angry reviews a minute on a quiet source) adds up within minutes.
+    hold_windows
+        After an alert-level spike the baseline is held (it may fall, not rise) for this many
+        windows, re-armed by every further alert-level window.
+    max_hold_windows
+        Longest continuous hold; a level that stays up longer becomes the new normal.
     drop_span
         Windows summed to judge a drop in volume.
     drop_min_expected
         Fewest mentions the span must be expected to hold before a drop can be judged.
+    drop_max_ratio
+        A drop must bring the span below this fraction of what it should hold: traffic settling
+        back after a busy spell is not a broken source.
     compound_spread
         Typical spread of one mention's compound score, for the sentiment shift's error.
     """
@@ -92,8 +105,12 @@ class CountSpikeDetector(base.AnomalyDetector):
         share_concentration: float = 50.0,
         band: float = 0.99,
         learn_clip_score: float = 5.0,
+        spike_span: int = 5,
+        hold_windows: int = 30,
+        max_hold_windows: int = 240,
         drop_span: int = 15,
         drop_min_expected: float = 30.0,
+        drop_max_ratio: float = 0.5,
         compound_spread: float = 0.5,
     ) -> None:
         self.half_life = half_life
@@ -102,17 +119,25 @@ class CountSpikeDetector(base.AnomalyDetector):
         self.share_concentration = share_concentration
         self.band = band
         self.learn_clip_score = learn_clip_score
+        self.spike_span = spike_span
+        self.hold_windows = hold_windows
+        self.max_hold_windows = max_hold_windows
         self.drop_span = drop_span
         self.drop_min_expected = drop_min_expected
+        self.drop_max_ratio = drop_max_ratio
         self.compound_spread = compound_spread
         fading = 1.0 - 0.5 ** (1.0 / half_life)
-        self._n_mean = stats.EWMean(fading_factor=fading)
-        self._n_var = stats.EWVar(fading_factor=fading)
-        self._neg_mean = stats.EWMean(fading_factor=fading)
-        self._compound_mean = stats.EWMean(fading_factor=fading)
+        self._n_mean = WarmEWMean(fading)
+        self._n_var = WarmEWVar(fading)
+        self._neg_mean = WarmEWMean(fading)
+        self._compound_mean = WarmEWMean(fading)
         self._compound_windows = 0
-        # (observed, expected mean, expected variance) of the latest windows, for drops.
-        self._recent: deque[tuple[int, float, float]] = deque(maxlen=drop_span)
+        self._hold_left = 0
+        self._held_for = 0
+        # (n, n_negative, expected mean, expected variance) of the latest windows, for spans.
+        self._recent: deque[tuple[int, int, float, float]] = deque(
+            maxlen=max(drop_span, spike_span)
+        )
         self._learned = 0
 
     @classmethod
@@ -129,17 +154,26 @@ class CountSpikeDetector(base.AnomalyDetector):
         learn_compound = n > 0
         mean, var = self._mean(), max(self._n_var.get(), self._mean())
         if self.warmed_up:
-            # A window that is itself an anomaly teaches only its upper-band value.
             scores = {f.metric: f.score for f in self.assess(x, bands=False)}
-            if scores[VOLUME] >= self.learn_clip_score:
-                n = min(n, self._volume_band()[1])
-            if scores[NEGATIVE_SHARE] >= self.learn_clip_score:
-                n_negative = min(n_negative, self._share_band(int(n))[1] * n)
+            if max(scores[VOLUME], scores[NEGATIVE_SHARE]) >= self.learn_clip_score:
+                self._hold_left = self.hold_windows
+            if self._hold_left > 0 and self._held_for < self.max_hold_windows:
+                # A crisis in progress: the baseline may fall but not rise, so neither a spike
+                # nor a slow wave becomes the new normal while it lasts.
+                n = min(n, mean)
+                n_negative = min(n_negative, self._share() * n)
+                learn_compound = False
+                self._hold_left -= 1
+                self._held_for += 1
+            else:
+                # After max_hold_windows a level that stays up is accepted as the new normal.
+                self._hold_left = 0
+                self._held_for = 0
             learn_compound = learn_compound and scores[SENTIMENT_SHIFT] < self.learn_clip_score
         if learn_compound:
             self._compound_mean.update(float(x.get("sum_compound", 0.0)) / float(x["n"]))
             self._compound_windows += 1
-        self._recent.append((int(x.get("n", 0)), mean, var))
+        self._recent.append((int(x.get("n", 0)), int(x.get("n_negative", 0)), mean, var))
         self._n_mean.update(n)
         self._n_var.update(n)
         self._neg_mean.update(min(n_negative, n))
@@ -176,25 +210,71 @@ class CountSpikeDetector(base.AnomalyDetector):
             volume = replace(volume, lower=lower, upper=upper)
             lower, upper = self._share_band(n)
             negative = replace(negative, lower=lower, upper=upper)
+        volume, negative = self._sustained(n, n_negative, volume, negative, bands)
         return [volume, self._drop(n, bands), negative, self._shift(x, n)]
+
+    def _span(self, k: int, n: int, n_negative: int) -> tuple[int, int, float, float, int]:
+        """Sums over this window and the k - 1 before it: n, n_negative, mean, var, windows."""
+        history = list(self._recent)[-(k - 1) :] if k > 1 else []
+        return (
+            n + sum(h[0] for h in history),
+            n_negative + sum(h[1] for h in history),
+            self._mean() + sum(h[2] for h in history),
+            max(self._n_var.get(), self._mean()) + sum(h[3] for h in history),
+            len(history) + 1,
+        )
+
+    def _sustained(
+        self, n: int, n_negative: int, volume: Finding, negative: Finding, bands: bool
+    ) -> tuple[Finding, Finding]:
+        """The spike findings over ``spike_span`` windows, where they say more than one window."""
+        if self.spike_span <= 1 or not self.warmed_up or len(self._recent) < self.spike_span - 1:
+            return volume, negative
+        total, total_negative, mean, var, k = self._span(self.spike_span, n, n_negative)
+        size = mean * mean / (var - mean) if var > mean * 1.05 else None
+        # Sustained means (nearly) every window is clearly up (half a standard deviation above
+        # its expectation, or twice the usual negative share), not one spike echoing in the sum.
+        history = [*list(self._recent)[-(k - 1) :], (n, n_negative, self._mean(), self._var())]
+        share = self._share()
+        windows_up = sum(h[0] > h[2] + 0.5 * math.sqrt(h[3]) for h in history)
+        sour = sum(h[0] > 0 and h[1] / h[0] > 2 * share for h in history)
+        if windows_up >= k - 1 and total >= self.min_count and total > mean:
+            score = surprise(nb_upper(total, mean=mean, size=size))
+            if score > volume.score:
+                lower = upper = math.nan
+                if bands:
+                    dist: Any = (
+                        poisson(mean) if size is None else nbinom(size, size / (size + mean))
+                    )
+                    tail = (1.0 - self.band) / 2
+                    lower, upper = float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
+                volume = Finding(VOLUME, float(total), mean, lower, upper, score, total, k)
+        if sour >= k - 1 and total_negative >= self.min_count and total_negative / total > share:
+            alpha = share * self.share_concentration
+            beta = (1.0 - share) * self.share_concentration
+            score = surprise(beta_binomial_upper(total_negative, total, alpha, beta))
+            if score > negative.score:
+                lower, upper = self._share_band(total) if bands else (math.nan, math.nan)
+                negative = Finding(
+                    NEGATIVE_SHARE, total_negative / total, share, lower, upper, score, total, k
+                )
+        return volume, negative
 
     def _drop(self, n: int, bands: bool) -> Finding:
         """The latest ``drop_span`` windows, this one included, against what they should hold."""
-        history = list(self._recent)[-(self.drop_span - 1) :] if self.drop_span > 1 else []
-        observed = n + sum(obs for obs, _m, _v in history)
-        mean = self._mean() + sum(m for _o, m, _v in history)
-        var = max(self._n_var.get(), self._mean()) + sum(v for _o, _m, v in history)
+        observed, _negative, mean, var, k = self._span(self.drop_span, n, 0)
         size = mean * mean / (var - mean) if var > mean * 1.05 else None
         score = 0.0
-        full = len(history) == self.drop_span - 1
-        if self.warmed_up and full and mean >= self.drop_min_expected and observed < mean:
+        full = k == self.drop_span
+        deep = observed <= self.drop_max_ratio * mean
+        if self.warmed_up and full and mean >= self.drop_min_expected and deep:
             score = surprise(nb_lower(observed, mean=mean, size=size))
         lower = upper = math.nan
         if bands:
             dist: Any = poisson(mean) if size is None else nbinom(size, size / (size + mean))
             tail = (1.0 - self.band) / 2
             lower, upper = float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
-        return Finding(VOLUME_DROP, float(observed), mean, lower, upper, score, self.drop_span)
+        return Finding(VOLUME_DROP, float(observed), mean, lower, upper, score, observed, k)
 
     def _shift(self, x: dict[Hashable, Any], n: int) -> Finding:
         """Mean compound of the window against its baseline; a fall is what matters."""
@@ -222,6 +302,9 @@ class CountSpikeDetector(base.AnomalyDetector):
         """Expected volume and its usual range for the next window (for plots and reports)."""
         lower, upper = self._volume_band()
         return self._mean(), lower, upper
+
+    def _var(self) -> float:
+        return max(self._n_var.get(), self._mean())
 
     def _mean(self) -> float:
         return max(self._n_mean.get(), 0.5)  # an empty history still expects *something*

@@ -48,16 +48,17 @@ def _two_digits(value: float) -> float:
 
 
 def describe(finding: Finding) -> str:
+    span = f" in the last {finding.windows} windows" if finding.windows > 1 else ""
     if finding.metric == NEGATIVE_SHARE:
         negatives = round(finding.observed * finding.support)
         return (
-            f"{finding.observed:.0%} negative ({negatives} of {finding.support} mentions) vs "
+            f"{finding.observed:.0%} negative ({negatives} of {finding.support} mentions{span}) vs "
             f"{finding.expected:.0%} expected "
             f"(usual range {finding.lower:.0%}–{finding.upper:.0%}), {rarity(finding.score)}"
         )
     if finding.metric == VOLUME_DROP:
         return (
-            f"{finding.observed:g} mentions in the last {finding.support} windows vs "
+            f"{finding.observed:g} mentions in the last {finding.windows} windows vs "
             f"{finding.expected:.0f} "
             f"expected (usual range {finding.lower:g}–{finding.upper:g}), {rarity(finding.score)}"
         )
@@ -68,6 +69,6 @@ def describe(finding: Finding) -> str:
             f"{finding.upper:+.2f}), {rarity(finding.score)}"
         )
     return (
-        f"{finding.observed:g} mentions vs {finding.expected:.1f} expected "
+        f"{finding.observed:g} mentions{span} vs {finding.expected:.1f} expected "
         f"(usual range {finding.lower:g}–{finding.upper:g}), {rarity(finding.score)}"
     )

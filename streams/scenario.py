@@ -88,7 +88,7 @@ def outage_scenario(
         for minute in range(minutes):
             base = first + timedelta(minutes=minute)
             # A gentle swell through the hours, as real traffic has.
-            rate = 9.0 + 3.0 * math.sin(minute / 60.0)
+            rate = 9.0 + 3.0 * math.sin(2 * math.pi * minute / 1440.0)
             for _ in range(_poisson(rng, rate)):
                 moment = base + timedelta(seconds=rng.uniform(0, 59.9))
                 add("base", moment, rng.choice(_ORDINARY), rng.choice(SOURCES))

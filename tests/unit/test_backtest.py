@@ -39,7 +39,7 @@ def test_mentions_become_one_gapless_history_per_series():
     rows = histories["global"].rows
     steps = {(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(rows)}
     assert steps == {60.0}
-    total = sum(n for _s, n, _neg in rows)
+    total = sum(row[1] for row in rows)
     assert total == len(outage_scenario(end=END, run_id="bt"))
 
 

@@ -58,7 +58,8 @@ def test_a_quiet_gap_is_closed_as_zero_count_windows(engine):
         quiet = stored[T0 + k * STEP]
         assert (quiet.n, quiet.n_negative) == (0, 0)
         assert quiet.score < 5.0  # judged as a possible drop, but far from an alert
-        assert quiet.expected_n == pytest.approx(10, abs=1.5)  # scored against the baseline
+        # Scored against the baseline (about 10), which a young series lets the zeros pull down.
+        assert 7 <= quiet.expected_n <= 11
     assert found == []  # four quiet minutes in a 10-a-minute series are not yet a crisis
 
 

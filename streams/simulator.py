@@ -1,0 +1,148 @@
+"""Synthetic mention streams with daily and weekly seasonality and injected crises.
+
+Each scenario is ordinary traffic (three sources, an afternoon peak, a quiet night, calmer
+weekends) plus one kind of trouble, and says when that trouble became detectable and which
+series should notice it. Tests use it to check that detection comes within a window of onset and
+that a quiet week raises nothing; `crisismon simulate` writes it as JSONL for `crisismon replay`.
+
+>>> from datetime import UTC, datetime
+>>> s = simulate("outage", start=datetime(2026, 3, 2, tzinfo=UTC), days=1, seed=1)
+>>> s.name, sorted(s.expected_series), len(s.items) > 10_000
+('outage', ['global'], True)
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from streams.scenario import _ANGRY, _ORDINARY, _poisson
+
+SOURCE_SHARES = {"social": 0.5, "reviews": 0.2, "tickets": 0.3}
+BASE_PER_MINUTE = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    items: list[dict[str, Any]]
+    onset: datetime | None  # when the trouble became detectable; None for a quiet scenario
+    expected_series: frozenset[str] = field(default_factory=frozenset)
+
+
+def seasonal_rate(moment: datetime, base: float = BASE_PER_MINUTE) -> float:
+    """Mentions per minute: a peak mid-afternoon, a trough before dawn, calmer weekends."""
+    hour = moment.hour + moment.minute / 60.0
+    daily = 0.35 + 0.65 * (1.0 + math.sin(2 * math.pi * (hour - 9.0) / 24.0)) / 2.0
+    weekly = 0.7 if moment.weekday() >= 5 else 1.0
+    return base * daily * weekly
+
+
+# A trouble adds angry mentions per minute (and may remove a source's ordinary ones):
+# (minutes since onset, source) -> (extra angry rate, multiplier on ordinary traffic).
+Trouble = Callable[[float, str, float], tuple[float, float]]
+
+
+def _outage(minutes: float, source: str, rate: float) -> tuple[float, float]:
+    return (rate * 4.0, 1.0) if 0 <= minutes < 30 else (0.0, 1.0)
+
+
+def _complaint_wave(minutes: float, source: str, rate: float) -> tuple[float, float]:
+    if 0 <= minutes < 180:
+        return (rate * 1.5 * minutes / 180.0, 1.0)
+    return (0.0, 1.0)
+
+
+def _segment_crisis(minutes: float, source: str, rate: float) -> tuple[float, float]:
+    if source == "reviews" and 0 <= minutes < 40:
+        return (rate * 5.0, 1.0)
+    return (0.0, 1.0)
+
+
+def _volume_drop(minutes: float, source: str, rate: float) -> tuple[float, float]:
+    if source == "tickets" and 0 <= minutes < 120:
+        return (0.0, 0.0)
+    return (0.0, 1.0)
+
+
+# name: (description, trouble, minutes after onset when it is detectable, series that must fire)
+SCENARIOS: dict[str, tuple[str, Trouble | None, float, frozenset[str]]] = {
+    "outage": (
+        "a sudden outage: five times the traffic, nearly all angry, for 30 minutes",
+        _outage,
+        0.0,
+        frozenset({"global"}),
+    ),
+    "complaint-wave": (
+        "a complaint wave building over three hours",
+        _complaint_wave,
+        45.0,
+        frozenset({"global"}),
+    ),
+    "segment-crisis": (
+        "angry reviews only (one source); global barely moves",
+        _segment_crisis,
+        0.0,
+        frozenset({"source:reviews"}),
+    ),
+    "volume-drop": (
+        "the ticket form breaks: no tickets for two hours",
+        _volume_drop,
+        0.0,
+        frozenset({"source:tickets"}),
+    ),
+    "quiet": ("ordinary traffic only", None, 0.0, frozenset()),
+}
+
+
+def simulate(
+    name: str,
+    *,
+    start: datetime,
+    days: float = 3.0,
+    onset_after: timedelta | None = None,
+    seed: int = 7,
+    run_id: str = "sim",
+) -> Scenario:
+    """Mentions ordered by event time from ``start`` for ``days``; trouble at ``onset_after``
+    (default: two thirds of the way through, at 14:00)."""
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
+    description, trouble, detectable_after, expected = SCENARIOS[name]
+    rng = random.Random(seed)
+    minutes = int(days * 24 * 60)
+    if onset_after is None:
+        day = int(days * 2 / 3)
+        onset_after = timedelta(days=day, hours=14)
+    onset = start + onset_after
+    items: list[dict[str, Any]] = []
+    for minute in range(minutes):
+        moment = start + timedelta(minutes=minute)
+        since = (moment - onset).total_seconds() / 60.0
+        total = seasonal_rate(moment)
+        for source, share in SOURCE_SHARES.items():
+            rate = total * share
+            angry, keep = trouble(since, source, rate) if trouble else (0.0, 1.0)
+            for kind, count, texts in (
+                ("base", _poisson(rng, rate * keep), _ORDINARY),
+                ("trouble", _poisson(rng, angry), _ANGRY),
+            ):
+                for _ in range(count):
+                    items.append(
+                        {
+                            "source": source,
+                            "external_id": f"{run_id}-{name}-{kind}-{len(items)}",
+                            "text": rng.choice(texts),
+                            "event_time": (
+                                moment + timedelta(seconds=rng.uniform(0, 59.9))
+                            ).isoformat(),
+                        }
+                    )
+    items.sort(key=lambda item: item["event_time"])
+    detectable = onset + timedelta(minutes=detectable_after) if trouble else None
+    return Scenario(name, description, items, detectable, expected)
