@@ -38,8 +38,9 @@ def nab_command(
     """Score the live detector on NAB realTweets with NAB's windows, profiles and probation.
 
     One fixed configuration (threshold 8, one-day cooldown per alert, half-life 60 rows, spikes
-    also judged over 5 rows, no crisis hold), the same detector class the live pipeline runs. Prints raw and normalised scores (null detector
-    0, perfect 100) per profile, for all files and for the five files not used for tuning.
+    also judged over 5 rows, no crisis hold), the same detector class the live pipeline runs.
+    Prints raw and normalised scores (null detector 0, perfect 100) per profile, for all files
+    and for the five files not used for tuning.
     """
     from detectors.config import DetectorSettings
     from detectors.nab import score_corpus

@@ -114,3 +114,47 @@ def test_the_cli_prints_alerts_and_writes_the_plot(tmp_path: Path):
         " ".join(result.stdout.split())
     )
     assert (tmp_path / "out.png").stat().st_size > 10_000
+
+
+def test_simulate_then_backtest_finds_the_one_segment_crisis(tmp_path: Path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "CRISISMON_CONFIG_DIR": str(REPO / "config"),
+    }
+    out = tmp_path / "segment.jsonl"
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "simulate",
+            "--scenario",
+            "segment-crisis",
+            "--days",
+            "2",
+            "--start",
+            "2026-03-02T00:00:00Z",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=env,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "detectable from 2026-03-03 14:00 UTC" in " ".join(made.stderr.split())
+    tested = subprocess.run(
+        [sys.executable, "-m", "monitor", "backtest", str(out), "--show", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=env,
+    )
+    assert tested.returncode == 0, tested.stderr
+    text = " ".join(tested.stdout.split())
+    assert "source:reviews: 2,880 windows of 60s" in text
+    assert "source:social: 2,880 windows of 60s, 0 anomalous windows" in text
