@@ -145,7 +145,7 @@ def run_series(
                 if severity is not None:
                     alerts.append(BacktestAlert(history.series, start, severity, finding))
         scores.append(max((f.score for f in findings), default=0.0))
-        expected.append(findings[0].expected if findings else float("nan"))
+        expected.append(findings[0].expected / findings[0].windows if findings else float("nan"))
         detector.learn_one(x)
         if index % 1000 == 999:
             on_progress(1000)

@@ -259,7 +259,9 @@ class SeriesDetectors:
                     {
                         "b_start": start,
                         "b_score": max((f.score for f in findings), default=0.0),
-                        "b_expected": findings[0].expected if findings else None,
+                        "b_expected": findings[0].expected / findings[0].windows
+                        if findings
+                        else None,
                     }
                 )
                 for finding in findings:

@@ -25,10 +25,10 @@ class DetectorSettings(BaseModel):
     critical_score: float = Field(default=10.0, gt=0)
     drop_span_windows: int = Field(default=15, ge=2, le=1440)
     drop_min_expected: float = Field(default=30.0, gt=0)
-    drop_max_ratio: float = Field(default=0.5, gt=0, lt=1)
+    drop_max_ratio: float = Field(default=0.35, gt=0, lt=1)
     spike_span_windows: int = Field(default=5, ge=1, le=240)
-    hold_windows: int = Field(default=30, ge=0)
-    max_hold_windows: int = Field(default=240, ge=1)
+    hold_windows: int = Field(default=15, ge=0)
+    max_hold_windows: int = Field(default=60, ge=1)
     compound_spread: float = Field(default=0.5, gt=0, le=2)
 
     def build(self) -> CountSpikeDetector:

@@ -106,11 +106,11 @@ class CountSpikeDetector(base.AnomalyDetector):
         band: float = 0.99,
         learn_clip_score: float = 5.0,
         spike_span: int = 5,
-        hold_windows: int = 30,
-        max_hold_windows: int = 240,
+        hold_windows: int = 15,
+        max_hold_windows: int = 60,
         drop_span: int = 15,
         drop_min_expected: float = 30.0,
-        drop_max_ratio: float = 0.5,
+        drop_max_ratio: float = 0.35,
         compound_spread: float = 0.5,
     ) -> None:
         self.half_life = half_life
