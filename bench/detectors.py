@@ -9,6 +9,8 @@ from __future__ import annotations
 import pickle
 import sys
 import time
+from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 
@@ -26,14 +28,20 @@ def main() -> None:
     for _ in range(windows):
         counts = rng.poisson(rates)
         for detector, n in zip(detectors, counts, strict=True):
-            x = {"n": int(n), "n_negative": int(n) // 8, "sum_compound": 0.1 * int(n)}
+            x: dict[Hashable, Any] = {
+                "n": int(n),
+                "n_negative": int(n) // 8,
+                "sum_compound": 0.1 * int(n),
+            }
             detector.score_one(x)
             detector.learn_one(x)
     elapsed = time.perf_counter() - started
     state = sum(len(pickle.dumps(d)) for d in detectors[:200]) / 200
     print(f"series: {series:,}, windows each: {windows}")
     print(f"windows scored and learnt per second: {series * windows / elapsed:,.0f}")
-    print(f"one minute of windows for all series takes {series / (series * windows / elapsed):.2f}s")
+    print(
+        f"one minute of windows for all series takes {series / (series * windows / elapsed):.2f}s"
+    )
     print(f"detector state per series (pickled): {state:,.0f} bytes")
 
 

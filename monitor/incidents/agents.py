@@ -10,6 +10,8 @@ from monitor import resources
 from monitor.app import app
 from monitor.incidents.alerts import render_alert
 from monitor.incidents.service import (
+    PAGED,
+    SEVERITY_RANK,
     claim_alert,
     correlate,
     get_detail,
@@ -54,14 +56,18 @@ async def correlate_anomalies(stream):  # type: ignore[no-untyped-def]
 
 @app.agent(incidents)
 async def notify_incidents(stream):  # type: ignore[no-untyped-def]
-    """Alert on every newly opened incident, once."""
+    """Alert once per incident, as soon as it is severe enough to page someone."""
     gather = resources.detection_config().incidents.alert_gather_seconds
     async for event in stream:
-        if event.change != "opened":
+        if event.change not in ("opened", "merged") or not is_paged(event.severity):
             continue
         # Anomalies of the same moment on other series are still arriving; one alert names all.
         await asyncio.sleep(gather)
         await send_alert(event.incident_id)
+
+
+def is_paged(severity: str) -> bool:
+    return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[PAGED]
 
 
 async def send_alert(incident_id: int) -> None:

@@ -14,6 +14,31 @@ from monitor.storage.db import session_scope
 from monitor.storage.models import Anomaly, Incident, IngestProgress, Mention
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+SEVERITIES = ("info", "warning", "critical")
+PAGED = "warning"  # incidents at or above this severity alert a person
+
+
+def grade_incident(*, series: Sequence[str], anomalous_windows: int, strongest: str) -> str:
+    """Severity of an incident from what its anomalies say together.
+
+    Independent sources that agree raise it one step; a lone blip (one anomalous window on one
+    source, nothing in ``global``) stays ``info``: recorded, shown, but nobody is paged.
+
+    >>> grade_incident(series=["source:reviews"], anomalous_windows=1, strongest="critical")
+    'info'
+    >>> grade_incident(series=["source:reviews"], anomalous_windows=3, strongest="warning")
+    'warning'
+    >>> grade_incident(series=["global", "source:social", "source:tickets"], anomalous_windows=2,
+    ...                strongest="warning")
+    'critical'
+    """
+    sources = {s for s in series if s.startswith("source:")}
+    if anomalous_windows <= 1 and "global" not in series and len(sources) <= 1:
+        return "info"
+    rank = SEVERITY_RANK[strongest]
+    if len(sources) >= 2:
+        rank = min(rank + 1, SEVERITY_RANK["critical"])
+    return SEVERITIES[rank]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +73,9 @@ def correlate(
                 session.add(incident)
         if target is None:
             target = Incident(
-                severity=anomaly.severity,
+                severity=grade_incident(
+                    series=[anomaly.series], anomalous_windows=1, strongest=anomaly.severity
+                ),
                 title=f"{_metric_title(anomaly.metric)} on {anomaly.series}",
                 series=anomaly.series,
                 anomaly_count=1,
@@ -65,13 +92,23 @@ def correlate(
                 target.series = " ".join([*series, anomaly.series])
             target.last_window_end = max(target.last_window_end, anomaly.window_end)
             target.first_window_start = min(target.first_window_start, anomaly.window_start)
-            if SEVERITY_RANK[anomaly.severity] > SEVERITY_RANK[target.severity]:
-                target.severity = anomaly.severity
         session.add(target)
         session.flush()
         assert target.id is not None
         anomaly.incident_id = target.id
         session.add(anomaly)
+        session.flush()
+        if change == "merged":
+            members = session.exec(select(Anomaly).where(Anomaly.incident_id == target.id)).all()
+            graded = grade_incident(
+                series=target.series.split(),
+                anomalous_windows=len({m.window_start for m in members}),
+                strongest=max((m.severity for m in members), key=SEVERITY_RANK.__getitem__),
+            )
+            # Severity only ever goes up while an incident lasts.
+            if SEVERITY_RANK[graded] > SEVERITY_RANK[target.severity]:
+                target.severity = graded
+                session.add(target)
         return IncidentChange(target.id, change, target.severity)
 
 
@@ -193,11 +230,13 @@ def resolve_quiet(
 
 
 def unalerted_incidents(engine: Engine, *, opened_before: datetime) -> list[int]:
-    """Open incidents whose alert has not been delivered yet (a failed or interrupted post)."""
+    """Open incidents severe enough to page whose alert has not been delivered yet."""
+    paged = [s for s in SEVERITIES if SEVERITY_RANK[s] >= SEVERITY_RANK[PAGED]]
     with Session(engine) as session:
         rows = session.exec(
             select(Incident.id).where(
                 Incident.status == "open",
+                col(Incident.severity).in_(paged),
                 col(Incident.alerted_at).is_(None),
                 col(Incident.opened_at) < opened_before,
             )

@@ -48,7 +48,7 @@ def test_alert_says_what_happened_how_unusual_it_is_and_quotes_a_customer(engine
     add_anomaly(
         engine,
         "a1",
-        series="source:zendesk",
+        series="global",
         start=T0,
         severity="critical",
         score=VOLUME_FINDING.score,
@@ -59,7 +59,7 @@ def test_alert_says_what_happened_how_unusual_it_is_and_quotes_a_customer(engine
 
     alert = render_alert(detail)
 
-    assert "source:zendesk" in alert.text
+    assert "global" in alert.text
     assert "58 mentions vs 11.2 expected (usual range 4–20)" in alert.text
     assert "about 1 in 1.3 billion windows" in alert.text
     assert f"“{NEGATIVE}” (zendesk, 10:00 UTC)" in alert.text
@@ -69,7 +69,7 @@ def test_alert_says_what_happened_how_unusual_it_is_and_quotes_a_customer(engine
     assert header["type"] == "header"
     assert header["text"] == {
         "type": "plain_text",
-        "text": "Mention volume spike on source:zendesk [CRITICAL]",
+        "text": "Mention volume spike on global [CRITICAL]",
     }
     assert NEGATIVE in mrkdwn(alert.blocks)
     assert "58 mentions vs 11.2 expected" in mrkdwn(alert.blocks)

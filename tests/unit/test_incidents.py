@@ -26,7 +26,8 @@ GAP = timedelta(minutes=30)
 def test_first_anomaly_opens_an_incident_titled_after_metric_and_series(engine):
     add_anomaly(engine, "a1", series="source:zendesk", metric="negative_share")
     change = correlate(engine, anomaly_id="a1", merge_gap=GAP, now=LATER)
-    assert change is not None and change.change == "opened" and change.severity == "warning"
+    # One anomalous window on one source is a blip: recorded as info, nobody paged yet.
+    assert change is not None and change.change == "opened" and change.severity == "info"
     detail = get_detail(engine, incident_id=change.incident_id)
     assert detail is not None
     incident = detail.incident
@@ -147,3 +148,16 @@ def test_incidents_are_listed_newest_first_and_limited(engine):
     ids = [i.id for i in list_incidents(engine)]
     assert ids == sorted(ids, reverse=True) and len(ids) == 3
     assert [i.id for i in list_incidents(engine, limit=2)] == ids[:2]
+
+
+def test_a_blip_that_persists_or_is_corroborated_becomes_worth_a_page(engine):
+    add_anomaly(engine, "r1", series="source:reviews", start=T0)
+    opened = correlate(engine, anomaly_id="r1", merge_gap=GAP, now=LATER)
+    assert opened is not None and opened.severity == "info"
+    add_anomaly(engine, "r2", series="source:reviews", start=T0 + STEP)
+    persisted = correlate(engine, anomaly_id="r2", merge_gap=GAP, now=LATER)
+    assert persisted is not None and persisted.severity == "warning"
+    add_anomaly(engine, "s1", series="source:social", start=T0 + STEP)
+    corroborated = correlate(engine, anomaly_id="s1", merge_gap=GAP, now=LATER)
+    assert corroborated is not None and corroborated.severity == "critical"
+    assert corroborated.incident_id == opened.incident_id
