@@ -22,6 +22,7 @@ from sqlmodel import Session
 from detectors.config import DetectionConfig
 from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.explain import describe
+from detectors.feedback import alert_score_for
 from detectors.series import encode_keys
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Anomaly, Mention, SeriesWindow
@@ -245,13 +246,15 @@ class SeriesDetectors:
                     row[0]: _features(row) for row in session.execute(select(*counts).where(in_run))
                 }
             verdicts = []
+            # This series' own alert score, if feedback has moved it.
+            alert = alert_score_for(session, series=state.series, settings=self.config.detector)
             for start in starts:
                 if start not in claimed:  # closed before: keep the detector in step, no verdict
                     state.detector.learn_one(earlier.get(start, _features((start, 0, 0, 0.0))))
                     continue
                 x = claimed[start]
                 findings = state.detector.assess(x, bands=False) if state.detector.warmed_up else []
-                if any(self.config.detector.severity(f.score) for f in findings):
+                if any(self.config.detector.severity(f.score, alert) for f in findings):
                     findings = state.detector.assess(x)  # quantiles only for what is reported
                 state.detector.learn_one(x)
                 state.closed += 1
@@ -265,7 +268,7 @@ class SeriesDetectors:
                     }
                 )
                 for finding in findings:
-                    anomaly = self._record(session, state.series, start, finding, now)
+                    anomaly = self._record(session, state.series, start, finding, now, alert)
                     if anomaly is not None:
                         found.append(anomaly)
             if verdicts:
@@ -279,9 +282,15 @@ class SeriesDetectors:
         return found
 
     def _record(
-        self, session: Session, series: str, start: datetime, finding: Finding, now: datetime
+        self,
+        session: Session,
+        series: str,
+        start: datetime,
+        finding: Finding,
+        now: datetime,
+        alert_score: float,
     ) -> DetectedAnomaly | None:
-        severity = self.config.detector.severity(finding.score)
+        severity = self.config.detector.severity(finding.score, alert_score)
         if severity is None:
             return None
         end = start + self._step

@@ -47,11 +47,13 @@ class DetectorSettings(BaseModel):
             compound_spread=self.compound_spread,
         )
 
-    def severity(self, score: float) -> str | None:
-        """Grade a score; None means it does not alert."""
-        if score >= self.critical_score:
+    def severity(self, score: float, alert_score: float | None = None) -> str | None:
+        """Grade a score against the alert score (this series' own, when feedback moved it);
+        None means it does not alert."""
+        alert = self.alert_score if alert_score is None else alert_score
+        if score >= max(self.critical_score, alert):
             return "critical"
-        if score >= self.alert_score:
+        if score >= alert:
             return "warning"
         return None
 

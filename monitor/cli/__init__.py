@@ -8,7 +8,17 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from monitor.cli import backtest, db, demo, evaluate, incidents, replay, service, simulate
+from monitor.cli import (
+    backtest,
+    db,
+    demo,
+    evaluate,
+    feedback,
+    incidents,
+    replay,
+    service,
+    simulate,
+)
 
 cli = typer.Typer(
     name="crisismon",
@@ -27,6 +37,7 @@ cli.command("replay")(replay.replay_command)
 cli.command("incidents")(incidents.list_command)
 cli.command("backtest")(backtest.backtest_command)
 cli.command("simulate")(simulate.simulate_command)
+cli.command("feedback")(feedback.feedback_command)
 cli.add_typer(db.db_cli, name="db")
 cli.add_typer(evaluate.eval_cli, name="eval")
 

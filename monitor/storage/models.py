@@ -140,3 +140,40 @@ class IngestProgress(SQLModel, table=True):
     partition: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     max_event_time: datetime = _utc()  # type: ignore[assignment]
     updated_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class DetectorFeedback(SQLModel, table=True):
+    """What a person said about an incident: a false alarm, a miss, or a real crisis."""
+
+    __tablename__ = "detector_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(index=True)
+    verdict: str = Field(max_length=20)
+    given_by: str = Field(max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class SeriesThreshold(SQLModel, table=True):
+    """A series' own alert score, moved by feedback within bounds; absent means the default."""
+
+    __tablename__ = "series_thresholds"
+
+    series: str = Field(primary_key=True, max_length=200)
+    alert_score: float
+    updated_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class ThresholdChange(SQLModel, table=True):
+    """Append-only record of every threshold move and why: the audit of feedback."""
+
+    __tablename__ = "threshold_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    series: str = Field(max_length=200, index=True)
+    old_score: float
+    new_score: float
+    feedback_id: int
+    reason: str = Field(max_length=300)
+    changed_at: datetime = _utc()  # type: ignore[assignment]
