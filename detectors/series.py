@@ -16,12 +16,15 @@ from collections.abc import Callable, Iterable
 from streams.mentions import MentionIn
 
 GLOBAL = "global"
+REVIEWS = "reviews"
 
 SeriesKind = Callable[[MentionIn], Iterable[str]]
 
 SERIES_KINDS: list[SeriesKind] = [
     lambda mention: [GLOBAL],
     lambda mention: [f"source:{mention.source}"],
+    # Reviews: every mention with a star rating, whatever the store; windows keep the stars.
+    lambda mention: [REVIEWS] if mention.rating is not None else [],
 ]
 
 

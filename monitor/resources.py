@@ -12,6 +12,7 @@ from detectors.sentiment import Scorer, VaderScorer
 from monitor.notifiers import Notifier, build_notifier
 from monitor.settings import get_settings
 from monitor.storage.db import make_engine
+from streams.privacy import Privacy
 
 
 @lru_cache(maxsize=1)
@@ -22,6 +23,11 @@ def engine() -> Engine:
 @lru_cache(maxsize=1)
 def detection_config() -> DetectionConfig:
     return load_detection_config(get_settings().config_dir / "detection.yaml")
+
+
+@lru_cache(maxsize=1)
+def privacy() -> Privacy:
+    return get_settings().privacy
 
 
 @lru_cache(maxsize=1)

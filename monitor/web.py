@@ -77,9 +77,10 @@ class MentionsIntake(View):
             return self._bad(f"at most {MAX_MENTIONS_PER_REQUEST} mentions per request")
         mentions: list[MentionIn] = []
         errors: list[dict[str, Any]] = []
+        privacy = resources.privacy()
         for index, item in enumerate(items):
             try:
-                mentions.append(parse_mention(item, now=received))
+                mentions.append(parse_mention(item, now=received, privacy=privacy))
             except InvalidMention as exc:
                 errors.append({"index": index, "error": str(exc)})
         if errors:

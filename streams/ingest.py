@@ -18,6 +18,7 @@ from detectors.series import encode_keys, series_keys
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
 from streams.mentions import InvalidMention, MentionIn, decode_mention
+from streams.privacy import NO_KEY, Privacy
 from streams.windows import Counted, aggregate
 
 
@@ -30,7 +31,11 @@ class ScoredMention:
 
     def counted(self) -> Counted:
         return Counted(
-            self.series_keys, self.mention.event_time, self.compound, self.label == "negative"
+            self.series_keys,
+            self.mention.event_time,
+            self.compound,
+            self.label == "negative",
+            self.mention.rating,
         )
 
 
@@ -96,6 +101,8 @@ def store_batch(
                 "n": d.n,
                 "n_negative": d.n_negative,
                 "sum_compound": d.sum_compound,
+                "n_rated": d.n_rated,
+                "sum_rating": d.sum_rating,
             }
             for (series, start), d in deltas.items()
         ]
@@ -107,6 +114,8 @@ def store_batch(
                     "n": window_table.c.n + upsert.excluded.n,
                     "n_negative": window_table.c.n_negative + upsert.excluded.n_negative,
                     "sum_compound": window_table.c.sum_compound + upsert.excluded.sum_compound,
+                    "n_rated": window_table.c.n_rated + upsert.excluded.n_rated,
+                    "sum_rating": window_table.c.sum_rating + upsert.excluded.sum_rating,
                 },
             )
             session.execute(upsert, window_rows)
@@ -159,6 +168,13 @@ def _mention_row(mid: str, item: ScoredMention, now: datetime) -> dict[str, obje
         "series_keys": encode_keys(item.series_keys),
         "event_time": mention.event_time,
         "ingest_time": now,
+        "customer_id": mention.customer_id,
+        "priority": mention.priority,
+        "product": mention.product,
+        "network": mention.network,
+        "tags": " ".join(mention.tags) or None,
+        "rating": mention.rating,
+        "drill": mention.drill,
     }
 
 
@@ -182,6 +198,7 @@ def ingest_raw_batch(
     window_seconds: int,
     now: datetime,
     topic: str = "mentions.raw",
+    privacy: Privacy = NO_KEY,
 ) -> IngestOutcome:
     """Everything the ingest agent does between the broker and the ticks, in plain Python.
 
@@ -192,7 +209,7 @@ def ingest_raw_batch(
     progress: dict[int, datetime] = {}
     for partition, raw in records:
         try:
-            mention = decode_mention(raw)
+            mention = decode_mention(raw, privacy)
         except InvalidMention as exc:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             rejected.append(Rejected(text, str(exc)))

@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from monitor.kafka_probe import parse_bootstrap
 from streams.mentions import InvalidMention, MentionIn, parse_mention
+from streams.privacy import NO_KEY, Privacy
 from streams.records import DeadLetterRecord
 
 _IN_FLIGHT = 500
@@ -75,7 +76,11 @@ def read_records(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def validate(
-    records: Iterator[tuple[int, Any]], *, default_source: str | None, now: datetime
+    records: Iterator[tuple[int, Any]],
+    *,
+    default_source: str | None,
+    now: datetime,
+    privacy: Privacy = NO_KEY,
 ) -> Iterator[tuple[int, MentionIn | str]]:
     """Each record as a mention, or as the reason it cannot be one."""
     for number, record in records:
@@ -85,7 +90,7 @@ def validate(
         if default_source and isinstance(record, dict) and not record.get("source"):
             record = {**record, "source": default_source}
         try:
-            yield number, parse_mention(record, now=now)
+            yield number, parse_mention(record, now=now, privacy=privacy)
         except InvalidMention as exc:
             yield number, str(exc)
 
@@ -99,12 +104,15 @@ async def replay(
     speed: float | None = None,
     default_source: str | None = None,
     on_progress: Callable[[int], None] = lambda _n: None,
+    privacy: Privacy = NO_KEY,
 ) -> ReplayReport:
     """Publish the file. ``speed`` None = as fast as possible; 60 = one hour per minute."""
     if speed is not None and speed <= 0:
         raise ReplayError("--speed must be greater than 0")
     now = datetime.now(UTC)
-    items = list(validate(read_records(path), default_source=default_source, now=now))
+    items = list(
+        validate(read_records(path), default_source=default_source, now=now, privacy=privacy)
+    )
     report = ReplayReport()
     started = time.monotonic()
     producer = AIOKafkaProducer(

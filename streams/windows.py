@@ -41,6 +41,8 @@ class WindowDelta:
     n: int = 0
     n_negative: int = 0
     sum_compound: float = 0.0
+    n_rated: int = 0
+    sum_rating: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class Counted:
     event_time: datetime
     compound: float
     negative: bool
+    rating: float | None = None
 
 
 def aggregate(items: Iterable[Counted], seconds: int) -> dict[tuple[str, datetime], WindowDelta]:
@@ -74,4 +77,7 @@ def aggregate(items: Iterable[Counted], seconds: int) -> dict[tuple[str, datetim
             delta.n += 1
             delta.n_negative += int(item.negative)
             delta.sum_compound += item.compound
+            if item.rating is not None:
+                delta.n_rated += 1
+                delta.sum_rating += item.rating
     return dict(sorted(deltas.items()))

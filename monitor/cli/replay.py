@@ -55,6 +55,7 @@ def replay_command(
                 dead_letter_topic=current.topic_name("dead-letter"),
                 speed=speed,
                 default_source=source,
+                privacy=current.privacy,
                 on_progress=lambda n: progress.update(task, advance=n),
             )
         )
