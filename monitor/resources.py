@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from sqlalchemy import Engine
@@ -13,6 +14,8 @@ from monitor.notifiers import Notifier, build_notifier
 from monitor.settings import get_settings
 from monitor.storage.db import make_engine
 from streams.privacy import Privacy
+from streams.sources import WebhookSource
+from streams.sources.config import SourcesConfig, build_webhooks, load_sources_config
 
 
 @lru_cache(maxsize=1)
@@ -28,6 +31,19 @@ def detection_config() -> DetectionConfig:
 @lru_cache(maxsize=1)
 def privacy() -> Privacy:
     return get_settings().privacy
+
+
+@lru_cache(maxsize=1)
+def sources_config() -> SourcesConfig:
+    return load_sources_config(get_settings().config_dir / "sources.yaml")
+
+
+@lru_cache(maxsize=1)
+def webhook_sources() -> dict[str, WebhookSource]:
+    """The configured webhook sources by name, with their secrets from the environment."""
+    return build_webhooks(
+        sources_config(), env=os.environ, can_pseudonymise=privacy().can_pseudonymise
+    )
 
 
 @lru_cache(maxsize=1)

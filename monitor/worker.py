@@ -27,7 +27,8 @@ def register_everything() -> None:
     """Import the modules whose decorators put agents, timers and views on the app."""
     import detectors.agents  # noqa: F401
     import monitor.incidents.agents
-    import monitor.web  # noqa: F401
+    import monitor.web
+    import monitor.webhooks  # noqa: F401
     import streams.agents  # noqa: F401
 
 
@@ -42,8 +43,9 @@ def run_worker(settings: Settings) -> NoReturn:
     from faust.worker import Worker
 
     from monitor.app import app
-    from monitor.resources import detection_config
+    from monitor.resources import detection_config, webhook_sources
 
     detection_config()  # a broken detection.yaml fails here, before Faust starts
+    webhook_sources()  # so does a broken sources.yaml, a missing secret or pseudonym key
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

@@ -44,6 +44,7 @@ def main() -> None:
     from monitor.storage.db import DatabaseError
     from monitor.worker import WorkerError
     from streams.replay import ReplayError
+    from streams.sources.config import SourceConfigError
 
     expected = (
         BrokerError,
@@ -51,6 +52,7 @@ def main() -> None:
         DatabaseError,
         ReplayError,
         ServiceError,
+        SourceConfigError,
         WorkerError,
         CliError,
     )
