@@ -22,22 +22,41 @@ def replay_command(
     source: str | None = typer.Option(
         None, "--source", help="source name for records that have none"
     ),
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        help="read FILE as an app store review export: appstore (App Store Connect "
+        "customerReviews JSON) or googleplay (Play Developer API reviews.list JSON); "
+        "needs --source",
+    ),
+    product: str | None = typer.Option(
+        None, "--product", help="with --store: the product (app) these reviews are about"
+    ),
 ) -> None:
     """Publish mentions from a file to the running service.
 
     Each record needs `text` and `source` (or --source); `external_id`, `event_time`
-    (ISO 8601 or Unix seconds), `author`, `url` and `lang` are optional. Re-playing a file is
-    safe: mentions are stored once. Invalid lines go to the dead-letter topic with the reason.
+    (ISO 8601 or Unix seconds), `author`, `url`, `lang`, `rating` and the other mention fields
+    are optional. --speed 1 plays at real time. Re-playing a file is safe: mentions are stored
+    once. Invalid lines go to the dead-letter topic with the reason and the record.
     """
-    from streams.replay import count_records, replay
+    from streams.replay import Reader, count_records, read_records, replay
+    from streams.sources.stores import STORES, store_reader
 
     if speed is not None and speed <= 0:
         raise typer.BadParameter(
             "must be greater than 0 (omit it to replay as fast as possible)", param_hint="--speed"
         )
+    reader: Reader = read_records
+    if store is not None:
+        if store not in STORES:
+            raise typer.BadParameter(f"must be one of {', '.join(STORES)}", param_hint="--store")
+        if not source:
+            raise typer.BadParameter("--store needs --source NAME", param_hint="--source")
+        reader = store_reader(store, source=source, product=product)
     current = settings()
     broker = resolve_broker_url(current)
-    total = count_records(file)
+    total = count_records(file, reader)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -56,6 +75,7 @@ def replay_command(
                 speed=speed,
                 default_source=source,
                 privacy=current.privacy,
+                reader=reader,
                 on_progress=lambda n: progress.update(task, advance=n),
             )
         )
