@@ -15,7 +15,13 @@ from monitor.settings import get_settings
 from monitor.storage.db import make_engine
 from streams.privacy import Privacy
 from streams.sources import WebhookSource
-from streams.sources.config import SourcesConfig, build_webhooks, load_sources_config
+from streams.sources.config import (
+    SourcesConfig,
+    build_polled,
+    build_webhooks,
+    load_sources_config,
+)
+from streams.sources.polling import PolledSource
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +50,12 @@ def webhook_sources() -> dict[str, WebhookSource]:
     return build_webhooks(
         sources_config(), env=os.environ, can_pseudonymise=privacy().can_pseudonymise
     )
+
+
+@lru_cache(maxsize=1)
+def polled_sources() -> list[PolledSource]:
+    """The configured feeds and pollers, which the leader worker polls on a timer."""
+    return build_polled(sources_config(), can_pseudonymise=privacy().can_pseudonymise)
 
 
 @lru_cache(maxsize=1)

@@ -29,7 +29,8 @@ def register_everything() -> None:
     import monitor.incidents.agents
     import monitor.web
     import monitor.webhooks  # noqa: F401
-    import streams.agents  # noqa: F401
+    import streams.agents
+    import streams.poll_agents  # noqa: F401
 
 
 def run_worker(settings: Settings) -> NoReturn:
@@ -43,9 +44,10 @@ def run_worker(settings: Settings) -> NoReturn:
     from faust.worker import Worker
 
     from monitor.app import app
-    from monitor.resources import detection_config, webhook_sources
+    from monitor.resources import detection_config, polled_sources, webhook_sources
 
     detection_config()  # a broken detection.yaml fails here, before Faust starts
     webhook_sources()  # so does a broken sources.yaml, a missing secret or pseudonym key
+    polled_sources()
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

@@ -8,7 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from monitor.cli import db, demo, incidents, replay, service
+from monitor.cli import db, demo, incidents, replay, service, sources
 
 cli = typer.Typer(
     name="crisismon",
@@ -25,6 +25,7 @@ cli.command("worker")(service.worker)
 cli.command("demo")(demo.demo)
 cli.command("replay")(replay.replay_command)
 cli.command("incidents")(incidents.list_command)
+cli.command("sources")(sources.sources_command)
 cli.add_typer(db.db_cli, name="db")
 
 

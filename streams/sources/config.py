@@ -17,8 +17,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from streams.sources import RateLimit, Source, WebhookSource
+from streams.sources.feeds import FeedSource
 from streams.sources.freshdesk import FreshdeskSource
 from streams.sources.intercom import IntercomSource
+from streams.sources.polling import PolledSource
 from streams.sources.reviews import ReviewWebhookSource
 from streams.sources.social import SocialWebhookSource
 from streams.sources.zendesk import ZendeskSource
@@ -186,6 +188,25 @@ def build_webhooks(
             )
         check_key(source, can_pseudonymise)
         built[spec.name] = source
+    return built
+
+
+def build_polled(config: SourcesConfig, *, can_pseudonymise: bool) -> list[PolledSource]:
+    """The configured feed and Mastodon sources, in file order."""
+    built: list[PolledSource] = []
+    for spec in config.sources:
+        if isinstance(spec, FeedSpec):
+            built.append(
+                FeedSource(
+                    spec.name,
+                    spec.url,
+                    interval_seconds=spec.interval_seconds,
+                    timeout_seconds=spec.timeout_seconds,
+                    max_body_bytes=spec.max_body_kb * 1024,
+                )
+            )
+    for source in built:
+        check_key(source, can_pseudonymise)
     return built
 
 
