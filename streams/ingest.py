@@ -7,9 +7,10 @@ are added to their window aggregates, so a replayed or redelivered mention count
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
@@ -18,6 +19,7 @@ from detectors.series import encode_keys, series_keys
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
 from streams.mentions import InvalidMention, MentionIn, decode_mention
+from streams.near_duplicates import Candidate, collapse, signature
 from streams.privacy import NO_KEY, Privacy
 from streams.windows import Counted, aggregate
 
@@ -28,14 +30,17 @@ class ScoredMention:
     compound: float
     label: str
     series_keys: tuple[str, ...]
+    # MinHash of the text for near-duplicate collapse; None for texts too short to collapse.
+    signature: np.ndarray | None = None
 
-    def counted(self) -> Counted:
+    def counted(self, *, copy: bool = False) -> Counted:
         return Counted(
             self.series_keys,
             self.mention.event_time,
             self.compound,
             self.label == "negative",
             self.mention.rating,
+            copy,
         )
 
 
@@ -46,6 +51,8 @@ class StoredBatch:
     duplicates: int
     # Minimum over partitions of the highest event time ingested; None before any data.
     watermark: datetime | None = None
+    # New mentions that are near-duplicates of an earlier one: {copy id: canonical id}.
+    copies: dict[str, str] = field(default_factory=dict)
 
 
 def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMention]:
@@ -53,7 +60,13 @@ def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMen
     for mention in mentions:
         sentiment = scorer.score(mention.text, mention.lang)
         scored.append(
-            ScoredMention(mention, sentiment.compound, sentiment.label, tuple(series_keys(mention)))
+            ScoredMention(
+                mention,
+                sentiment.compound,
+                sentiment.label,
+                tuple(series_keys(mention)),
+                signature(mention.text),
+            )
         )
     return scored
 
@@ -92,7 +105,17 @@ def store_batch(
             )
             new_ids.update(session.execute(insert, rows).scalars())
 
-        deltas = aggregate((unique[mid].counted() for mid in sorted(new_ids)), window_seconds)
+        copies = collapse(
+            session,
+            [
+                Candidate(mid, item.mention.event_time, item.signature, item.mention.drill)
+                for mid in sorted(new_ids)
+                if (item := unique[mid]).signature is not None
+            ],
+        )
+        deltas = aggregate(
+            (unique[mid].counted(copy=mid in copies) for mid in sorted(new_ids)), window_seconds
+        )
         window_rows = [
             {
                 "series": series,
@@ -103,6 +126,7 @@ def store_batch(
                 "sum_compound": d.sum_compound,
                 "n_rated": d.n_rated,
                 "sum_rating": d.sum_rating,
+                "n_copies": d.n_copies,
             }
             for (series, start), d in deltas.items()
         ]
@@ -116,6 +140,7 @@ def store_batch(
                     "sum_compound": window_table.c.sum_compound + upsert.excluded.sum_compound,
                     "n_rated": window_table.c.n_rated + upsert.excluded.n_rated,
                     "sum_rating": window_table.c.sum_rating + upsert.excluded.sum_rating,
+                    "n_copies": window_table.c.n_copies + upsert.excluded.n_copies,
                 },
             )
             session.execute(upsert, window_rows)
@@ -128,7 +153,9 @@ def store_batch(
                 .values(done_at=now)
             )
         watermark = _record_progress(session, topic, progress or {}, now)
-    return StoredBatch(frozenset(new_ids), tuple(deltas), len(unique) - len(new_ids), watermark)
+    return StoredBatch(
+        frozenset(new_ids), tuple(deltas), len(unique) - len(new_ids), watermark, copies
+    )
 
 
 def _record_progress(
