@@ -40,7 +40,7 @@ class ReplayReport:
     seconds: float = 0.0
 
 
-def read_records(path: Path) -> Iterator[tuple[int, Any]]:
+def read_records(path: Path, *, require_text: bool = True) -> Iterator[tuple[int, Any]]:
     """(line number, parsed record) for .jsonl/.ndjson, .json (an array) or .csv files.
 
     A line that is not JSON yields its raw text, which validation then rejects with a reason.
@@ -51,7 +51,7 @@ def read_records(path: Path) -> Iterator[tuple[int, Any]]:
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            if not reader.fieldnames or "text" not in reader.fieldnames:
+            if not reader.fieldnames or (require_text and "text" not in reader.fieldnames):
                 raise ReplayError(f"{path}: CSV needs a header row with at least a 'text' column")
             for row in reader:
                 yield reader.line_num, {k: v for k, v in row.items() if v not in ("", None)}

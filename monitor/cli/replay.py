@@ -32,6 +32,12 @@ def replay_command(
     product: str | None = typer.Option(
         None, "--product", help="with --store: the product (app) these reviews are about"
     ),
+    mapping: Path | None = typer.Option(
+        None,
+        "--mapping",
+        help="YAML that maps the file's columns (or JSON paths) to mention fields, for "
+        "exports in other shapes (see README, Replay)",
+    ),
 ) -> None:
     """Publish mentions from a file to the running service.
 
@@ -48,6 +54,12 @@ def replay_command(
             "must be greater than 0 (omit it to replay as fast as possible)", param_hint="--speed"
         )
     reader: Reader = read_records
+    if store is not None and mapping is not None:
+        raise typer.BadParameter("use either --store or --mapping", param_hint="--mapping")
+    if mapping is not None:
+        from streams.mapping import load_mapping, mapped_reader
+
+        reader = mapped_reader(load_mapping(mapping))
     if store is not None:
         if store not in STORES:
             raise typer.BadParameter(f"must be one of {', '.join(STORES)}", param_hint="--store")

@@ -1,4 +1,4 @@
-"""File imports through a real worker and broker: app store exports, rated, with dead letters."""
+"""File imports through a real worker and broker: store exports and a mapped CSV, dead letters."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from monitor.storage.models import DeadLetter, Mention, SeriesWindow
+from streams.mapping import load_mapping, mapped_reader
 from streams.privacy import Privacy
 from streams.replay import replay
 from streams.sources.stores import store_reader
@@ -17,6 +18,7 @@ from tests.conftest import TEST_PSEUDONYM_KEY, service_env, unique_namespace, wa
 from tests.integration.helpers import engine_for, mention_count
 
 STORES = Path(__file__).resolve().parent.parent / "data" / "stores"
+REPLAY = Path(__file__).resolve().parent.parent / "data" / "replay"
 
 
 def test_store_exports_become_rated_reviews_and_unusable_entries_dead_letters(
@@ -81,3 +83,23 @@ def test_store_exports_become_rated_reviews_and_unusable_entries_dead_letters(
     records = sorted(json.dumps(p["record"]) for p in by_reason.values())
     assert any("A Google user" in r for r in records)
     assert any("No stars?" in r for r in records)
+
+    # A helpdesk CSV in its own shape, through a YAML column mapping.
+    report = asyncio.run(
+        replay(
+            REPLAY / "helpdesk_export.csv",
+            broker_url=tansu,
+            mentions_topic=f"{namespace}.mentions.raw",
+            dead_letter_topic=f"{namespace}.dead-letter",
+            privacy=Privacy.from_key(TEST_PSEUDONYM_KEY),
+            reader=mapped_reader(load_mapping(REPLAY / "helpdesk_mapping.yaml")),
+        )
+    )
+    assert (report.published, report.rejected) == (2, 2)
+    wait_until(lambda: mention_count(engine) == 6, 30, "the two helpdesk tickets")
+    wait_until(lambda: len(letters()) == 4, 30, "their two unusable rows as dead letters")
+    with Session(engine) as session:
+        tickets = session.execute(
+            select(Mention).where(Mention.source == "helpdesk")  # type: ignore[arg-type]
+        ).scalars()
+        assert sorted(t.external_id for t in tickets) == ["HD-1", "HD-2"]
