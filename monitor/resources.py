@@ -55,7 +55,9 @@ def webhook_sources() -> dict[str, WebhookSource]:
 @lru_cache(maxsize=1)
 def polled_sources() -> list[PolledSource]:
     """The configured feeds and pollers, which the leader worker polls on a timer."""
-    return build_polled(sources_config(), can_pseudonymise=privacy().can_pseudonymise)
+    return build_polled(
+        sources_config(), can_pseudonymise=privacy().can_pseudonymise, env=os.environ
+    )
 
 
 @lru_cache(maxsize=1)

@@ -111,3 +111,69 @@ def feed_routes(app: web.Application, recorded: Recorded) -> None:
     app.router.add_get("/slow", slow)
     app.router.add_get("/huge", huge)
     app.router.add_get("/broken", broken)
+
+
+@dataclass
+class FakeMastodon:
+    """Statuses an instance holds, newest last; the routes answer as Mastodon's API does."""
+
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    next_id: int = 110_000_000_000_000_000
+
+    def post(
+        self, text: str, *, tags: tuple[str, ...] = (), acct: str = "ana@example.social"
+    ) -> dict[str, Any]:
+        self.next_id += 1
+        status = {
+            "id": str(self.next_id),
+            "uri": f"https://example.social/users/x/statuses/{self.next_id}",
+            "url": f"https://example.social/@x/{self.next_id}",
+            "created_at": "2026-01-05T10:00:00.000Z",
+            "content": f"<p>{text}</p>",
+            "spoiler_text": "",
+            "language": "en",
+            "reblog": None,
+            "account": {"id": "1", "acct": acct, "username": acct.split("@")[0]},
+            "tags": [{"name": t, "url": f"https://example.social/tags/{t}"} for t in tags],
+        }
+        self.statuses.append(status)
+        return status
+
+    def boost(self, original: dict[str, Any]) -> None:
+        self.next_id += 1
+        self.statuses.append(
+            {
+                "id": str(self.next_id),
+                "uri": f"https://example.social/users/y/statuses/{self.next_id}/activity",
+                "content": "",
+                "reblog": original,
+                "account": {"id": "2", "acct": "booster"},
+                "tags": [],
+            }
+        )
+
+    def routes(self, app: web.Application, recorded: Recorded) -> None:
+        def page(request: web.Request, statuses: list[dict[str, Any]]) -> web.Response:
+            since = int(request.query.get("since_id", 0))
+            before = int(request.query.get("max_id", 10**30))
+            limit = min(int(request.query.get("limit", 20)), 40)
+            chosen = [s for s in reversed(statuses) if since < int(s["id"]) < before][:limit]
+            return web.json_response(chosen)
+
+        async def tag(request: web.Request) -> web.Response:
+            name = request.match_info["hashtag"].lower()
+            return page(
+                request,
+                [s for s in self.statuses if name in {t["name"] for t in _tags_of(s)}],
+            )
+
+        async def public(request: web.Request) -> web.Response:
+            return page(request, self.statuses)
+
+        app.router.add_get("/api/v1/timelines/tag/{hashtag}", tag)
+        app.router.add_get("/api/v1/timelines/public", public)
+
+
+def _tags_of(status: dict[str, Any]) -> list[dict[str, Any]]:
+    post = status["reblog"] or status
+    return list(post.get("tags", []))

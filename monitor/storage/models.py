@@ -181,7 +181,7 @@ class SourceHealth(SQLModel, table=True):
     # Conditional GET validators and the paging cursor (Mastodon since_id) of pollers.
     etag: str | None = Field(default=None, max_length=500)
     last_modified: str | None = Field(default=None, max_length=100)
-    cursor: str | None = Field(default=None, max_length=100)
+    cursor: str | None = Field(default=None, max_length=2000)
 
 
 class NearDuplicateBand(SQLModel, table=True):

@@ -20,6 +20,7 @@ from streams.sources import RateLimit, Source, WebhookSource
 from streams.sources.feeds import FeedSource
 from streams.sources.freshdesk import FreshdeskSource
 from streams.sources.intercom import IntercomSource
+from streams.sources.mastodon import MastodonSource
 from streams.sources.polling import PolledSource
 from streams.sources.reviews import ReviewWebhookSource
 from streams.sources.social import SocialWebhookSource
@@ -85,7 +86,7 @@ class MastodonSpec(BaseModel):
     name: str = Field(pattern=_NAME)
     kind: Literal["mastodon"]
     instance: str
-    hashtags: list[Annotated[str, Field(pattern=r"^[^\s#/?]{1,100}$")]] = []
+    hashtags: list[Annotated[str, Field(pattern=r"^#?[^\s#/?]{1,100}$")]] = []
     keywords: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
     interval_seconds: float = Field(default=60.0, ge=5, le=86_400)
     timeout_seconds: float = Field(default=20.0, gt=0, le=300)
@@ -191,10 +192,30 @@ def build_webhooks(
     return built
 
 
-def build_polled(config: SourcesConfig, *, can_pseudonymise: bool) -> list[PolledSource]:
+def build_polled(
+    config: SourcesConfig, *, can_pseudonymise: bool, env: Mapping[str, str]
+) -> list[PolledSource]:
     """The configured feed and Mastodon sources, in file order."""
     built: list[PolledSource] = []
     for spec in config.sources:
+        if isinstance(spec, MastodonSpec):
+            if not spec.hashtags and not spec.keywords:
+                raise SourceConfigError(
+                    f"source {spec.name!r} (mastodon) needs hashtags or keywords to follow"
+                )
+            built.append(
+                MastodonSource(
+                    spec.name,
+                    spec.instance,
+                    hashtags=tuple(t.lstrip("#") for t in spec.hashtags),
+                    keywords=tuple(spec.keywords),
+                    interval_seconds=spec.interval_seconds,
+                    timeout_seconds=spec.timeout_seconds,
+                    page_limit=spec.page_limit,
+                    # Optional: only for instances that do not serve public timelines openly.
+                    access_token=env.get(secret_variable(spec.name)) or None,
+                )
+            )
         if isinstance(spec, FeedSpec):
             built.append(
                 FeedSource(

@@ -1,4 +1,4 @@
-"""Feeds polled by a real worker's leader timer from a local server, health shown by the CLI."""
+"""Feeds and Mastodon polled by a real worker's leader timer from local servers; health via CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from monitor.storage.models import DeadLetter, Mention, SourceHealth
 from tests.conftest import REPO, service_env, unique_namespace, wait_until
-from tests.fake_servers import feed_routes, serve
+from tests.fake_servers import FakeMastodon, feed_routes, serve
 from tests.integration.helpers import engine_for, mention_count
 
 
@@ -90,3 +90,41 @@ def test_feeds_are_polled_once_per_interval_conditionally_and_report_health(
     assert "news" in out and "ok" in out and "failing" in out
     assert "not an RSS or Atom feed" in out
     assert "malformed feed" in out
+
+
+def test_mastodon_posts_are_polled_by_the_worker_and_new_ones_follow(
+    tansu, start_worker, tmp_path: Path
+):
+    fake = FakeMastodon()
+    fake.post("Checkout broken again #examplecloud", tags=("examplecloud",))
+    with serve(fake.routes) as (url, recorded):
+        config = tmp_path / "config"
+        config.mkdir()
+        shutil.copy(REPO / "config" / "detection.yaml", config / "detection.yaml")
+        (config / "sources.yaml").write_text(
+            "sources:\n"
+            f"  - {{name: mastodon, kind: mastodon, instance: '{url}',"
+            " hashtags: ['#examplecloud'], interval_seconds: 5}\n"
+        )
+        database_url = f"sqlite:///{tmp_path / 'mastodon.db'}"
+        env = service_env(
+            broker_url=tansu,
+            database_url=database_url,
+            data_dir=tmp_path / "data",
+            namespace=unique_namespace(),
+            slack=None,
+        )
+        env["CRISISMON_CONFIG_DIR"] = str(config)
+        start_worker(env)
+        engine = engine_for(database_url)
+        wait_until(lambda: mention_count(engine) == 1, 30, "the first post")
+        fake.post("Still down, day two #examplecloud", tags=("examplecloud",))
+        wait_until(lambda: mention_count(engine) == 2, 30, "the new post on the next poll")
+        later = [r for r in recorded.requests if "since_id" in r["query"]]
+        assert later, "the second poll asks only for posts newer than the first"
+        with Session(engine) as session:
+            stored = session.exec(select(Mention).order_by(Mention.external_id)).all()
+            health = session.get(SourceHealth, "mastodon")
+        assert [m.network for m in stored] == ["mastodon", "mastodon"]
+        assert all(m.author and m.author.startswith("psn:") for m in stored)
+        assert health is not None and health.items_seen == 2 and health.cursor

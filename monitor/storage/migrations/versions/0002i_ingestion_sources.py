@@ -52,7 +52,7 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', monitor.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('etag', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('last_modified', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-    sa.Column('cursor', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('cursor', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.PrimaryKeyConstraint('source')
     )
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
