@@ -28,11 +28,20 @@ SERIES_KINDS: list[SeriesKind] = [
 ]
 
 
+DRILL_PREFIX = "drill:"
+
+
 def series_keys(mention: MentionIn) -> list[str]:
+    """Every key of every kind; a drill mention counts only in ``drill:``-prefixed twins.
+
+    >>> from datetime import UTC, datetime
+    >>> series_keys(MentionIn("x", "1", "hi", datetime(2026, 1, 1, tzinfo=UTC), drill=True))
+    ['drill:global', 'drill:source:x']
+    """
     keys: list[str] = []
     for kind in SERIES_KINDS:
         keys.extend(key for key in kind(mention) if key not in keys)
-    return keys
+    return [DRILL_PREFIX + key for key in keys] if mention.drill else keys
 
 
 def encode_keys(keys: Iterable[str]) -> str:

@@ -8,7 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from monitor.cli import db, demo, incidents, replay, service, sources
+from monitor.cli import db, demo, drill, incidents, replay, service, sources
 
 cli = typer.Typer(
     name="crisismon",
@@ -27,6 +27,7 @@ cli.command("replay")(replay.replay_command)
 cli.command("incidents")(incidents.list_command)
 cli.command("sources")(sources.sources_command)
 cli.add_typer(db.db_cli, name="db")
+cli.add_typer(drill.drill_cli, name="drill")
 
 
 class CliError(RuntimeError):
@@ -44,6 +45,7 @@ def main() -> None:
     from monitor.service import ServiceError
     from monitor.storage.db import DatabaseError
     from monitor.worker import WorkerError
+    from streams.drills import DrillError
     from streams.replay import ReplayError
     from streams.sources.config import SourceConfigError
 
@@ -51,6 +53,7 @@ def main() -> None:
         BrokerError,
         ConfigError,
         DatabaseError,
+        DrillError,
         ReplayError,
         ServiceError,
         SourceConfigError,

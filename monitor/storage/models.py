@@ -115,6 +115,8 @@ class Incident(SQLModel, table=True):
     # Set by the sender that is posting the alert, so two senders never post the same one.
     alert_claimed_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
     alert_ref: str | None = Field(default=None, max_length=200)
+    # Opened by a drill (`crisismon drill start`): kept apart from real incidents.
+    drill: bool = False
 
 
 class DeadLetter(SQLModel, table=True):

@@ -61,6 +61,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('raw_expires_at', monitor.storage.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_dead_letters_raw_expires_at'), ['raw_expires_at'], unique=False)
 
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('drill', sa.Boolean(), nullable=False, server_default=sa.false()))
+
     with op.batch_alter_table('mentions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('customer_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
         batch_op.add_column(sa.Column('priority', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
@@ -99,6 +102,9 @@ def downgrade() -> None:
         batch_op.drop_column('product')
         batch_op.drop_column('priority')
         batch_op.drop_column('customer_id')
+
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_column('drill')
 
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dead_letters_raw_expires_at'))
