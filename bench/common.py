@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -22,7 +24,10 @@ from monitor.storage.models import Mention
 def embedded_service(namespace: str = "bench") -> Iterator[Service]:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["CRISISMON_NAMESPACE"] = namespace
-        settings = Settings(data_dir=Path(tmp), namespace=namespace)
+        # The scenario carries authors, which must be pseudonymised: a throwaway key.
+        settings = Settings(
+            data_dir=Path(tmp), namespace=namespace, pseudonym_key=SecretStr(secrets.token_hex(32))
+        )
         service = Service(settings, web_port=pick_web_port(), worker_log=Path(tmp) / "w.log")
         try:
             yield service

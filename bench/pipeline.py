@@ -80,6 +80,7 @@ def main() -> None:
                 broker_url=service.broker_url,
                 mentions_topic="bench.mentions.raw",
                 dead_letter_topic="bench.dead-letter",
+                privacy=service.settings.privacy,
             )
         )
         wait_for(lambda: count() >= n, 600)

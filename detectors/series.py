@@ -16,20 +16,32 @@ from collections.abc import Callable, Iterable
 from streams.mentions import MentionIn
 
 GLOBAL = "global"
+REVIEWS = "reviews"
 
 SeriesKind = Callable[[MentionIn], Iterable[str]]
 
 SERIES_KINDS: list[SeriesKind] = [
     lambda mention: [GLOBAL],
     lambda mention: [f"source:{mention.source}"],
+    # Reviews: every mention with a star rating, whatever the store; windows keep the stars.
+    lambda mention: [REVIEWS] if mention.rating is not None else [],
 ]
 
 
+DRILL_PREFIX = "drill:"
+
+
 def series_keys(mention: MentionIn) -> list[str]:
+    """Every key of every kind; a drill mention counts only in ``drill:``-prefixed twins.
+
+    >>> from datetime import UTC, datetime
+    >>> series_keys(MentionIn("x", "1", "hi", datetime(2026, 1, 1, tzinfo=UTC), drill=True))
+    ['drill:global', 'drill:source:x']
+    """
     keys: list[str] = []
     for kind in SERIES_KINDS:
         keys.extend(key for key in kind(mention) if key not in keys)
-    return keys
+    return [DRILL_PREFIX + key for key in keys] if mention.drill else keys
 
 
 def encode_keys(keys: Iterable[str]) -> str:

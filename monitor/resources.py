@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from sqlalchemy import Engine
@@ -12,6 +13,15 @@ from detectors.sentiment import Scorer, VaderScorer
 from monitor.notifiers import Notifier, build_notifier
 from monitor.settings import get_settings
 from monitor.storage.db import make_engine
+from streams.privacy import Privacy
+from streams.sources import WebhookSource
+from streams.sources.config import (
+    SourcesConfig,
+    build_polled,
+    build_webhooks,
+    load_sources_config,
+)
+from streams.sources.polling import PolledSource
 
 
 @lru_cache(maxsize=1)
@@ -22,6 +32,32 @@ def engine() -> Engine:
 @lru_cache(maxsize=1)
 def detection_config() -> DetectionConfig:
     return load_detection_config(get_settings().config_dir / "detection.yaml")
+
+
+@lru_cache(maxsize=1)
+def privacy() -> Privacy:
+    return get_settings().privacy
+
+
+@lru_cache(maxsize=1)
+def sources_config() -> SourcesConfig:
+    return load_sources_config(get_settings().config_dir / "sources.yaml")
+
+
+@lru_cache(maxsize=1)
+def webhook_sources() -> dict[str, WebhookSource]:
+    """The configured webhook sources by name, with their secrets from the environment."""
+    return build_webhooks(
+        sources_config(), env=os.environ, can_pseudonymise=privacy().can_pseudonymise
+    )
+
+
+@lru_cache(maxsize=1)
+def polled_sources() -> list[PolledSource]:
+    """The configured feeds and pollers, which the leader worker polls on a timer."""
+    return build_polled(
+        sources_config(), can_pseudonymise=privacy().can_pseudonymise, env=os.environ
+    )
 
 
 @lru_cache(maxsize=1)

@@ -90,6 +90,8 @@ class Service:
                 "CRISISMON_NAMESPACE": self.settings.namespace,
             }
         )
+        if self.settings.pseudonym_key is not None:
+            env["CRISISMON_PSEUDONYM_KEY"] = self.settings.pseudonym_key.get_secret_value()
         if self.worker_log is not None:
             self.worker_log.parent.mkdir(parents=True, exist_ok=True)
             self._log_handle = self.worker_log.open("ab")

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.privacy import Privacy
+
 EMBEDDED = "embedded"
 
 
@@ -79,6 +81,25 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
 
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="key of the HMAC that pseudonymises author and customer ids; needed by "
+        "every source that carries them. Changing it changes every pseudonym",
+    )
+    phone_region: str = Field(
+        default="US",
+        pattern=r"^[A-Z]{2}$",
+        description="ISO country whose national phone formats are redacted (international "
+        "+… numbers are redacted whatever it is)",
+    )
+    raw_retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="keep the original payload of a dead letter for this many days; 0 keeps "
+        "only a PII-redacted copy. Mentions never keep their raw payload",
+    )
+
     slack_bot_token: SecretStr | None = None
     slack_channel: str | None = None
     slack_base_url: str | None = Field(
@@ -95,7 +116,14 @@ class Settings(BaseSettings):
             raise ValueError(f"must be 'embedded' or kafka://host:port, got {value!r}")
         return value
 
-    @field_validator("embedded_broker_url", "database_url", mode="before")
+    @field_validator("pseudonym_key")
+    @classmethod
+    def _key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (use `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("embedded_broker_url", "database_url", "pseudonym_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -145,6 +173,12 @@ class Settings(BaseSettings):
 
     def topic_name(self, name: str) -> str:
         return f"{self.namespace}.{name}" if self.namespace else name
+
+    @property
+    def privacy(self) -> Privacy:
+        """The redaction and pseudonymisation every parser applies."""
+        key = self.pseudonym_key.get_secret_value() if self.pseudonym_key else None
+        return Privacy.from_key(key, phone_region=self.phone_region)
 
     @property
     def slack_configured(self) -> bool:

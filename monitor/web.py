@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,8 @@ from monitor.settings import get_settings
 from monitor.storage.db import DatabaseError, check_connection, insert_for, session_scope
 from monitor.storage.models import InboxEntry
 from streams.mentions import InvalidMention, MentionIn, parse_mention
-from streams.topics import mentions_raw
+from streams.records import DeadLetterRecord
+from streams.topics import dead_letter, mentions_raw
 
 MAX_MENTIONS_PER_REQUEST = 1000
 BROKER_ACK_TIMEOUT = 15.0
@@ -77,27 +79,18 @@ class MentionsIntake(View):
             return self._bad(f"at most {MAX_MENTIONS_PER_REQUEST} mentions per request")
         mentions: list[MentionIn] = []
         errors: list[dict[str, Any]] = []
+        privacy = resources.privacy()
         for index, item in enumerate(items):
             try:
-                mentions.append(parse_mention(item, now=received))
+                mentions.append(parse_mention(item, now=received, privacy=privacy))
             except InvalidMention as exc:
                 errors.append({"index": index, "error": str(exc)})
         if errors:
             return self.json({"error": errors[0]["error"], "errors": errors}, status=400)
 
-        if get_settings().use_inbox:
-            await asyncio.to_thread(_write_inbox, mentions, received)
-        try:
-            acks = [
-                await mentions_raw.send(key=m.mention_id.encode(), value=m.to_bytes())
-                for m in mentions
-            ]
-            await asyncio.wait_for(asyncio.gather(*acks), BROKER_ACK_TIMEOUT)
-        except (TimeoutError, OSError, KafkaError) as exc:
-            return self.json(
-                {"error": f"broker did not acknowledge: {exc or 'timeout'}; retry the request"},
-                status=503,
-            )
+        failure = await publish_acknowledged(mentions, received)
+        if failure is not None:
+            return self.json({"error": failure}, status=503)
         return self.json(
             {"accepted": len(mentions), "mention_ids": [m.mention_id for m in mentions]},
             status=202,
@@ -105,6 +98,47 @@ class MentionsIntake(View):
 
     def _bad(self, reason: str) -> Response:
         return self.json({"error": reason}, status=400)
+
+
+async def publish_acknowledged(mentions: Sequence[MentionIn], received: datetime) -> str | None:
+    """Publish to ``mentions.raw`` and wait for every acknowledgement; the reason if not.
+
+    With the in-memory embedded broker, the mentions go to the SQL inbox first, so an
+    acknowledged mention survives a broker crash (see README, Guarantees).
+    """
+    if not mentions:
+        return None
+    if get_settings().use_inbox:
+        await asyncio.to_thread(_write_inbox, list(mentions), received)
+    try:
+        acks = [
+            await mentions_raw.send(key=m.mention_id.encode(), value=m.to_bytes()) for m in mentions
+        ]
+        await asyncio.wait_for(asyncio.gather(*acks), BROKER_ACK_TIMEOUT)
+    except (TimeoutError, OSError, KafkaError) as exc:
+        return f"broker did not acknowledge: {exc or 'timeout'}; retry the request"
+    return None
+
+
+async def dead_letter_acknowledged(
+    *, topic: str, source: str | None, reason: str, payload: str, received: datetime
+) -> str | None:
+    """Publish one dead letter and wait for its acknowledgement; the reason if not."""
+    try:
+        ack = await dead_letter.send(
+            key=topic,
+            value=DeadLetterRecord(
+                topic=topic,
+                reason=reason,
+                payload=payload,
+                received_at=received.timestamp(),
+                source=source,
+            ),
+        )
+        await asyncio.wait_for(ack, BROKER_ACK_TIMEOUT)
+    except (TimeoutError, OSError, KafkaError) as exc:
+        return f"broker did not acknowledge: {exc or 'timeout'}; retry the request"
+    return None
 
 
 def _write_inbox(mentions: list[MentionIn], received: datetime) -> None:

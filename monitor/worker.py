@@ -27,8 +27,10 @@ def register_everything() -> None:
     """Import the modules whose decorators put agents, timers and views on the app."""
     import detectors.agents  # noqa: F401
     import monitor.incidents.agents
-    import monitor.web  # noqa: F401
-    import streams.agents  # noqa: F401
+    import monitor.web
+    import monitor.webhooks  # noqa: F401
+    import streams.agents
+    import streams.poll_agents  # noqa: F401
 
 
 def run_worker(settings: Settings) -> NoReturn:
@@ -42,8 +44,10 @@ def run_worker(settings: Settings) -> NoReturn:
     from faust.worker import Worker
 
     from monitor.app import app
-    from monitor.resources import detection_config
+    from monitor.resources import detection_config, polled_sources, webhook_sources
 
     detection_config()  # a broken detection.yaml fails here, before Faust starts
+    webhook_sources()  # so does a broken sources.yaml, a missing secret or pseudonym key
+    polled_sources()
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

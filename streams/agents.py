@@ -13,6 +13,7 @@ from monitor.app import app
 from monitor.settings import get_settings
 from monitor.storage.db import session_scope
 from monitor.storage.models import DeadLetter, InboxEntry
+from streams.dead_letters import dead_letter_row, expire_raw_payloads
 from streams.ingest import ingest_raw_batch
 from streams.records import DeadLetterRecord, SeriesTick, from_epoch, to_epoch
 from streams.topics import MENTIONS_RAW, dead_letter, mentions_raw, series_ticks
@@ -40,6 +41,7 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
             window_seconds=config.window_seconds,
             now=now,
             topic=MENTIONS_RAW,
+            privacy=resources.privacy(),
         )
         for rejected in outcome.rejected:
             await dead_letter.send(
@@ -82,20 +84,37 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
 @app.agent(dead_letter)
 async def store_dead_letters(stream):  # type: ignore[no-untyped-def]
     """Keep every rejected payload, with its reason, in the dead_letters table."""
+    settings = get_settings()
     async for record in stream:
-        row = DeadLetter(
+        row = dead_letter_row(
             topic=record.topic,
-            reason=record.reason[:2000],
+            reason=record.reason,
             payload=record.payload,
+            source=record.source,
             received_at=from_epoch(record.received_at),
+            retention_days=settings.raw_retention_days,
+            redactor=resources.privacy().redactor,
         )
         await asyncio.to_thread(_store_dead_letter, row)
-        log.warning("dead letter from %s: %s", record.topic, record.reason)
+        log.warning("dead letter from %s: %s", record.source or record.topic, row.reason)
 
 
 def _store_dead_letter(row: DeadLetter) -> None:
     with session_scope(resources.engine()) as session:
         session.add(row)
+
+
+@app.timer(interval=3600.0, on_leader=True)
+async def expire_dead_letter_payloads() -> None:
+    """Original payloads are kept only for CRISISMON_RAW_RETENTION_DAYS, then redacted."""
+    count = await asyncio.to_thread(
+        expire_raw_payloads,
+        resources.engine(),
+        now=datetime.now(UTC),
+        redactor=resources.privacy().redactor,
+    )
+    if count:
+        log.info("redacted %d dead-letter payloads past their retention", count)
 
 
 @app.timer(interval=15.0, on_leader=True)

@@ -7,9 +7,10 @@ are added to their window aggregates, so a replayed or redelivered mention count
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
@@ -18,6 +19,8 @@ from detectors.series import encode_keys, series_keys
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
 from streams.mentions import InvalidMention, MentionIn, decode_mention
+from streams.near_duplicates import Candidate, collapse, signature
+from streams.privacy import NO_KEY, Privacy
 from streams.windows import Counted, aggregate
 
 
@@ -27,10 +30,17 @@ class ScoredMention:
     compound: float
     label: str
     series_keys: tuple[str, ...]
+    # MinHash of the text for near-duplicate collapse; None for texts too short to collapse.
+    signature: np.ndarray | None = None
 
-    def counted(self) -> Counted:
+    def counted(self, *, copy: bool = False) -> Counted:
         return Counted(
-            self.series_keys, self.mention.event_time, self.compound, self.label == "negative"
+            self.series_keys,
+            self.mention.event_time,
+            self.compound,
+            self.label == "negative",
+            self.mention.rating,
+            copy,
         )
 
 
@@ -41,6 +51,8 @@ class StoredBatch:
     duplicates: int
     # Minimum over partitions of the highest event time ingested; None before any data.
     watermark: datetime | None = None
+    # New mentions that are near-duplicates of an earlier one: {copy id: canonical id}.
+    copies: dict[str, str] = field(default_factory=dict)
 
 
 def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMention]:
@@ -48,7 +60,13 @@ def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMen
     for mention in mentions:
         sentiment = scorer.score(mention.text, mention.lang)
         scored.append(
-            ScoredMention(mention, sentiment.compound, sentiment.label, tuple(series_keys(mention)))
+            ScoredMention(
+                mention,
+                sentiment.compound,
+                sentiment.label,
+                tuple(series_keys(mention)),
+                signature(mention.text),
+            )
         )
     return scored
 
@@ -87,7 +105,17 @@ def store_batch(
             )
             new_ids.update(session.execute(insert, rows).scalars())
 
-        deltas = aggregate((unique[mid].counted() for mid in sorted(new_ids)), window_seconds)
+        copies = collapse(
+            session,
+            [
+                Candidate(mid, item.mention.event_time, item.signature, item.mention.drill)
+                for mid in sorted(new_ids)
+                if (item := unique[mid]).signature is not None
+            ],
+        )
+        deltas = aggregate(
+            (unique[mid].counted(copy=mid in copies) for mid in sorted(new_ids)), window_seconds
+        )
         window_rows = [
             {
                 "series": series,
@@ -96,6 +124,9 @@ def store_batch(
                 "n": d.n,
                 "n_negative": d.n_negative,
                 "sum_compound": d.sum_compound,
+                "n_rated": d.n_rated,
+                "sum_rating": d.sum_rating,
+                "n_copies": d.n_copies,
             }
             for (series, start), d in deltas.items()
         ]
@@ -107,6 +138,9 @@ def store_batch(
                     "n": window_table.c.n + upsert.excluded.n,
                     "n_negative": window_table.c.n_negative + upsert.excluded.n_negative,
                     "sum_compound": window_table.c.sum_compound + upsert.excluded.sum_compound,
+                    "n_rated": window_table.c.n_rated + upsert.excluded.n_rated,
+                    "sum_rating": window_table.c.sum_rating + upsert.excluded.sum_rating,
+                    "n_copies": window_table.c.n_copies + upsert.excluded.n_copies,
                 },
             )
             session.execute(upsert, window_rows)
@@ -119,7 +153,9 @@ def store_batch(
                 .values(done_at=now)
             )
         watermark = _record_progress(session, topic, progress or {}, now)
-    return StoredBatch(frozenset(new_ids), tuple(deltas), len(unique) - len(new_ids), watermark)
+    return StoredBatch(
+        frozenset(new_ids), tuple(deltas), len(unique) - len(new_ids), watermark, copies
+    )
 
 
 def _record_progress(
@@ -159,6 +195,13 @@ def _mention_row(mid: str, item: ScoredMention, now: datetime) -> dict[str, obje
         "series_keys": encode_keys(item.series_keys),
         "event_time": mention.event_time,
         "ingest_time": now,
+        "customer_id": mention.customer_id,
+        "priority": mention.priority,
+        "product": mention.product,
+        "network": mention.network,
+        "tags": " ".join(mention.tags) or None,
+        "rating": mention.rating,
+        "drill": mention.drill,
     }
 
 
@@ -182,6 +225,7 @@ def ingest_raw_batch(
     window_seconds: int,
     now: datetime,
     topic: str = "mentions.raw",
+    privacy: Privacy = NO_KEY,
 ) -> IngestOutcome:
     """Everything the ingest agent does between the broker and the ticks, in plain Python.
 
@@ -192,7 +236,7 @@ def ingest_raw_batch(
     progress: dict[int, datetime] = {}
     for partition, raw in records:
         try:
-            mention = decode_mention(raw)
+            mention = decode_mention(raw, privacy)
         except InvalidMention as exc:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             rejected.append(Rejected(text, str(exc)))

@@ -4,10 +4,14 @@ A mention travels on ``mentions.raw`` as UTF-8 JSON. Producers (the HTTP endpoin
 fill in ``external_id`` and ``event_time`` before publishing, so that re-ingesting the same
 record is a no-op: the mention id is derived from source + external id.
 
->>> m = parse_mention({"source": "Twitter", "text": "  Down   again?!  ",
+Every text is normalised and PII-redacted here, and every author or customer id is
+pseudonymised here (`streams.privacy`), so no producer can skip it and nothing downstream ever
+sees them in clear. Both steps are idempotent: ingest parses the published bytes again.
+
+>>> m = parse_mention({"source": "Twitter", "text": "  Down   again?! ana@example.com ",
 ...                    "external_id": "42", "event_time": "2026-01-05T10:00:00Z"})
 >>> m.source, m.text, m.mention_id == mention_id("twitter", "42")
-('twitter', 'Down again?!', True)
+('twitter', 'Down again?! [EMAIL]', True)
 """
 
 from __future__ import annotations
@@ -22,11 +26,16 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
+from streams.privacy import NO_KEY, Privacy, PseudonymKeyMissing, Redactor, redact_emails
+
 MAX_TEXT_CHARS = 5000
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_RE = re.compile(r"\s+")
-_OPTIONAL_STRINGS = {"author": 200, "url": 2000, "lang": 16}
+_OPTIONAL_STRINGS = {"url": 2000, "lang": 16, "priority": 20, "product": 200, "network": 50}
+_IDENTITIES = ("author", "customer_id")
+MAX_TAGS = 20
+_TAG_RE = re.compile(r"[\s,]+")
 _HIDDEN_TAGS = {"script", "style", "head", "title"}
 _BREAK_TAGS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
 
@@ -44,9 +53,16 @@ class MentionIn:
     text: str
     event_time: datetime
     text_truncated: bool = False
-    author: str | None = None
+    author: str | None = None  # pseudonymised (psn:…), never the name in clear
     url: str | None = None
     lang: str | None = None
+    customer_id: str | None = None  # pseudonymised (psn:…)
+    priority: str | None = None
+    product: str | None = None
+    network: str | None = None
+    tags: tuple[str, ...] = ()
+    rating: float | None = None  # stars, 1 to 5
+    drill: bool = False
 
     @property
     def mention_id(self) -> str:
@@ -60,11 +76,15 @@ class MentionIn:
             "text": self.text,
             "event_time": self.event_time.isoformat(),
         }
-        for key in _OPTIONAL_STRINGS:
+        for key in (*_OPTIONAL_STRINGS, *_IDENTITIES, "rating"):
             if getattr(self, key) is not None:
                 payload[key] = getattr(self, key)
+        if self.tags:
+            payload["tags"] = list(self.tags)
         if self.text_truncated:
             payload["text_truncated"] = True
+        if self.drill:
+            payload["drill"] = True
         return payload
 
     def to_bytes(self) -> bytes:
@@ -89,8 +109,14 @@ def content_external_id(source: str, text: str, event_time: datetime) -> str:
     return "content:" + digest.hexdigest()[:24]
 
 
-def normalise_text(text: str, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
-    """HTML to plain text, control characters dropped, NFC, whitespace collapsed, length capped.
+_REDACTOR = Redactor()
+
+
+def normalise_text(
+    text: str, max_chars: int = MAX_TEXT_CHARS, redactor: Redactor = _REDACTOR
+) -> tuple[str, bool]:
+    """HTML to plain text, control characters dropped, NFC, whitespace collapsed, PII redacted,
+    length capped (after redaction, so a cut never leaves half a card number behind).
 
     Returns the text and whether it was truncated.
 
@@ -104,7 +130,7 @@ def normalise_text(text: str, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, boo
     if "<" in text or "&" in text:
         text = html_to_text(text)
     text = unicodedata.normalize("NFC", _CONTROL_RE.sub("", text))
-    text = _SPACE_RE.sub(" ", text).strip()
+    text = redactor.redact(_SPACE_RE.sub(" ", text).strip())
     if len(text) > max_chars:
         return text[: max_chars - 1] + "…", True
     return text, False
@@ -165,8 +191,15 @@ def parse_event_time(value: Any) -> datetime:
     raise InvalidMention("event_time must be an ISO 8601 string or Unix seconds")
 
 
-def parse_mention(data: Any, *, now: datetime | None = None) -> MentionIn:
-    """Validate and normalise one payload. ``now`` fills a missing event time."""
+def parse_mention(
+    data: Any, *, now: datetime | None = None, privacy: Privacy = NO_KEY
+) -> MentionIn:
+    """Validate and normalise one payload. ``now`` fills a missing event time.
+
+    ``privacy`` redacts the text and pseudonymises ``author`` and ``customer_id``; a payload
+    that carries either of them while no pseudonym key is configured is rejected, so an
+    identity is never stored in clear.
+    """
     if not isinstance(data, Mapping):
         raise InvalidMention(f"expected a JSON object, got {type(data).__name__}")
     source = data.get("source")
@@ -180,7 +213,7 @@ def parse_mention(data: Any, *, now: datetime | None = None) -> MentionIn:
     raw_text = data.get("text")
     if not isinstance(raw_text, str):
         raise InvalidMention("missing field: text (a string)")
-    text, truncated = normalise_text(raw_text)
+    text, truncated = normalise_text(raw_text, redactor=privacy.redactor)
     if not text:
         raise InvalidMention("text is empty after normalisation")
 
@@ -206,21 +239,79 @@ def parse_mention(data: Any, *, now: datetime | None = None) -> MentionIn:
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise InvalidMention(f"{key} must be a string")
-        optional[key] = value[:limit] if value else None
+        value = value.strip()[:limit] if value else None
+        optional[key] = value or None
+    if optional["url"]:
+        optional["url"] = redact_emails(optional["url"])
 
     return MentionIn(
         source=source,
         external_id=external_id,
         text=text,
         event_time=event_time,
-        text_truncated=truncated or bool(data.get("text_truncated")),
-        author=optional["author"],
+        text_truncated=truncated or data.get("text_truncated") is True,
+        author=_identity(data, "author", privacy),
         url=optional["url"],
         lang=optional["lang"],
+        customer_id=_identity(data, "customer_id", privacy),
+        priority=optional["priority"],
+        product=optional["product"],
+        network=optional["network"].lower() if optional["network"] else None,
+        tags=parse_tags(data.get("tags")),
+        rating=parse_rating(data.get("rating")),
+        drill=data.get("drill") is True,
     )
 
 
-def decode_mention(raw: bytes | str | None) -> MentionIn:
+def _identity(data: Mapping[str, Any], key: str, privacy: Privacy) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidMention(f"{key} must be a string")
+    value = str(value).strip()
+    if not value:
+        return None
+    try:
+        return privacy.pseudonymiser.pseudonym(key, value[:300])
+    except PseudonymKeyMissing as exc:
+        raise InvalidMention(str(exc)) from exc
+
+
+def parse_tags(value: Any) -> tuple[str, ...]:
+    """A list of strings, or one string of tags separated by spaces or commas.
+
+    >>> parse_tags("change_address help, Order"), parse_tags(["a b", "a b", ""])
+    (('change_address', 'help', 'order'), ('a-b',))
+    """
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items = _TAG_RE.split(value)
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = ["-".join(item.split()) for item in value]
+    else:
+        raise InvalidMention("tags must be a list of strings or one string")
+    tags: list[str] = []
+    for item in items:
+        tag = item.strip().lower()[:50]
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags[:MAX_TAGS])
+
+
+def parse_rating(value: Any) -> float | None:
+    """Stars from 1 to 5 (fractions allowed), the scale every review source maps to."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidMention("rating must be a number of stars from 1 to 5")
+    if not 1 <= value <= 5:
+        raise InvalidMention(f"rating {value!r} is outside 1 to 5 stars")
+    return float(value)
+
+
+def decode_mention(raw: bytes | str | None, privacy: Privacy = NO_KEY) -> MentionIn:
     """Bytes from ``mentions.raw`` to a mention. Raises `InvalidMention` with the reason."""
     if raw is None:
         raise InvalidMention("empty message")
@@ -228,4 +319,4 @@ def decode_mention(raw: bytes | str | None) -> MentionIn:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidMention(f"not valid UTF-8 JSON: {exc}") from exc
-    return parse_mention(data)
+    return parse_mention(data, privacy=privacy)

@@ -50,3 +50,4 @@ class DeadLetterRecord(faust.Record, serializer="json"):
     reason: str
     payload: str
     received_at: float
+    source: str | None = None

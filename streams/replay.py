@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from monitor.kafka_probe import parse_bootstrap
 from streams.mentions import InvalidMention, MentionIn, parse_mention
+from streams.privacy import NO_KEY, Privacy
 from streams.records import DeadLetterRecord
 
 _IN_FLIGHT = 500
@@ -39,7 +40,7 @@ class ReplayReport:
     seconds: float = 0.0
 
 
-def read_records(path: Path) -> Iterator[tuple[int, Any]]:
+def read_records(path: Path, *, require_text: bool = True) -> Iterator[tuple[int, Any]]:
     """(line number, parsed record) for .jsonl/.ndjson, .json (an array) or .csv files.
 
     A line that is not JSON yields its raw text, which validation then rejects with a reason.
@@ -50,7 +51,7 @@ def read_records(path: Path) -> Iterator[tuple[int, Any]]:
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            if not reader.fieldnames or "text" not in reader.fieldnames:
+            if not reader.fieldnames or (require_text and "text" not in reader.fieldnames):
                 raise ReplayError(f"{path}: CSV needs a header row with at least a 'text' column")
             for row in reader:
                 yield reader.line_num, {k: v for k, v in row.items() if v not in ("", None)}
@@ -74,20 +75,43 @@ def read_records(path: Path) -> Iterator[tuple[int, Any]]:
         raise ReplayError(f"{path}: unsupported extension {suffix!r} (use .jsonl, .json or .csv)")
 
 
+@dataclass(frozen=True, slots=True)
+class Unusable:
+    """A record a reader could not turn into a mention: the reason, and the original entry."""
+
+    reason: str
+    original: Any
+
+
+def validate_one(
+    record: Any, *, default_source: str | None, now: datetime, privacy: Privacy = NO_KEY
+) -> MentionIn | str:
+    """One record as a mention, or the reason it cannot be one."""
+    if isinstance(record, str):
+        return record
+    if isinstance(record, Unusable):
+        return record.reason
+    if default_source and isinstance(record, dict) and not record.get("source"):
+        record = {**record, "source": default_source}
+    try:
+        return parse_mention(record, now=now, privacy=privacy)
+    except InvalidMention as exc:
+        return str(exc)
+
+
 def validate(
-    records: Iterator[tuple[int, Any]], *, default_source: str | None, now: datetime
+    records: Iterator[tuple[int, Any]],
+    *,
+    default_source: str | None,
+    now: datetime,
+    privacy: Privacy = NO_KEY,
 ) -> Iterator[tuple[int, MentionIn | str]]:
     """Each record as a mention, or as the reason it cannot be one."""
     for number, record in records:
-        if isinstance(record, str):
-            yield number, record
-            continue
-        if default_source and isinstance(record, dict) and not record.get("source"):
-            record = {**record, "source": default_source}
-        try:
-            yield number, parse_mention(record, now=now)
-        except InvalidMention as exc:
-            yield number, str(exc)
+        yield number, validate_one(record, default_source=default_source, now=now, privacy=privacy)
+
+
+Reader = Callable[[Path], Iterator[tuple[int, Any]]]
 
 
 async def replay(
@@ -99,12 +123,25 @@ async def replay(
     speed: float | None = None,
     default_source: str | None = None,
     on_progress: Callable[[int], None] = lambda _n: None,
+    privacy: Privacy = NO_KEY,
+    reader: Reader = read_records,
 ) -> ReplayReport:
-    """Publish the file. ``speed`` None = as fast as possible; 60 = one hour per minute."""
+    """Publish the file. ``speed`` None = as fast as possible; 1 = real time; 60 = an hour a minute.
+
+    ``reader`` turns the file into (line, record) pairs: `read_records` for the mention format,
+    or a column mapping or store importer.
+    """
     if speed is not None and speed <= 0:
         raise ReplayError("--speed must be greater than 0")
     now = datetime.now(UTC)
-    items = list(validate(read_records(path), default_source=default_source, now=now))
+    items = [
+        (
+            number,
+            record,
+            validate_one(record, default_source=default_source, now=now, privacy=privacy),
+        )
+        for number, record in reader(path)
+    ]
     report = ReplayReport()
     started = time.monotonic()
     producer = AIOKafkaProducer(
@@ -121,7 +158,7 @@ async def replay(
     try:
         first_event: datetime | None = None
         pending: list[asyncio.Future[Any]] = []
-        for number, item in items:
+        for number, record, item in items:
             if isinstance(item, str):
                 report.rejected += 1
                 if len(report.rejections) < 20:
@@ -129,7 +166,16 @@ async def replay(
                 letter = DeadLetterRecord(
                     topic=mentions_topic,
                     reason=f"{path.name} line {number}: {item}",
-                    payload=json.dumps({"line": number, "file": str(path)}),
+                    # The record itself, so the dead letter can be repaired and replayed.
+                    payload=json.dumps(
+                        {
+                            "file": str(path),
+                            "line": number,
+                            "record": record.original if isinstance(record, Unusable) else record,
+                        },
+                        ensure_ascii=False,
+                        default=str,
+                    ),
                     received_at=now.timestamp(),
                 )
                 pending.append(
@@ -170,5 +216,5 @@ async def _flush(pending: list[asyncio.Future[Any]], on_progress: Callable[[int]
         pending.clear()
 
 
-def count_records(path: Path) -> int:
-    return sum(1 for _ in read_records(path))
+def count_records(path: Path, reader: Reader = read_records) -> int:
+    return sum(1 for _ in reader(path))

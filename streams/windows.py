@@ -41,6 +41,9 @@ class WindowDelta:
     n: int = 0
     n_negative: int = 0
     sum_compound: float = 0.0
+    n_rated: int = 0
+    sum_rating: float = 0.0
+    n_copies: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class Counted:
     event_time: datetime
     compound: float
     negative: bool
+    rating: float | None = None
+    copy: bool = False  # a near-duplicate: counted in n_copies, never in the volume
 
 
 def aggregate(items: Iterable[Counted], seconds: int) -> dict[tuple[str, datetime], WindowDelta]:
@@ -71,7 +76,13 @@ def aggregate(items: Iterable[Counted], seconds: int) -> dict[tuple[str, datetim
         start = window_start(item.event_time, seconds)
         for key in item.series_keys:
             delta = deltas.setdefault((key, start), WindowDelta())
+            if item.copy:
+                delta.n_copies += 1
+                continue
             delta.n += 1
             delta.n_negative += int(item.negative)
             delta.sum_compound += item.compound
+            if item.rating is not None:
+                delta.n_rated += 1
+                delta.sum_rating += item.rating
     return dict(sorted(deltas.items()))

@@ -33,6 +33,8 @@ PG_ADMIN_DSN = os.environ.get(
     "CRISISMON_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REPO = Path(__file__).resolve().parent.parent
+# The pseudonym key every test worker and test publisher shares (tests only, never a real key).
+TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789"
 
 
 @pytest.fixture(scope="session")
@@ -208,6 +210,7 @@ def service_env(
             "CRISISMON_DATA_DIR": str(data_dir),
             "CRISISMON_NAMESPACE": namespace,
             "CRISISMON_CONFIG_DIR": str(REPO / "config"),
+            "CRISISMON_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
             "PYTHONUNBUFFERED": "1",
         }
     )

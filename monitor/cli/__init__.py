@@ -12,12 +12,14 @@ from monitor.cli import (
     backtest,
     db,
     demo,
+    drill,
     evaluate,
     feedback,
     incidents,
     replay,
     service,
     simulate,
+    sources,
 )
 
 cli = typer.Typer(
@@ -38,8 +40,10 @@ cli.command("incidents")(incidents.list_command)
 cli.command("backtest")(backtest.backtest_command)
 cli.command("simulate")(simulate.simulate_command)
 cli.command("feedback")(feedback.feedback_command)
+cli.command("sources")(sources.sources_command)
 cli.add_typer(db.db_cli, name="db")
 cli.add_typer(evaluate.eval_cli, name="eval")
+cli.add_typer(drill.drill_cli, name="drill")
 
 
 class CliError(RuntimeError):
@@ -60,14 +64,18 @@ def main() -> None:
     from monitor.service import ServiceError
     from monitor.storage.db import DatabaseError
     from monitor.worker import WorkerError
+    from streams.drills import DrillError
     from streams.replay import ReplayError
+    from streams.sources.config import SourceConfigError
 
     expected = (
         BrokerError,
         ConfigError,
         DatabaseError,
+        DrillError,
         ReplayError,
         ServiceError,
+        SourceConfigError,
         WorkerError,
         NabDataError,
         BacktestError,

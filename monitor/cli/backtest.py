@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from monitor.cli.common import progress_bar, status
+from monitor.cli.common import progress_bar, settings, status
 
 _MAX_LISTED = 20
 _PLOT_BAND_POINTS = 3000
@@ -41,6 +42,7 @@ def backtest_command(
     )
     from detectors.sentiment import VaderScorer
     from monitor.resources import detection_config
+    from streams.privacy import Privacy
     from streams.replay import read_records, validate
 
     config = detection_config()
@@ -49,7 +51,11 @@ def backtest_command(
         config = config.model_copy(update={"window_seconds": histories[0].window_seconds})
     else:
         now = datetime.now(UTC)
-        parsed = validate(read_records(file), default_source=None, now=now)
+        # Nothing is stored, so a throwaway key may pseudonymise authors when none is set.
+        privacy = settings().privacy
+        if not privacy.can_pseudonymise:
+            privacy = Privacy.from_key(secrets.token_hex(32))
+        parsed = validate(read_records(file), default_source=None, now=now, privacy=privacy)
         mentions = [item for _line, item in parsed if not isinstance(item, str)]
         histories = histories_from_mentions(mentions, VaderScorer(), config.window_seconds)
 

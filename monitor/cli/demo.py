@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import tempfile
 import time
 import uuid
@@ -38,6 +39,9 @@ def demo(
             "database_url": SecretStr(f"sqlite:///{settings().data_dir / 'demo.db'}"),
             "namespace": "demo",
             "inbox": None,
+            # The scenario's authors must be pseudonymised; a throwaway key suits a demo that
+            # keeps its own database.
+            "pseudonym_key": settings().pseudonym_key or SecretStr(secrets.token_hex(32)),
         }
     )
     log_path = Path(current.data_dir) / "logs" / "demo-worker.log"
@@ -59,6 +63,7 @@ def demo(
                         broker_url=service.broker_url,
                         mentions_topic=current.topic_name("mentions.raw"),
                         dead_letter_topic=current.topic_name("dead-letter"),
+                        privacy=current.privacy,
                         on_progress=lambda n: progress.update(task, advance=n),
                     )
                 )

@@ -34,6 +34,9 @@ class AlertMessage:
     slack_text: str = ""
 
 
+DRILL_TAG = "[DRILL]"
+
+
 def slack_escape(text: str) -> str:
     """Escape the three characters Slack's mrkdwn treats as control characters.
 
@@ -122,11 +125,13 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
                 },
             }
         )
-    return AlertMessage(
-        text=_as_text(plain, icon, dashboard_url),
-        blocks=blocks,
-        slack_text=_as_text(slack, icon, dashboard_url),
-    )
+    text, slack_text = _as_text(plain, icon, dashboard_url), _as_text(slack, icon, dashboard_url)
+    if detail.incident.drill:
+        # A drill's alert says so first, in every place a person may read it.
+        text, slack_text = f"{DRILL_TAG} {text}", f"{DRILL_TAG} {slack_text}"
+        header = blocks[0]["text"]
+        header["text"] = _shorten(f"{DRILL_TAG} {header['text']}", 150)
+    return AlertMessage(text=text, blocks=blocks, slack_text=slack_text)
 
 
 def _shorten(text: str, limit: int = _MAX_QUOTE) -> str:

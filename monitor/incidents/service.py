@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from detectors.explain import METRIC_TITLES
+from detectors.series import DRILL_PREFIX
 from monitor.storage.db import session_scope
 from monitor.storage.models import Anomaly, Incident, IngestProgress, Mention
 
@@ -32,6 +33,8 @@ def grade_incident(*, series: Sequence[str], anomalous_windows: int, strongest: 
     ...                strongest="warning")
     'critical'
     """
+    # A drill's twin series (drill:global, drill:source:x) are graded like the real ones.
+    series = [s.removeprefix(DRILL_PREFIX) for s in series]
     sources = {s for s in series if s.startswith("source:")}
     if anomalous_windows <= 1 and "global" not in series and len(sources) <= 1:
         return "info"
@@ -60,8 +63,12 @@ def correlate(
         anomaly = session.get(Anomaly, anomaly_id)
         if anomaly is None or anomaly.incident_id is not None:
             return None
+        # A drill's anomalies (on drill: series) never join a real incident, nor the reverse.
+        drill = anomaly.series.startswith(DRILL_PREFIX)
         open_incidents = session.exec(
-            select(Incident).where(Incident.status == "open").order_by(col(Incident.id))
+            select(Incident)
+            .where(Incident.status == "open", Incident.drill == drill)
+            .order_by(col(Incident.id))
         ).all()
         target = None
         for incident in open_incidents:
@@ -82,6 +89,7 @@ def correlate(
                 first_window_start=anomaly.window_start,
                 last_window_end=anomaly.window_end,
                 opened_at=now,
+                drill=drill,
             )
             change = "opened"
         else:

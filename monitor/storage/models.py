@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from monitor.storage.types import UTCDateTime
@@ -35,6 +35,18 @@ class Mention(SQLModel, table=True):
     series_keys: str = Field(max_length=1000)
     event_time: datetime = _utc()  # type: ignore[assignment]
     ingest_time: datetime = _utc()  # type: ignore[assignment]
+    # Pseudonyms (psn:…), never the id in clear.
+    customer_id: str | None = Field(default=None, max_length=40)
+    priority: str | None = Field(default=None, max_length=20)
+    product: str | None = Field(default=None, max_length=200)
+    network: str | None = Field(default=None, max_length=50)
+    tags: str | None = Field(default=None, max_length=1100)  # space-separated
+    rating: float | None = None  # stars, 1 to 5
+    drill: bool = False
+    # Near-duplicates: a copy points at its canonical mention and is not counted as volume;
+    # the canonical counts its copies.
+    canonical_id: str | None = Field(default=None, max_length=32, index=True)
+    copies: int = 0
 
 
 class SeriesWindow(SQLModel, table=True):
@@ -49,6 +61,11 @@ class SeriesWindow(SQLModel, table=True):
     n: int = 0
     n_negative: int = 0
     sum_compound: float = 0.0
+    # Near-duplicate copies seen in this window: a separate signal, not part of n.
+    n_copies: int = 0
+    # Reviews: how many mentions carried a star rating, and the sum of their stars.
+    n_rated: int = 0
+    sum_rating: float = 0.0
     closed: bool = False
     closed_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
     score: float | None = None
@@ -98,6 +115,8 @@ class Incident(SQLModel, table=True):
     # Set by the sender that is posting the alert, so two senders never post the same one.
     alert_claimed_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
     alert_ref: str | None = Field(default=None, max_length=200)
+    # Opened by a drill (`crisismon drill start`): kept apart from real incidents.
+    drill: bool = False
 
 
 class DeadLetter(SQLModel, table=True):
@@ -110,6 +129,11 @@ class DeadLetter(SQLModel, table=True):
     reason: str = Field(max_length=2000)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = _utc()  # type: ignore[assignment]
+    source: str | None = Field(default=None, max_length=100)
+    # False while the original payload is kept (CRISISMON_RAW_RETENTION_DAYS); after that, or
+    # without retention, only a PII-redacted copy is.
+    payload_redacted: bool = True
+    raw_expires_at: datetime | None = _utc(default=None, nullable=True, index=True)  # type: ignore[assignment]
 
 
 class InboxEntry(SQLModel, table=True):
@@ -177,3 +201,54 @@ class ThresholdChange(SQLModel, table=True):
     feedback_id: int
     reason: str = Field(max_length=300)
     changed_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class SourceHealth(SQLModel, table=True):
+    """How each configured source is doing: shown by `crisismon sources`."""
+
+    __tablename__ = "source_health"
+
+    source: str = Field(primary_key=True, max_length=100)
+    kind: str = Field(max_length=30)
+    last_attempt_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    last_success_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    last_error_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    last_error: str | None = Field(default=None, max_length=500)
+    consecutive_failures: int = 0
+    items_seen: int = 0
+    next_attempt_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    # Conditional GET validators and the paging cursor (Mastodon since_id) of pollers.
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    cursor: str | None = Field(default=None, max_length=2000)
+
+
+class NearDuplicateBand(SQLModel, table=True):
+    """One LSH band hash of a canonical mention's MinHash; a conflicting insert is "seen"."""
+
+    __tablename__ = "near_duplicate_bands"
+
+    band: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    mention_id: str = Field(max_length=32)
+
+
+class NearDuplicateSignature(SQLModel, table=True):
+    """The MinHash signature of a canonical mention, to confirm an LSH candidate."""
+
+    __tablename__ = "near_duplicate_signatures"
+
+    mention_id: str = Field(primary_key=True, max_length=32)
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Drill(SQLModel, table=True):
+    """One `crisismon drill start`: what was injected, and when."""
+
+    __tablename__ = "drills"
+
+    id: str = Field(primary_key=True, max_length=32)
+    scenario: str = Field(max_length=100)
+    started_at: datetime = _utc()  # type: ignore[assignment]
+    first_event_time: datetime = _utc()  # type: ignore[assignment]
+    injected: int = 0

@@ -15,9 +15,11 @@ from detectors.series import decode_keys
 from monitor.settings import Settings
 from monitor.storage.db import make_engine
 from monitor.storage.models import Mention, SeriesWindow
+from streams.privacy import Privacy
 from streams.replay import ReplayReport, replay
 from streams.scenario import write_jsonl
 from streams.windows import window_start
+from tests.conftest import TEST_PSEUDONYM_KEY
 
 
 def engine_for(database_url: str) -> Engine:
@@ -31,6 +33,7 @@ def publish(path: Path, *, broker_url: str, namespace: str) -> ReplayReport:
             broker_url=broker_url,
             mentions_topic=f"{namespace}.mentions.raw",
             dead_letter_topic=f"{namespace}.dead-letter",
+            privacy=Privacy.from_key(TEST_PSEUDONYM_KEY),
         )
     )
 

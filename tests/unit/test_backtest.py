@@ -21,6 +21,7 @@ from detectors.config import DetectionConfig
 from detectors.plot import plot_series
 from detectors.sentiment import VaderScorer
 from streams.mentions import parse_mention
+from streams.privacy import Privacy
 from streams.scenario import outage_scenario
 
 END = datetime(2026, 1, 5, 12, tzinfo=UTC)
@@ -29,7 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def scenario_histories():
     items = outage_scenario(end=END, run_id="bt")
-    mentions = [parse_mention(item) for item in items]
+    privacy = Privacy.from_key("backtest-test-key")  # the scenario's authors need pseudonyms
+    mentions = [parse_mention(item, privacy=privacy) for item in items]
     return histories_from_mentions(mentions, VaderScorer(), 60)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from monitor.incidents.alerts import render_alert
 from monitor.incidents.service import (
     correlate,
     get_detail,
@@ -161,3 +162,21 @@ def test_a_blip_that_persists_or_is_corroborated_becomes_worth_a_page(engine):
     corroborated = correlate(engine, anomaly_id="s1", merge_gap=GAP, now=LATER)
     assert corroborated is not None and corroborated.severity == "critical"
     assert corroborated.incident_id == opened.incident_id
+
+
+def test_a_drill_anomaly_opens_its_own_drill_incident_and_alerts_as_a_drill(engine):
+    add_anomaly(engine, "real", series="global")
+    add_anomaly(engine, "drill", series="drill:global")
+    real = correlate(engine, anomaly_id="real", merge_gap=GAP, now=LATER)
+    drill = correlate(engine, anomaly_id="drill", merge_gap=GAP, now=LATER)
+    assert real is not None and drill is not None
+    assert (real.change, drill.change) == ("opened", "opened")
+    assert real.incident_id != drill.incident_id
+    real_detail = get_detail(engine, incident_id=real.incident_id)
+    drill_detail = get_detail(engine, incident_id=drill.incident_id)
+    assert real_detail is not None and drill_detail is not None
+    assert not real_detail.incident.drill and drill_detail.incident.drill
+    assert not render_alert(real_detail).text.startswith("[DRILL]")
+    alert = render_alert(drill_detail)
+    assert alert.text.startswith("[DRILL] ") and alert.slack_text.startswith("[DRILL] ")
+    assert alert.blocks[0]["text"]["text"].startswith("[DRILL] ")

@@ -17,6 +17,9 @@ from streams.mentions import (
     parse_event_time,
     parse_mention,
 )
+from streams.privacy import Privacy
+
+PRIVACY = Privacy.from_key("test-key-0123456789abcdef")
 
 VALID = {
     "source": "zendesk",
@@ -145,8 +148,10 @@ def test_text_that_fits_after_whitespace_collapse_is_not_truncated():
 
 
 def test_optional_strings_are_capped_to_their_column_sizes():
-    mention = parse_mention(payload(author="a" * 500, url="https://x.example/" + "p" * 3000))
-    assert mention.author == "a" * 200
+    mention = parse_mention(
+        payload(product="p" * 500, url="https://x.example/" + "p" * 3000), privacy=PRIVACY
+    )
+    assert mention.product == "p" * 200
     assert mention.url is not None and len(mention.url) == 2000
 
 
@@ -182,9 +187,21 @@ def test_mentions_without_external_id_are_identified_by_content_and_moment():
 
 def test_payload_round_trips_through_bytes_unchanged():
     original = parse_mention(
-        payload(text="Café “down” again 🔥", author="ana", url="https://t.example/1", lang="en")
+        payload(
+            text="Café “down” again 🔥",
+            author="ana",
+            customer_id=9001,
+            url="https://t.example/1",
+            lang="en",
+            tags="billing, Outage",
+            rating=2,
+            priority="urgent",
+            product="checkout",
+            network="mastodon",
+        ),
+        privacy=PRIVACY,
     )
-    assert decode_mention(original.to_bytes()) == original
+    assert decode_mention(original.to_bytes(), PRIVACY) == original
 
 
 @pytest.mark.parametrize(

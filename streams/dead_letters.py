@@ -1,0 +1,73 @@
+"""What a dead letter keeps: the reason always, the original payload only while retention allows.
+
+Without ``CRISISMON_RAW_RETENTION_DAYS`` a dead letter stores a PII-redacted copy of the payload
+(enough to see what was wrong and to fix the producer). With it, the original is kept for that
+many days so it can be repaired and replayed, then replaced by the redacted copy.
+
+>>> from datetime import UTC, datetime
+>>> row = dead_letter_row(topic="webhooks", reason="bad", payload='{"email": "a@b.example"}',
+...                       source="zendesk", received_at=datetime(2026, 1, 1, tzinfo=UTC),
+...                       retention_days=0)
+>>> row.payload, row.payload_redacted, row.raw_expires_at
+('{"email": "[EMAIL]"}', True, None)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select, update
+from sqlmodel import Session
+
+from monitor.storage.db import session_scope
+from monitor.storage.models import DeadLetter
+from streams.privacy import Redactor, redact_text
+
+MAX_REASON = 2000
+
+
+def dead_letter_row(
+    *,
+    topic: str,
+    reason: str,
+    payload: str,
+    source: str | None,
+    received_at: datetime,
+    retention_days: int,
+    redactor: Redactor | None = None,
+) -> DeadLetter:
+    """The row to store for one rejected payload, raw or redacted as the retention says."""
+    keep_raw = retention_days > 0
+    return DeadLetter(
+        topic=topic,
+        reason=reason[:MAX_REASON],
+        payload=payload if keep_raw else _redact(payload, redactor),
+        source=source,
+        received_at=received_at,
+        payload_redacted=not keep_raw,
+        raw_expires_at=received_at + timedelta(days=retention_days) if keep_raw else None,
+    )
+
+
+def _redact(payload: str, redactor: Redactor | None) -> str:
+    return redactor.redact(payload) if redactor else redact_text(payload)
+
+
+def expire_raw_payloads(engine: Engine, *, now: datetime, redactor: Redactor | None = None) -> int:
+    """Replace every original payload past its retention by its redacted copy; returns how many."""
+    with Session(engine) as session:
+        expired = session.execute(
+            select(DeadLetter.id, DeadLetter.payload)  # type: ignore[call-overload]
+            .where(DeadLetter.raw_expires_at <= now)  # type: ignore[operator]
+            .limit(1000)
+        ).all()
+    with session_scope(engine) as session:
+        for row_id, payload in expired:
+            session.execute(
+                update(DeadLetter)
+                .where(DeadLetter.id == row_id)
+                .values(
+                    payload=_redact(payload, redactor), payload_redacted=True, raw_expires_at=None
+                )
+            )
+    return len(expired)

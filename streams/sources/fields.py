@@ -1,0 +1,95 @@
+"""Small helpers that vendor mappings share: pick fields, join subject and body, read times."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from streams.sources import InvalidPayload
+
+# Human date formats some vendors' placeholders render (Zendesk's {{ticket.created_at}}).
+_HUMAN_FORMATS = ("%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y %H:%M", "%b %d, %Y")
+
+
+def first(data: Mapping[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` with a non-empty value, or None.
+
+    >>> first({"a": "", "b": None, "c": 0, "d": "x"}, "a", "b", "c", "d")
+    0
+    """
+    for key in keys:
+        value = data.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def text_id(value: Any) -> str | None:
+    """An id as a string: strings and integers only (no floats, bools or objects)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def string(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidPayload(f"{field} must be a string")
+    return str(value)
+
+
+def subject_and_body(subject: Any, body: Any) -> str:
+    """ "Subject — body", or whichever of the two there is; `InvalidPayload` when neither."""
+    parts = [
+        str(part).strip() for part in (subject, body) if isinstance(part, str) and part.strip()
+    ]
+    if not parts:
+        raise InvalidPayload("no subject or text to monitor in the payload")
+    if len(parts) == 2 and parts[1].startswith(parts[0]):
+        return parts[1]
+    return " — ".join(parts)
+
+
+def vendor_time(value: Any, *, received: datetime) -> datetime:
+    """ISO 8601, Unix seconds or a human date; the receipt time when absent or unreadable.
+
+    A webhook is sent when the event happens, so the receipt time is a close stand-in.
+
+    >>> t = datetime(2026, 1, 5, tzinfo=UTC)
+    >>> vendor_time("February 3, 2025", received=t).date().isoformat()
+    '2025-02-03'
+    >>> vendor_time(1553290198, received=t).year, vendor_time("soon", received=t) == t
+    (2019, True)
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return received
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.isdigit():
+            return vendor_time(int(text), received=received)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except ValueError:
+            pass
+        for fmt in _HUMAN_FORMATS:
+            try:
+                return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+    return received
+
+
+def require_object(data: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidPayload(f"{what} must be a JSON object, got {type(data).__name__}")
+    return data

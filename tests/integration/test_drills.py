@@ -1,0 +1,78 @@
+"""A drill on a live service: alerted as [DRILL], real series and incidents untouched."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from monitor.storage.models import Incident, Mention
+from streams.scenario import outage_scenario
+from tests.conftest import REPO, service_env, unique_namespace, wait_until
+from tests.integration.helpers import closed_windows, engine_for, mention_count, publish, write
+
+
+def test_drill_fires_a_drill_alert_and_leaves_the_real_series_alone(
+    tansu, fake_slack, start_worker, tmp_path: Path
+):
+    database_url = f"sqlite:///{tmp_path / 'drill.db'}"
+    namespace = unique_namespace()
+    env = service_env(
+        broker_url=tansu,
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        namespace=namespace,
+        slack=fake_slack,
+    )
+    start_worker(env)
+    engine = engine_for(database_url)
+    # Three ordinary hours up to a few minutes ago: the real baseline.
+    items = outage_scenario(end=datetime.now(UTC), run_id="real")
+    baseline = [i for i in items if "-burst-" not in i["external_id"]][:-60]
+    publish(write(baseline, tmp_path / "baseline.jsonl"), broker_url=tansu, namespace=namespace)
+    wait_until(lambda: closed_windows(engine, "global") >= 150, 60, "the real baseline")
+    real_windows = closed_windows(engine, "global")
+    assert fake_slack.posts == []
+
+    started = subprocess.run(
+        [sys.executable, "-m", "monitor", "drill", "start", "outage", "--wait", "90"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        cwd=REPO,
+    )
+    assert started.returncode == 0, started.stderr
+    assert "drill mentions injected" in started.stderr
+    report = started.stdout
+    assert "detect" in report and "after" in report
+    assert "not part of drills yet: there is no playbook engine" in report
+
+    wait_until(lambda: len(fake_slack.posts) >= 1, 30, "the drill alert")
+    (post,) = fake_slack.posts
+    assert post["text"].startswith("[DRILL] ")
+    assert post["blocks"][0]["text"]["text"].startswith("[DRILL] ")
+    assert "drill:" in post["text"]
+    with Session(engine) as session:
+        incidents = session.exec(select(Incident)).all()
+        drill_mentions = session.exec(select(Mention).where(Mention.drill.is_(True))).all()  # type: ignore[attr-defined]
+    assert [i.drill for i in incidents] == [True]
+    assert drill_mentions and all(" global " not in m.series_keys for m in drill_mentions)
+    assert all(" drill:global " in m.series_keys for m in drill_mentions)
+    # The real series learnt nothing from the drill: every drill mention is outside it.
+    assert mention_count(engine) == len(baseline) + len(drill_mentions)
+    assert closed_windows(engine, "global") >= real_windows
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "monitor", "drill", "report"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "alert" in shown.stdout and "did not happen" not in shown.stdout
