@@ -16,6 +16,7 @@ learn separately.
 
 from __future__ import annotations
 
+import itertools
 import math
 import zlib
 
@@ -68,7 +69,7 @@ def ngrams(tokens: list[str], lang: str) -> dict[str, float]:
     """Unigrams and bigrams, hashed, each weighted 1/sqrt(count) so long texts do not shout."""
     prefix = "" if lang == "en" else f"{lang}:"
     grams = [prefix + t for t in tokens]
-    grams += [f"{a} {b}" for a, b in zip(grams, grams[1:], strict=False)]
+    grams += [f"{a} {b}" for a, b in itertools.pairwise(grams)]
     if not grams:
         return {}
     value = 1.0 / math.sqrt(len(grams))

@@ -49,9 +49,23 @@ class LanguageDetector:
         )
 
     def detect(self, text: str) -> str:
+        found = self.candidates(text, k=1)
+        if not found or found[0][1] < self.min_confidence:
+            return self.default
+        return found[0][0]
+
+    def candidates(self, text: str, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` likeliest languages with the model's probability, likeliest first.
+
+        >>> [lang for lang, _ in LanguageDetector().candidates("péssimo atendimento")]
+        ['es', 'pt', 'it']
+        """
         if not any(ch.isalpha() for ch in text):
-            return self.default
-        found = self._detector.detect(text, model="lite", k=1)
-        if not found or float(found[0]["score"]) < self.min_confidence:
-            return self.default
-        return normalise_tag(str(found[0]["lang"])) or self.default
+            return []
+        found = self._detector.detect(text, model="lite", k=k)
+        out = []
+        for item in found:
+            tag = normalise_tag(str(item["lang"]))
+            if tag is not None:
+                out.append((tag, float(item["score"])))
+        return out

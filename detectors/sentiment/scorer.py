@@ -15,6 +15,7 @@ from detectors.sentiment.language import LanguageDetector, normalise_tag
 from detectors.sentiment.lexicon import Lexicon, LexiconFile
 from detectors.sentiment.model import CorrectionModel
 from detectors.sentiment.rules import Analysis, analyse
+from detectors.sentiment.text import words
 
 # The starting model that ships with crisismon, made by `crisismon sentiment train`.
 SHIPPED_MODEL = Path(__file__).resolve().parent / "data" / "model.json.gz"
@@ -41,8 +42,30 @@ class RuleScorer:
         return sorted(self.lexicons)
 
     def language_of(self, text: str, lang: str | None) -> str:
-        """The mention's own language tag when it has one, else the detector's guess."""
-        return normalise_tag(lang) or self.detector.detect(text)
+        """The mention's own language tag when it has one, else the detector's guess.
+
+        When the detector is unsure (short texts), the default language wins, unless a
+        likely candidate's lexicon recognises words the default language's does not:
+        "péssimo atendimento" is Portuguese, although the detector gives it only 0.4.
+        """
+        tagged = normalise_tag(lang)
+        if tagged is not None:
+            return tagged
+        detector = self.detector
+        found = detector.candidates(text)
+        if not found:
+            return detector.default
+        if found[0][1] >= detector.min_confidence:
+            return found[0][0]
+        default = self.analyse(text, detector.default)
+        if default is not None and default.evidence:
+            return detector.default
+        tokens = words(text)
+        for candidate, _ in found:
+            lexicon = self.lexicons.get(candidate)
+            if candidate != detector.default and lexicon and lexicon.terms.find(tokens):
+                return candidate
+        return detector.default
 
     def analyse(self, text: str, lang: str) -> Analysis | None:
         """The rule layers' reading of ``text`` in ``lang``; None when no lexicon covers it."""
