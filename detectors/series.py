@@ -7,6 +7,8 @@ Each series kind is one function from a mention to zero or more keys; adding a k
 >>> from streams.mentions import MentionIn
 >>> series_keys(MentionIn("zendesk", "1", "hi", datetime(2026, 1, 1, tzinfo=UTC)))
 ['global', 'source:zendesk']
+>>> series_keys(MentionIn("zendesk", "1", "hola", datetime(2026, 1, 1, tzinfo=UTC), lang="es"))
+['global', 'source:zendesk', 'lang:es']
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ SeriesKind = Callable[[MentionIn], Iterable[str]]
 SERIES_KINDS: list[SeriesKind] = [
     lambda mention: [GLOBAL],
     lambda mention: [f"source:{mention.source}"],
+    # Set by scoring: the mention's own tag or the detected language (``lang:es``).
+    lambda mention: [f"lang:{mention.lang}"] if mention.lang else [],
 ]
 
 

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="set by `crisismon run` for its worker: where the embedded broker listens",
     )
     log_level: str = "info"
+    sentiment_model: Path | None = Field(
+        default=None,
+        description="the learned sentiment correction to start from (a file written by "
+        "`crisismon sentiment train`); default the model shipped with crisismon",
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_channel: str | None = None
@@ -95,7 +100,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be 'embedded' or kafka://host:port, got {value!r}")
         return value
 
-    @field_validator("embedded_broker_url", "database_url", mode="before")
+    @field_validator("embedded_broker_url", "database_url", "sentiment_model", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

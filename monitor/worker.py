@@ -25,7 +25,6 @@ def prepare_database(settings: Settings) -> None:
 
 def register_everything() -> None:
     """Import the modules whose decorators put agents, timers and views on the app."""
-    import detectors.agents  # noqa: F401
     import monitor.incidents.agents
     import monitor.web  # noqa: F401
     import streams.agents  # noqa: F401
@@ -42,8 +41,9 @@ def run_worker(settings: Settings) -> NoReturn:
     from faust.worker import Worker
 
     from monitor.app import app
-    from monitor.resources import detection_config
+    from monitor.resources import detection_config, scorer
 
     detection_config()  # a broken detection.yaml fails here, before Faust starts
+    scorer()  # so does a broken lexicon; and it learns the stored corrections before ingesting
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

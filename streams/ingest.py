@@ -7,7 +7,7 @@ are added to their window aggregates, so a replayed or redelivered mention count
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
@@ -23,10 +23,13 @@ from streams.windows import Counted, aggregate
 
 @dataclass(frozen=True, slots=True)
 class ScoredMention:
+    # Its ``lang`` is the mention's own tag or the detected language.
     mention: MentionIn
     compound: float
     label: str
     series_keys: tuple[str, ...]
+    confidence: float | None = None
+    drivers: tuple[str, ...] = ()
 
     def counted(self) -> Counted:
         return Counted(
@@ -44,11 +47,21 @@ class StoredBatch:
 
 
 def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMention]:
+    """Score each mention; its language (own tag or detected) routes it to a ``lang:`` series."""
     scored = []
     for mention in mentions:
         sentiment = scorer.score(mention.text, mention.lang)
+        if sentiment.lang and sentiment.lang != mention.lang:
+            mention = replace(mention, lang=sentiment.lang)
         scored.append(
-            ScoredMention(mention, sentiment.compound, sentiment.label, tuple(series_keys(mention)))
+            ScoredMention(
+                mention,
+                sentiment.compound,
+                sentiment.label,
+                tuple(series_keys(mention)),
+                sentiment.confidence,
+                sentiment.drivers,
+            )
         )
     return scored
 
@@ -156,10 +169,26 @@ def _mention_row(mid: str, item: ScoredMention, now: datetime) -> dict[str, obje
         "lang": mention.lang,
         "compound": item.compound,
         "label": item.label,
+        "sentiment_confidence": item.confidence,
+        "sentiment_drivers": encode_drivers(item.drivers),
         "series_keys": encode_keys(item.series_keys),
         "event_time": mention.event_time,
         "ingest_time": now,
     }
+
+
+def encode_drivers(drivers: Sequence[str]) -> str | None:
+    """The drivers as stored: " | "-separated, cut to fit the column.
+
+    >>> encode_drivers(["on hold", '"great" (sarcastic)']), encode_drivers([])
+    ('on hold | "great" (sarcastic)', None)
+    """
+    kept: list[str] = []
+    for driver in drivers:
+        if len(" | ".join([*kept, driver])) > 500:
+            break
+        kept.append(driver)
+    return " | ".join(kept) or None
 
 
 @dataclass(frozen=True, slots=True)

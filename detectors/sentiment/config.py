@@ -22,7 +22,6 @@ class CorrectionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_steps: int = Field(default=8, ge=1, le=100)
-    poll_seconds: float = Field(default=10.0, gt=0, le=3600)
 
 
 class SentimentConfig(BaseModel):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from detectors.sentiment.base import LABELS, Scorer
 from detectors.sentiment.metrics import Metrics
@@ -18,13 +17,11 @@ from detectors.sentiment.model import CorrectionModel
 from detectors.sentiment.scorer import CustomerServiceScorer, RuleScorer
 from detectors.sentiment.training import (
     CUSTOMER_SERVICE_TRAIN,
-    GROUND_TRUTH_FILES,
     Example,
     Featurised,
     Recipe,
     featurise,
     fit,
-    load_ground_truth,
     load_labelled_csv,
 )
 from detectors.sentiment.vader import VaderScorer
@@ -38,11 +35,6 @@ class Fold:
     held_out: str
     trained_on: tuple[str, ...]
     results: dict[str, Metrics]  # by scorer name
-
-
-def work_units(n_texts: int, n_test_sets: int, recipe: Recipe = Recipe()) -> int:
-    """How many progress steps `evaluate` reports: texts featurised, epochs, texts scored."""
-    return n_texts + n_test_sets * recipe.epochs + n_texts * len(SCORERS)
 
 
 def evaluate(
@@ -129,7 +121,7 @@ def render(folds: Sequence[Fold]) -> str:
     for fold in folds:
         lines += ["", f"**{fold.held_out}** (trained on {', '.join(fold.trained_on)})", ""]
         lines += _per_class(fold)
-        lines += [""] + _confusions(fold)
+        lines += ["", *_confusions(fold)]
     return "\n".join(lines)
 
 
@@ -155,12 +147,3 @@ def _confusions(fold: Fold) -> list[str]:
         os_ = " ".join(f"{o.confusion[(label, c)]:>5}" for c in columns)
         lines.append(f"| {label} | `{vs}` | `{os_}` |")
     return lines
-
-
-def default_data_dir() -> Path:
-    from detectors.sentiment.training import DEFAULT_GROUND_TRUTH
-
-    return DEFAULT_GROUND_TRUTH
-
-
-__all__ = ["GROUND_TRUTH_FILES", "Fold", "evaluate", "load_ground_truth", "render", "train_final"]

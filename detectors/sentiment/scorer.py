@@ -150,7 +150,7 @@ class CustomerServiceScorer:
         steps = 0
         with self._lock:
             while steps < self.max_steps:
-                self.model.learn_one(x, label)
+                self.model.learn_correction(x, label)
                 steps += 1
                 if self.model.predict_one(x) == label:
                     break

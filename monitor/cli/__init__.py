@@ -8,7 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from monitor.cli import db, demo, incidents, replay, service
+from monitor.cli import db, demo, evaluate, incidents, replay, sentiment, service
 
 cli = typer.Typer(
     name="crisismon",
@@ -26,6 +26,8 @@ cli.command("demo")(demo.demo)
 cli.command("replay")(replay.replay_command)
 cli.command("incidents")(incidents.list_command)
 cli.add_typer(db.db_cli, name="db")
+cli.add_typer(sentiment.sentiment_cli, name="sentiment")
+cli.add_typer(evaluate.eval_cli, name="eval")
 
 
 class CliError(RuntimeError):
@@ -39,6 +41,9 @@ def _fail(message: str) -> NoReturn:
 
 def main() -> None:
     from detectors.config import ConfigError
+    from detectors.sentiment.batch import BatchError
+    from detectors.sentiment.corrections import CorrectionError
+    from detectors.sentiment.training import DataError
     from monitor.broker import BrokerError
     from monitor.service import ServiceError
     from monitor.storage.db import DatabaseError
@@ -46,8 +51,11 @@ def main() -> None:
     from streams.replay import ReplayError
 
     expected = (
+        BatchError,
         BrokerError,
         ConfigError,
+        CorrectionError,
+        DataError,
         DatabaseError,
         ReplayError,
         ServiceError,
