@@ -106,15 +106,19 @@ class _Reader:
         self.contrast_at = next(
             (i for i, t in enumerate(self.tokens) if t in lexicon.contrast), None
         )
+        self.ends = clause_ends(text)
         self.covered: set[int] = set()
         self.evidence: list[Evidence] = []
         self.negated = False
 
     def negated_at(self, start: int) -> bool:
-        return any(
-            self.tokens[j] in self.negators and j not in self.covered
-            for j in range(max(0, start - 3), start)
-        )
+        """A negator within the three words before, in the same clause: "not fixed"."""
+        for j in range(start - 1, max(-1, start - 4), -1):
+            if j in self.ends:  # "won't answer. Terrible": the full stop ends its reach
+                return False
+            if self.tokens[j] in self.negators and j not in self.covered:
+                return True
+        return False
 
     def weigh(self, hit: Hit) -> float:
         weight = hit.weight
@@ -147,7 +151,9 @@ def analyse(
     reader = _Reader(text, lexicon, lexicon.negators | base_negators)
     tokens = reader.tokens
     hits = lexicon.terms.find(tokens)
-    reader.covered = {j for hit in hits for j in range(hit.start, hit.end)}
+    # A negator inside an entry is part of its meaning ("no refund"), unless it ends the
+    # entry and so reaches the next word ("still not | fixed").
+    reader.covered = {j for hit in hits for j in range(hit.start, hit.end - 1)}
 
     # The base scorer's words, roughly as it weighs them: evidence, and replaced by entries.
     base_word: dict[int, float] = {}
@@ -211,12 +217,16 @@ def _sarcasm(reader: _Reader, result: Analysis) -> float:
     lexicon, tokens = reader.lexicon, reader.tokens
     markers = lexicon.markers.find(tokens)
     cues = [e for e in reader.evidence if e.valence <= COMPLAINT_CUE]
-    in_quotes = any(set(q.split()) & lexicon.praise for q in quoted(reader.text))
+    # Praise in scare quotes: the "quick" reply.
+    quoted_words = {w for q in quoted(reader.text) for w in q.split()}
+    in_quotes = bool(quoted_words & lexicon.praise) or any(
+        e.valence > 0 and set(e.text.split()) & quoted_words for e in reader.evidence
+    )
     sarcastic = bool(markers) or in_quotes
     if cues and not lexicon.resolved.find(tokens):
         first_cue = min(e.start for e in cues)
         strong = any(e.valence <= STRONG_COMPLAINT for e in cues)
-        ends = clause_ends(reader.text)
+        ends = reader.ends
         for i, token in enumerate(tokens):
             if token not in lexicon.praise or reader.negated_at(i):
                 continue
