@@ -21,7 +21,7 @@ class LanguageSettings(BaseModel):
 class CorrectionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_steps: int = Field(default=8, ge=1, le=100)
+    max_steps: int = Field(default=20, ge=1, le=100)
 
 
 class SentimentConfig(BaseModel):

@@ -41,7 +41,7 @@ def evaluate(
     sets: dict[str, list[Example]],
     rules: RuleScorer,
     *,
-    max_steps: int = 8,
+    max_steps: int = 20,
     extra: Sequence[Example] = (),
     extra_name: str = "customer-service",
     recipe: Recipe = Recipe(),

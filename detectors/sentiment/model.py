@@ -29,8 +29,9 @@ class CorrectionModel:
 
     * the base model, over all of `features`, is trained offline (`learn_one`) and shipped;
     * the staff model, over the hashed n-grams only, starts empty and learns from staff
-      corrections (`learn_correction`) at a higher learning rate, so that a correction moves
-      texts that share its words, not every text.
+      corrections (`learn_correction`), so that a correction moves texts that share its
+      words, not every text. Its learning rate is high because n-gram values are small
+      (their squares sum to 0.09): one step moves a corrected text's scores by about 0.3.
 
     >>> model = CorrectionModel()
     >>> x = {"bias": 1.0, "h1": 0.7, "h2": 0.7}
@@ -48,7 +49,7 @@ class CorrectionModel:
     """
 
     def __init__(
-        self, learning_rate: float = 0.05, l2: float = 0.0, staff_learning_rate: float = 0.5
+        self, learning_rate: float = 0.05, l2: float = 0.0, staff_learning_rate: float = 5.0
     ) -> None:
         self.learning_rate = learning_rate
         self.l2 = l2

@@ -106,7 +106,7 @@ class CustomerServiceScorer:
     staff correction; it is safe to call while another thread scores.
     """
 
-    def __init__(self, rules: RuleScorer, model: CorrectionModel, *, max_steps: int = 8) -> None:
+    def __init__(self, rules: RuleScorer, model: CorrectionModel, *, max_steps: int = 20) -> None:
         self.rules = rules
         self.model = model
         self.max_steps = max_steps

@@ -106,7 +106,7 @@ class Recipe:
     learning_rate: float = 0.05
     l2: float = 1e-4
     # Our customer-service sentences are few beside VADER's 23,703; each is seen this often.
-    customer_service_repeat: int = 5
+    customer_service_repeat: int = 25
     seed: int = 6
 
 
