@@ -44,8 +44,9 @@ class LanguageDetector:
         self.default = default
         self.min_confidence = min_confidence
         # The "lite" model is the one inside the wheel; "full" or "auto" would download.
+        # Its own input normalisation runs two regexes per text; ours below is one C call.
         self._detector: Any = LangDetector(
-            LangDetectConfig(model="lite", max_input_length=200, normalize_input=True)
+            LangDetectConfig(model="lite", max_input_length=200, normalize_input=False)
         )
 
     def detect(self, text: str) -> str:
@@ -62,6 +63,8 @@ class LanguageDetector:
         """
         if not any(ch.isalpha() for ch in text):
             return []
+        if text.isupper():  # shouting reads as another language to fastText
+            text = text.lower()
         found = self._detector.detect(text, model="lite", k=k)
         out = []
         for item in found:
