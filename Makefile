@@ -35,6 +35,7 @@ test: lint typecheck pytest ## everything CI checks: ruff, mypy, pytest
 bench: $(STAMP) ## throughput and start-up benchmarks (ratios, not timed tests)
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.sentiment
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

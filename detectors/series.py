@@ -7,6 +7,8 @@ Each series kind is one function from a mention to zero or more keys; adding a k
 >>> from streams.mentions import MentionIn
 >>> series_keys(MentionIn("zendesk", "1", "hi", datetime(2026, 1, 1, tzinfo=UTC)))
 ['global', 'source:zendesk']
+>>> series_keys(MentionIn("zendesk", "1", "hola", datetime(2026, 1, 1, tzinfo=UTC), lang="es"))
+['global', 'source:zendesk', 'lang:es']
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ SERIES_KINDS: list[SeriesKind] = [
     lambda mention: [f"source:{mention.source}"],
     # Reviews: every mention with a star rating, whatever the store; windows keep the stars.
     lambda mention: [REVIEWS] if mention.rating is not None else [],
+    # Set by scoring: the mention's own tag or the detected language (``lang:es``).
+    lambda mention: [f"lang:{mention.lang}"] if mention.lang else [],
 ]
 
 

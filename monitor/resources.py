@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 
 from detectors.closing import SeriesDetectors
 from detectors.config import DetectionConfig, load_detection_config
-from detectors.sentiment import Scorer, VaderScorer
+from detectors.sentiment import CustomerServiceScorer, build_scorer
+from detectors.sentiment.corrections import CorrectionFollower
 from monitor.notifiers import Notifier, build_notifier
 from monitor.settings import get_settings
 from monitor.storage.db import make_engine
@@ -61,8 +62,17 @@ def polled_sources() -> list[PolledSource]:
 
 
 @lru_cache(maxsize=1)
-def scorer() -> Scorer:
-    return VaderScorer()
+def scorer() -> CustomerServiceScorer:
+    """The default scorer; it has learnt every staff correction recorded so far."""
+    settings = get_settings()
+    built = build_scorer(settings.config_dir, settings.sentiment_model)
+    correction_follower().apply_new(engine(), built)
+    return built
+
+
+@lru_cache(maxsize=1)
+def correction_follower() -> CorrectionFollower:
+    return CorrectionFollower()
 
 
 @lru_cache(maxsize=1)

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         description="set by `crisismon run` for its worker: where the embedded broker listens",
     )
     log_level: str = "info"
+    sentiment_model: Path | None = Field(
+        default=None,
+        description="the learned sentiment correction to start from (a file written by "
+        "`crisismon sentiment train`); default the model shipped with crisismon",
+    )
 
     pseudonym_key: SecretStr | None = Field(
         default=None,
@@ -123,7 +128,9 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters (use `openssl rand -hex 32`)")
         return value
 
-    @field_validator("embedded_broker_url", "database_url", "pseudonym_key", mode="before")
+    @field_validator(
+        "embedded_broker_url", "database_url", "pseudonym_key", "sentiment_model", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -25,7 +25,6 @@ def prepare_database(settings: Settings) -> None:
 
 def register_everything() -> None:
     """Import the modules whose decorators put agents, timers and views on the app."""
-    import detectors.agents  # noqa: F401
     import monitor.incidents.agents
     import monitor.web
     import monitor.webhooks  # noqa: F401
@@ -44,10 +43,11 @@ def run_worker(settings: Settings) -> NoReturn:
     from faust.worker import Worker
 
     from monitor.app import app
-    from monitor.resources import detection_config, polled_sources, webhook_sources
+    from monitor.resources import detection_config, polled_sources, scorer, webhook_sources
 
     detection_config()  # a broken detection.yaml fails here, before Faust starts
     webhook_sources()  # so does a broken sources.yaml, a missing secret or pseudonym key
     polled_sources()
+    scorer()  # and a broken lexicon; it learns the stored corrections before ingesting
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

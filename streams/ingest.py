@@ -7,7 +7,7 @@ are added to their window aggregates, so a replayed or redelivered mention count
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -26,12 +26,15 @@ from streams.windows import Counted, aggregate
 
 @dataclass(frozen=True, slots=True)
 class ScoredMention:
+    # Its ``lang`` is the mention's own tag or the detected language.
     mention: MentionIn
     compound: float
     label: str
     series_keys: tuple[str, ...]
     # MinHash of the text for near-duplicate collapse; None for texts too short to collapse.
     signature: np.ndarray | None = None
+    confidence: float | None = None
+    drivers: tuple[str, ...] = ()
 
     def counted(self, *, copy: bool = False) -> Counted:
         return Counted(
@@ -56,16 +59,21 @@ class StoredBatch:
 
 
 def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMention]:
+    """Score each mention; its language (own tag or detected) routes it to a ``lang:`` series."""
     scored = []
     for mention in mentions:
         sentiment = scorer.score(mention.text, mention.lang)
+        if sentiment.lang and sentiment.lang != mention.lang:
+            mention = replace(mention, lang=sentiment.lang)
         scored.append(
             ScoredMention(
                 mention,
                 sentiment.compound,
                 sentiment.label,
                 tuple(series_keys(mention)),
-                signature(mention.text),
+                signature=signature(mention.text),
+                confidence=sentiment.confidence,
+                drivers=sentiment.drivers,
             )
         )
     return scored
@@ -192,6 +200,8 @@ def _mention_row(mid: str, item: ScoredMention, now: datetime) -> dict[str, obje
         "lang": mention.lang,
         "compound": item.compound,
         "label": item.label,
+        "sentiment_confidence": item.confidence,
+        "sentiment_drivers": encode_drivers(item.drivers),
         "series_keys": encode_keys(item.series_keys),
         "event_time": mention.event_time,
         "ingest_time": now,
@@ -203,6 +213,20 @@ def _mention_row(mid: str, item: ScoredMention, now: datetime) -> dict[str, obje
         "rating": mention.rating,
         "drill": mention.drill,
     }
+
+
+def encode_drivers(drivers: Sequence[str]) -> str | None:
+    """The drivers as stored: " | "-separated, cut to fit the column.
+
+    >>> encode_drivers(["on hold", '"great" (sarcastic)']), encode_drivers([])
+    ('on hold | "great" (sarcastic)', None)
+    """
+    kept: list[str] = []
+    for driver in drivers:
+        if len(" | ".join([*kept, driver])) > 500:
+            break
+        kept.append(driver)
+    return " | ".join(kept) or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from monitor.cli import (
     feedback,
     incidents,
     replay,
+    sentiment,
     service,
     simulate,
     sources,
@@ -44,6 +45,7 @@ cli.command("sources")(sources.sources_command)
 cli.add_typer(db.db_cli, name="db")
 cli.add_typer(evaluate.eval_cli, name="eval")
 cli.add_typer(drill.drill_cli, name="drill")
+cli.add_typer(sentiment.sentiment_cli, name="sentiment")
 
 
 class CliError(RuntimeError):
@@ -60,6 +62,9 @@ def main() -> None:
     from detectors.config import ConfigError
     from detectors.nab_eval import NabDataError
     from detectors.plot import PlotUnavailable
+    from detectors.sentiment.batch import BatchError
+    from detectors.sentiment.corrections import CorrectionError
+    from detectors.sentiment.training import DataError
     from monitor.broker import BrokerError
     from monitor.service import ServiceError
     from monitor.storage.db import DatabaseError
@@ -69,8 +74,11 @@ def main() -> None:
     from streams.sources.config import SourceConfigError
 
     expected = (
+        BatchError,
         BrokerError,
         ConfigError,
+        CorrectionError,
+        DataError,
         DatabaseError,
         DrillError,
         ReplayError,

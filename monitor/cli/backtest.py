@@ -40,7 +40,7 @@ def backtest_command(
         load_value_csv,
         run_series,
     )
-    from detectors.sentiment import VaderScorer
+    from detectors.sentiment import build_scorer
     from monitor.resources import detection_config
     from streams.privacy import Privacy
     from streams.replay import read_records, validate
@@ -57,7 +57,10 @@ def backtest_command(
             privacy = Privacy.from_key(secrets.token_hex(32))
         parsed = validate(read_records(file), default_source=None, now=now, privacy=privacy)
         mentions = [item for _line, item in parsed if not isinstance(item, str)]
-        histories = histories_from_mentions(mentions, VaderScorer(), config.window_seconds)
+        # The live scorer (lexicons and shipped model; staff corrections live in the database).
+        current = settings()
+        scorer = build_scorer(current.config_dir, current.sentiment_model)
+        histories = histories_from_mentions(mentions, scorer, config.window_seconds)
 
     total = sum(len(h.rows) for h in histories)
     results = []

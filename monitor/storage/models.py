@@ -30,6 +30,10 @@ class Mention(SQLModel, table=True):
     lang: str | None = Field(default=None, max_length=16)
     compound: float
     label: str = Field(max_length=10)
+    # How sure the scorer was of the label (0..1), and the words or phrases that drove it,
+    # " | "-separated; None for mentions stored before these columns existed.
+    sentiment_confidence: float | None = None
+    sentiment_drivers: str | None = Field(default=None, max_length=500)
     # Space-delimited with a leading and trailing space (" global source:x "), so that
     # "mentions of series S" is one portable LIKE '% S %' on SQLite and PostgreSQL alike.
     series_keys: str = Field(max_length=1000)
@@ -252,3 +256,16 @@ class Drill(SQLModel, table=True):
     started_at: datetime = _utc()  # type: ignore[assignment]
     first_event_time: datetime = _utc()  # type: ignore[assignment]
     injected: int = 0
+
+
+class SentimentCorrection(SQLModel, table=True):
+    """A staff member's verdict on one mention's sentiment; every worker's scorer learns it."""
+
+    __tablename__ = "sentiment_corrections"
+
+    # Increasing: workers learn corrections in id order and remember the last one learnt.
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: str = Field(max_length=32, index=True)
+    label: str = Field(max_length=10)
+    who: str = Field(max_length=200)
+    created_at: datetime = _utc()  # type: ignore[assignment]

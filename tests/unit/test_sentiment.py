@@ -1,10 +1,11 @@
-"""Sentiment labels: VADER's compound score and the cut-offs that make a mention negative."""
+"""The Scorer port: plain VADER, and the default customer-service scorer built on it."""
 
 from __future__ import annotations
 
 import pytest
 
-from detectors.sentiment import VaderScorer, label_for
+from detectors.sentiment import Sentiment, VaderScorer, label_for
+from tests.unit.sentiment_helpers import shared_scorer
 
 
 @pytest.mark.parametrize(
@@ -24,7 +25,7 @@ def test_label_follows_vaders_cut_offs(compound, label):
 
 
 @pytest.fixture(scope="module")
-def scorer() -> VaderScorer:
+def vader() -> VaderScorer:
     return VaderScorer()
 
 
@@ -32,20 +33,57 @@ def scorer() -> VaderScorer:
     ("text", "label"),
     [
         ("App crashed, data gone, no status update. Disgusting.", "negative"),
-        ("Completely down. Losing customers because of you. Awful.", "negative"),
         ("Support sorted my issue in five minutes, brilliant", "positive"),
-        ("Love the new dashboard, thanks team!", "positive"),
         ("Where can I find the API documentation?", "neutral"),
     ],
 )
-def test_complaints_score_negative_and_praise_positive(scorer, text, label):
-    sentiment = scorer.score(text)
+def test_plain_vader_reads_plain_complaints_and_praise(vader, text, label):
+    sentiment = vader.score(text)
     assert sentiment.label == label
-    assert -1.0 <= sentiment.compound <= 1.0
     assert label_for(sentiment.compound) == sentiment.label
 
 
-def test_shouting_and_exclamation_make_a_complaint_more_negative(scorer):
-    calm = scorer.score("The site is down, terrible").compound
-    loud = scorer.score("The site is DOWN, TERRIBLE!!!").compound
-    assert loud < calm < 0
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks for losing my bag",
+        "2 hours on hold, great",
+        "still waiting for my refund",
+        "Thanks for nothing, your app ate my order",
+        "Fantastic, charged twice again",
+    ],
+)
+def test_complaints_plain_vader_misreads_are_negative_for_the_default_scorer(vader, text):
+    assert vader.score(text).label != "negative"
+    sentiment = shared_scorer().score(text)
+    assert sentiment.label == "negative"
+    assert sentiment.lang == "en"
+    assert sentiment.drivers, "a negative label comes with the words that drove it"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Thanks for the quick reply, sorted in minutes", "positive"),
+        ("The outage was fixed fast and support kept us posted, great job", "positive"),
+        ("How do I change the email address on my account?", "neutral"),
+        ("Your courier never showed up and nobody answers the phone", "negative"),
+    ],
+)
+def test_genuine_thanks_stays_positive_and_questions_neutral(text, label):
+    assert shared_scorer().score(text).label == label
+
+
+def test_every_score_is_bounded_with_a_confidence():
+    for text in ["", "ok", "!!!", "I HATE THIS", "love love love", "?" * 50, "a " * 3000]:
+        sentiment = shared_scorer().score(text)
+        assert isinstance(sentiment, Sentiment)
+        assert -1.0 <= sentiment.compound <= 1.0
+        assert 0.0 <= sentiment.confidence <= 1.0
+        assert sentiment.label in {"negative", "neutral", "positive"}
+
+
+def test_the_explanation_names_the_sarcastic_praise_and_the_complaint():
+    drivers = shared_scorer().score("2 hours on hold, great").drivers
+    assert '"great" (sarcastic)' in drivers
+    assert "on hold" in drivers
