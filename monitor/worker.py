@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import NoReturn
 
@@ -23,13 +24,24 @@ def prepare_database(settings: Settings) -> None:
         engine.dispose()
 
 
+# The modules whose decorators put agents, timers and views on the app. Imported by name:
+# plain `import` lines that nothing uses are what `ruff --fix` deletes, and a worker without
+# them starts fine but never detects anything.
+AGENT_MODULES = (
+    "detectors.agents",
+    "detectors.sentiment.agents",
+    "monitor.incidents.agents",
+    "monitor.web",
+    "monitor.webhooks",
+    "streams.agents",
+    "streams.poll_agents",
+)
+
+
 def register_everything() -> None:
-    """Import the modules whose decorators put agents, timers and views on the app."""
-    import monitor.incidents.agents
-    import monitor.web
-    import monitor.webhooks  # noqa: F401
-    import streams.agents
-    import streams.poll_agents  # noqa: F401
+    """Import every module in AGENT_MODULES, registering its agents, timers and views."""
+    for name in AGENT_MODULES:
+        importlib.import_module(name)
 
 
 def run_worker(settings: Settings) -> NoReturn:

@@ -35,6 +35,8 @@ class Fold:
     held_out: str
     trained_on: tuple[str, ...]
     results: dict[str, Metrics]  # by scorer name
+    # Our labelled customer-service sentences, training data in every fold.
+    customer_service_sentences: int = 0
 
 
 def evaluate(
@@ -68,7 +70,7 @@ def evaluate(
             "rules": _score(rules, test, advance),
             "ours": _score(ours, test, advance),
         }
-        folds.append(Fold(held_out, trained_on, results))
+        folds.append(Fold(held_out, trained_on, results, len(cs_train)))
     return folds
 
 
@@ -119,7 +121,8 @@ def render(folds: Sequence[Fold]) -> str:
             f"{v.recall('negative'):.3f} → {o.recall('negative'):.3f} |"
         )
     for fold in folds:
-        lines += ["", f"**{fold.held_out}** (trained on {', '.join(fold.trained_on)})", ""]
+        trained = f"{', '.join(fold.trained_on)} + our {fold.customer_service_sentences} sentences"
+        lines += ["", f"**{fold.held_out}** (trained on {trained})", ""]
         lines += _per_class(fold)
         lines += ["", *_confusions(fold)]
     return "\n".join(lines)

@@ -86,9 +86,14 @@ def _parts(detail: IncidentDetail, esc: Callable[[str], str]) -> _Parts:
     for mention in detail.examples:
         if mention.text not in seen_texts and len(quotes) < _MAX_QUOTES:
             seen_texts.add(mention.text)
+            # Why the scorer called it what it did, in its own words (first three drivers).
+            why_label = ""
+            if mention.sentiment_drivers:
+                drivers = ", ".join(mention.sentiment_drivers.split(" | ")[:3])
+                why_label = f" · {mention.label}: {esc(drivers)}"
             quotes.append(
                 f"> “{esc(_shorten(mention.text))}” "
-                f"({esc(mention.source)}, {mention.event_time:%H:%M} UTC)"
+                f"({esc(mention.source)}, {mention.event_time:%H:%M} UTC){why_label}"
             )
     return _Parts(headline, intro, why, quotes)
 

@@ -121,7 +121,7 @@ def test_eval_prints_the_leave_one_domain_out_table(tmp_path: Path):
     assert table[0].startswith("| held-out set | n | VADER macro-F1 | rules only | ours |")
     for domain in ("tweets", "amazon", "movies", "nyt"):
         assert any(line.startswith(f"| {domain} | 40 |") for line in table), domain
-    assert "**tweets** (trained on amazon, movies, nyt)" in result.stdout
+    assert "**tweets** (trained on amazon, movies, nyt + our 263 sentences)" in result.stdout
     assert "not trained on" in result.stderr
 
 

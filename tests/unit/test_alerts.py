@@ -154,3 +154,16 @@ def test_a_detected_spike_renders_into_an_alert_quoting_the_angriest_mentions(en
     assert "60 mentions vs" in alert.text
     assert f"“{NEGATIVE}” (tickets, 10:12 UTC)" in alert.text
     assert alert.blocks[0]["type"] == "header"
+
+
+def test_a_quoted_mention_says_which_words_made_it_negative(engine):
+    from streams.ingest import score_batch, store_batch
+    from tests.unit.factories import WINDOW
+    from tests.unit.sentiment_helpers import shared_scorer
+
+    sarcastic = mention("t-9", at=T0, source="zendesk", text="2 hours on hold, great")
+    store_batch(engine, score_batch([sarcastic], shared_scorer()), window_seconds=WINDOW, now=LATER)
+    add_anomaly(engine, "a9", series="source:zendesk", example_mention_ids=[sarcastic.mention_id])
+    text = render_alert(incident_of(engine, "a9")).text
+    assert '> “2 hours on hold, great” (zendesk, 10:00 UTC) · negative: "great" (sarcastic)' in text
+    assert "on hold" in text.splitlines()[-1]

@@ -72,3 +72,21 @@ def test_ingest_routes_each_mention_to_its_language_series():
     assert dutch.series_keys == ("global", "source:tickets", "lang:nl")
     assert dutch.label == "unscored"
     assert series_keys(mention("4", at=T0)) == ["global", "source:tickets"]
+
+
+def test_stored_mentions_keep_their_language_confidence_and_drivers(engine):
+    from streams.ingest import store_batch
+    from tests.unit.factories import LATER, WINDOW, mentions_by_id
+
+    batch = score_batch(
+        [mention("s1", text="thanks for losing my bag"), mention("s2", text="De app werkt niet")],
+        shared_scorer(),
+    )
+    store_batch(engine, batch, window_seconds=WINDOW, now=LATER)
+    stored = {m.external_id: m for m in mentions_by_id(engine).values()}
+    assert (stored["s1"].lang, stored["s1"].label) == ("en", "negative")
+    assert stored["s1"].sentiment_drivers is not None
+    assert '"thanks" (sarcastic)' in stored["s1"].sentiment_drivers
+    assert 0 < (stored["s1"].sentiment_confidence or 0) <= 1
+    assert (stored["s2"].lang, stored["s2"].label) == ("nl", "unscored")
+    assert " lang:nl " in stored["s2"].series_keys
