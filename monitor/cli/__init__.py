@@ -8,7 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from monitor.cli import db, demo, evaluate, incidents, replay, service
+from monitor.cli import customers, db, demo, evaluate, incidents, replay, service
 
 cli = typer.Typer(
     name="crisismon",
@@ -27,6 +27,8 @@ cli.command("replay")(replay.replay_command)
 cli.command("incidents")(incidents.list_command)
 cli.add_typer(db.db_cli, name="db")
 cli.add_typer(evaluate.eval_cli, name="eval")
+cli.add_typer(customers.customers_cli, name="customers")
+cli.add_typer(customers.segments_cli, name="segments")
 
 
 class CliError(RuntimeError):
@@ -45,6 +47,7 @@ def main() -> None:
     from monitor.service import ServiceError
     from monitor.storage.db import DatabaseError
     from monitor.worker import WorkerError
+    from playbooks.yamlfile import ConfigFileError
     from streams.replay import ReplayError
 
     expected = (
@@ -56,6 +59,7 @@ def main() -> None:
         WorkerError,
         NabDataError,
         CliError,
+        ConfigFileError,
     )
     try:
         cli()
