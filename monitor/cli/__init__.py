@@ -8,7 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from monitor.cli import customers, db, demo, evaluate, incidents, replay, service
+from monitor.cli import customers, db, demo, evaluate, incidents, playbooks, replay, service
 
 cli = typer.Typer(
     name="crisismon",
@@ -29,6 +29,8 @@ cli.add_typer(db.db_cli, name="db")
 cli.add_typer(evaluate.eval_cli, name="eval")
 cli.add_typer(customers.customers_cli, name="customers")
 cli.add_typer(customers.segments_cli, name="segments")
+cli.add_typer(playbooks.playbooks_cli, name="playbooks")
+cli.add_typer(playbooks.audit_cli, name="audit")
 
 
 class CliError(RuntimeError):
