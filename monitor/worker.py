@@ -28,6 +28,8 @@ def register_everything() -> None:
     import detectors.agents  # noqa: F401
     import monitor.incidents.agents
     import monitor.web  # noqa: F401
+    import playbooks.agents
+    import playbooks.views  # noqa: F401
     import streams.agents  # noqa: F401
 
 

@@ -30,3 +30,54 @@ def check_command() -> None:
         print(error)
     if catalogue.errors:
         raise CliError(f"{len(catalogue.errors)} problem(s) in {current.config_dir / 'playbooks'}")
+
+
+@playbooks_cli.command("preapprove")
+def preapprove_command(
+    name: str = typer.Argument(..., help="the playbook's name, e.g. service-outage"),
+    actor: str = typer.Option(..., "--as", help="who approves: recorded in the audit log"),
+) -> None:
+    """Pre-approve the current templates of the playbook's `pre_approved: true` steps.
+
+    The approval binds to each template's content hash: once a template is edited, its
+    drafts wait for a person again until this is run anew.
+    """
+    from datetime import UTC, datetime
+
+    from monitor.cli import CliError
+    from playbooks.policy import SendingConfig
+    from playbooks.schema import load_all
+    from playbooks.service import DraftError, Setup, preapprove
+
+    current = settings()
+    segments, catalogue = load_all(current.config_dir)
+    if catalogue.errors:
+        raise CliError(f"fix the playbooks first: {catalogue.errors[0]}")
+    setup = Setup(segments=segments, catalogue=catalogue, sending=SendingConfig(), public_url="")
+    try:
+        count = preapprove(
+            ready_engine(current),
+            setup=setup,
+            playbook_name=name,
+            actor=actor,
+            now=datetime.now(UTC),
+        )
+    except DraftError as exc:
+        raise CliError(str(exc)) from exc
+    if count == 0:
+        raise CliError(f"playbook {name!r} has no step with pre_approved: true")
+    status.print(f"pre-approved {count} template(s) of {name} as {actor}")
+
+
+@audit_cli.command("verify")
+def verify_command() -> None:
+    """Recompute the audit log's hash chain; exits 1 if any row was changed or removed."""
+    from monitor.cli import CliError
+    from playbooks.audit import verify
+
+    count, problems = verify(ready_engine(settings()))
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise CliError(f"audit log tampered with: {len(problems)} problem(s) in {count} rows")
+    status.print(f"audit log intact: {count} rows")

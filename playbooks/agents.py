@@ -1,0 +1,75 @@
+"""Faust wiring for playbooks: drafts on incident changes, and the outbox sender."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from monitor import resources
+from monitor.app import app
+from monitor.incidents.alerts import AlertMessage
+from monitor.notifiers import NotifierError
+from playbooks.announce import draft_message
+from playbooks.flows import deliver_due
+from playbooks.resources import channels, playbook_setup
+from playbooks.service import make_drafts
+from streams.topics import incidents
+
+log = logging.getLogger(__name__)
+
+
+@app.agent(incidents)
+async def run_playbooks(stream):  # type: ignore[no-untyped-def]
+    """Draft the messages of every matching playbook step, then ask people to approve them."""
+    gather = resources.detection_config().incidents.alert_gather_seconds
+    async for event in stream:
+        if event.change not in ("opened", "resolved"):
+            continue
+        if event.change == "opened":
+            await asyncio.sleep(gather)  # let the incident collect its examples first
+        drafts = await asyncio.to_thread(
+            make_drafts,
+            resources.engine(),
+            setup=playbook_setup(),
+            incident_id=event.incident_id,
+            change=event.change,
+            now=datetime.now(UTC),
+        )
+        for draft in drafts:
+            log.info(
+                "incident %s: draft %s (%s/%s/%s, %s recipients) is %s",
+                draft.incident_id,
+                draft.id,
+                draft.step_id,
+                draft.segment,
+                draft.locale,
+                draft.recipient_count,
+                draft.status,
+            )
+            if draft.status == "pending":
+                await _announce(draft_message(draft))
+
+
+async def _announce(message: AlertMessage) -> None:
+    try:
+        await resources.notifier().post_alert(message)
+    except NotifierError as exc:
+        log.error("draft announcement not delivered: %s", exc)
+
+
+@app.timer(interval=1.0, on_leader=True)
+async def send_outbox() -> None:
+    """Deliver what is approved and due; suppressions and failures are recorded."""
+    report = await deliver_due(
+        resources.engine(), setup=playbook_setup(), channels=channels(), now=datetime.now(UTC)
+    )
+    if report.sent or report.suppressed or report.dead:
+        log.info(
+            "outbox: %d sent, %d suppressed, %d deferred, %d failed, %d dead",
+            len(report.sent),
+            len(report.suppressed),
+            len(report.deferred),
+            len(report.failed),
+            len(report.dead),
+        )

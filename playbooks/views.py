@@ -1,0 +1,233 @@
+"""Web API for drafts (roles by bearer token), Slack buttons, and unsubscribe links."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+
+from faust.web import Request, Response, View
+
+from monitor import resources
+from monitor.app import app
+from monitor.settings import get_settings
+from playbooks import audit
+from playbooks.customers import revoke
+from playbooks.models import Draft
+from playbooks.resources import playbook_setup
+from playbooks.service import (
+    DraftError,
+    approve,
+    edit,
+    list_drafts,
+    reject,
+    unsubscribe_token,
+    utcnow,
+)
+from playbooks.slack import DraftAction, parse_action, signature_valid
+
+log = logging.getLogger(__name__)
+ROLES = {"approver": {"approve", "reject", "edit", "read"}, "editor": {"edit", "read"}}
+_background: set[asyncio.Task[None]] = set()
+
+
+def tokens() -> dict[str, tuple[str, str]]:
+    """CRISISMON_API_TOKENS 'TOKEN=NAME:ROLE,…' as {token: (name, role)}."""
+    raw = get_settings().api_tokens
+    found: dict[str, tuple[str, str]] = {}
+    for item in (raw.get_secret_value() if raw else "").split(","):
+        token, _, who = item.strip().partition("=")
+        name, _, role = who.partition(":")
+        if token and name and role in ROLES:
+            found[token] = (name, role)
+    return found
+
+
+def _who(request: Request, needs: str) -> tuple[str | None, Response | None]:
+    header = request.headers.get("Authorization", "")
+    given = header.removeprefix("Bearer ").strip()
+    for token, (name, role) in tokens().items():
+        if given and hmac.compare_digest(given, token):
+            if needs not in ROLES[role]:
+                return None, _error(f"role {role} may not {needs}", 403)
+            return name, None
+    return None, _error("send Authorization: Bearer TOKEN (see CRISISMON_API_TOKENS)", 401)
+
+
+def _error(message: str, status: int) -> Response:
+    return app.web.json({"error": message}, status=status)
+
+
+def _public(draft: Draft) -> dict[str, Any]:
+    return draft.model_dump(mode="json")
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    return value if isinstance(value, dict) else {}
+
+
+@app.page("/api/drafts")
+class Drafts(View):
+    async def get(self, request: Request) -> Response:
+        _, denied = _who(request, "read")
+        if denied:
+            return denied
+        incident = request.query.get("incident")
+        rows = await asyncio.to_thread(
+            list_drafts,
+            resources.engine(),
+            incident_id=int(incident) if incident and incident.isdigit() else None,
+        )
+        return self.json({"drafts": [_public(d) for d in rows]})
+
+
+@app.page("/api/drafts/{draft_id}/{action}")
+class DraftAction_(View):
+    """POST approve {content_hash?}, reject {reason?}, edit {subject?, text?, html?}."""
+
+    async def post(self, request: Request, draft_id: str, action: str) -> Response:
+        if action not in ("approve", "reject", "edit") or not draft_id.isdigit():
+            return _error("use /api/drafts/ID/approve, /reject or /edit", 404)
+        actor, denied = _who(request, action)
+        if denied:
+            return denied
+        try:
+            body = await _body(request)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error("body is not valid JSON", 400)
+        engine, setup, now = resources.engine(), playbook_setup(), utcnow()
+        try:
+            if action == "approve":
+                rows = await asyncio.to_thread(
+                    approve,
+                    engine,
+                    setup=setup,
+                    draft_id=int(draft_id),
+                    actor=f"web:{actor}",
+                    expected_hash=body.get("content_hash"),
+                    now=now,
+                )
+                return self.json({"approved": int(draft_id), "outbox_rows": rows})
+            if action == "reject":
+                await asyncio.to_thread(
+                    reject,
+                    engine,
+                    draft_id=int(draft_id),
+                    actor=f"web:{actor}",
+                    reason=str(body.get("reason", "")),
+                    now=now,
+                )
+                return self.json({"rejected": int(draft_id)})
+            draft = await asyncio.to_thread(
+                edit,
+                engine,
+                setup=setup,
+                draft_id=int(draft_id),
+                actor=f"web:{actor}",
+                subject=body.get("subject"),
+                text=body.get("text"),
+                html=body.get("html"),
+                now=now,
+            )
+            return self.json({"draft": _public(draft)})
+        except DraftError as exc:
+            return _error(str(exc), exc.status)
+
+
+@app.page("/slack/interactions")
+class SlackInteractions(View):
+    """Slack's interactivity request URL: verify, answer at once, decide in the background."""
+
+    async def post(self, request: Request) -> Response:
+        settings = get_settings()
+        body = await request.read()
+        secret = settings.slack_signing_secret
+        if secret is None or not signature_valid(
+            secret=secret.get_secret_value(),
+            body=body,
+            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+            signature=request.headers.get("X-Slack-Signature", ""),
+        ):
+            return _error("invalid Slack signature", 401)
+        action = parse_action(body)
+        if action is not None:
+            task = asyncio.create_task(_decide(action))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        return self.text("", status=200)
+
+
+async def _decide(action: DraftAction) -> None:
+    allowed = {u.strip() for u in get_settings().slack_approvers.split(",") if u.strip()}
+    actor = f"slack:{action.user_id}"
+    if action.user_id not in allowed:
+        log.warning("slack user %s may not %s drafts", action.user_id, action.decision)
+        return
+    engine, now = resources.engine(), utcnow()
+    try:
+        if action.decision == "approve":
+            rows = await asyncio.to_thread(
+                approve,
+                engine,
+                setup=playbook_setup(),
+                draft_id=action.draft_id,
+                actor=actor,
+                expected_hash=action.content_hash or None,
+                now=now,
+            )
+            log.info(
+                "draft %s approved in Slack by %s: %d outbox rows", action.draft_id, actor, rows
+            )
+        else:
+            await asyncio.to_thread(
+                reject, engine, draft_id=action.draft_id, actor=actor, reason="slack", now=now
+            )
+    except DraftError as exc:
+        log.warning("slack %s of draft %s refused: %s", action.decision, action.draft_id, exc)
+
+
+@app.page("/unsubscribe")
+class Unsubscribe(View):
+    """The link in every email and SMS (GET), and one-click List-Unsubscribe-Post (POST)."""
+
+    async def get(self, request: Request) -> Response:
+        return await self._unsubscribe(request)
+
+    async def post(self, request: Request) -> Response:
+        return await self._unsubscribe(request)
+
+    async def _unsubscribe(self, request: Request) -> Response:
+        customer, channel = request.query.get("c", ""), request.query.get("ch", "")
+        token = request.query.get("t", "")
+        secret = playbook_setup().unsubscribe_secret
+        if not customer.isdigit() or not hmac.compare_digest(
+            token, unsubscribe_token(secret, int(customer), channel)
+        ):
+            return self.html("<p>This unsubscribe link is not valid.</p>", status=400)
+        engine, now = resources.engine(), utcnow()
+        changed = await asyncio.to_thread(
+            revoke, engine, customer_id=int(customer), channel=channel, now=now
+        )
+        if changed:
+            await asyncio.to_thread(_audit_opt_out, int(customer), channel)
+        return self.html(f"<p>You will get no more crisis messages by {channel}.</p>")
+
+
+def _audit_opt_out(customer_id: int, channel: str) -> None:
+    from monitor.storage.db import session_scope
+
+    with session_scope(resources.engine()) as session:
+        audit.append(
+            session,
+            actor=f"customer:{customer_id}",
+            action="opt-out",
+            subject=f"customer:{customer_id}",
+            detail={"channel": channel},
+            now=utcnow(),
+        )
