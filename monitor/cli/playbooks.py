@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli.common import settings, status
+from monitor.cli.common import ready_engine, settings, status
 
 playbooks_cli = typer.Typer(help="Crisis playbooks in config/playbooks/.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
