@@ -193,6 +193,10 @@ def _insert_draft(
         "status": "pending",
         "created_at": now,
     }
+    sketch = Draft.model_validate(values)
+    values["preview"] = _preview(
+        setup, draft=sketch, customer=members[0], incident=incident, now=now
+    )
     inserted = session.execute(
         insert_for(session, table)
         .values(**values)
@@ -203,8 +207,6 @@ def _insert_draft(
         return None  # a replayed incident event: the draft exists already
     draft = session.get(Draft, inserted[0])
     assert draft is not None
-    draft.preview = _preview(setup, draft=draft, customer=members[0], incident=incident, now=now)
-    session.add(draft)
     audit.append(
         session,
         actor="engine",

@@ -1,0 +1,61 @@
+"""Shared setup for the playbook tests: customers, an incident, the shipped playbooks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from monitor.incidents.service import correlate
+from monitor.settings import shipped_config_dir
+from playbooks.customers import import_file
+from playbooks.models import Customer
+from playbooks.policy import SendingConfig, load_sending
+from playbooks.schema import load_all
+from playbooks.service import Setup
+from tests.unit.factories import add_anomaly, mention, store
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+CUSTOMERS = DATA / "customers" / "customers.csv"
+OUTAGE_TEXT = "Is the site down? Total outage again, can't log in"
+
+
+def setup_for(
+    *, public_url: str = "http://crisis.example", sending: SendingConfig | None = None
+) -> Setup:
+    segments, catalogue = load_all(shipped_config_dir())
+    assert catalogue.errors == []
+    return Setup(
+        segments=segments,
+        catalogue=catalogue,
+        sending=sending or load_sending(shipped_config_dir() / "sending.yaml"),
+        public_url=public_url,
+        unsubscribe_secret="test-secret",
+    )
+
+
+def outage_incident(engine: Engine, *, tag: str = "o", text: str = OUTAGE_TEXT) -> int:
+    """An incident opened by the real correlator, quoting one angry mention."""
+    stored = store(engine, [mention(f"{tag}-1", text=text)])
+    add_anomaly(
+        engine,
+        f"anomaly-{tag}",
+        severity="critical",
+        example_mention_ids=sorted(stored.new_mention_ids),
+    )
+    change = correlate(
+        engine,
+        anomaly_id=f"anomaly-{tag}",
+        merge_gap=timedelta(minutes=30),
+        now=datetime(2026, 1, 6, tzinfo=UTC),
+    )
+    assert change is not None and change.change == "opened"
+    return change.incident_id
+
+
+def customers(engine: Engine, *, now: datetime) -> dict[str, int]:
+    import_file(engine, path=CUSTOMERS, now=now)
+    with Session(engine) as session:
+        return {c.external_id: int(c.id or 0) for c in session.exec(select(Customer))}
