@@ -134,7 +134,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
         assert sorted(m["To"] for m in sms.messages.values()) == ["+33612345678", "+447700900001"]
         fr_sms = next(m for m in sms.messages.values() if m["To"] == "+33612345678")
         assert "STOP" in fr_sms["Body"] and "panne" in fr_sms["Body"]
-        assert [m["text"] for m in hook.messages.values()][0].startswith(
+        assert next(m["text"] for m in hook.messages.values()).startswith(
             '{"event": "incident.opened"'
         )
 
@@ -245,5 +245,5 @@ def test_audit_verify_detects_an_edited_row(engine, tmp_path):
     assert audit.verify(engine)[1] == []
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET actor = 'web:mallory' WHERE action = 'approve'"))
-    count, problems = audit.verify(engine)
+    _count, problems = audit.verify(engine)
     assert len(problems) == 1 and "content changed" in problems[0]
