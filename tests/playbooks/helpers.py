@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -15,7 +15,7 @@ from playbooks.models import Customer
 from playbooks.policy import SendingConfig, load_sending
 from playbooks.schema import load_all
 from playbooks.service import Setup
-from tests.unit.factories import add_anomaly, mention, store
+from tests.unit.factories import T0, add_anomaly, mention, store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CUSTOMERS = DATA / "customers" / "customers.csv"
@@ -36,20 +36,24 @@ def setup_for(
     )
 
 
-def outage_incident(engine: Engine, *, tag: str = "o", text: str = OUTAGE_TEXT) -> int:
+def outage_incident(
+    engine: Engine, *, tag: str = "o", text: str = OUTAGE_TEXT, day: int = 0
+) -> int:
     """An incident opened by the real correlator, quoting one angry mention."""
-    stored = store(engine, [mention(f"{tag}-1", text=text)])
+    at = T0 + timedelta(days=day)
+    stored = store(engine, [mention(f"{tag}-1", text=text, at=at)], now=at + timedelta(hours=1))
     add_anomaly(
         engine,
         f"anomaly-{tag}",
         severity="critical",
+        start=at,
         example_mention_ids=sorted(stored.new_mention_ids),
     )
     change = correlate(
         engine,
         anomaly_id=f"anomaly-{tag}",
         merge_gap=timedelta(minutes=30),
-        now=datetime(2026, 1, 6, tzinfo=UTC),
+        now=at + timedelta(hours=1),
     )
     assert change is not None and change.change == "opened"
     return change.incident_id

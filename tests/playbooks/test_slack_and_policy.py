@@ -1,0 +1,118 @@
+"""Slack request signatures (Slack's published vector), block_actions parsing, pre-approval,
+retries and the dead letter."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from pydantic import SecretStr
+from sqlmodel import Session, select
+
+from monitor.broker import free_loopback_port
+from playbooks import audit
+from playbooks.announce import APPROVE
+from playbooks.channels.sms import TwilioSmsChannel
+from playbooks.channels.smtp import SmtpChannel
+from playbooks.flows import deliver_due
+from playbooks.models import Delivery
+from playbooks.policy import Retries, SendingConfig
+from playbooks.service import approve, make_drafts, preapprove
+from playbooks.slack import parse_action, signature_valid
+from tests.playbooks.fakes import sms_server
+from tests.playbooks.helpers import customers, outage_incident, setup_for
+
+SLACK = Path(__file__).resolve().parent.parent / "data" / "slack"
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def test_slack_signature_vector_and_tampering():
+    vector = json.loads((SLACK / "signature_vector.json").read_text())
+    args = {
+        "secret": vector["secret"],
+        "body": vector["body"].encode(),
+        "timestamp": vector["timestamp"],
+        "signature": vector["signature"],
+        "now": float(vector["timestamp"]) + 10,
+    }
+    assert signature_valid(**args)
+    assert not signature_valid(**{**args, "body": args["body"] + b"x"})
+    assert not signature_valid(**{**args, "signature": "v0=" + "0" * 64})
+    assert not signature_valid(**{**args, "now": float(vector["timestamp"]) + 3600})  # replayed
+
+
+def approval_body(draft_id: int, content_hash: str, user: str = "W111") -> bytes:
+    payload = json.loads((SLACK / "block_actions.json").read_text())
+    payload["user"]["id"] = user
+    payload["actions"][0].update(action_id=APPROVE, value=f"{draft_id}:{content_hash}")
+    return ("payload=" + quote(json.dumps(payload))).encode()
+
+
+def test_block_actions_fixture_parses():
+    raw = (SLACK / "block_actions_minimal.form-urlencoded.txt").read_bytes().strip()
+    assert parse_action(raw) is None  # a button that is not ours
+    action = parse_action(approval_body(7, "abc"))
+    assert action is not None
+    assert (action.decision, action.draft_id, action.content_hash, action.user_id) == (
+        "approve",
+        7,
+        "abc",
+        "W111",
+    )
+
+
+def test_pre_approval_binds_to_the_template_version(engine, tmp_path):
+    customers(engine, now=NOW)
+    setup = setup_for()
+    assert (
+        preapprove(engine, setup=setup, playbook_name="service-outage", actor="cfo", now=NOW) == 1
+    )
+    first = outage_incident(engine, tag="one")
+    drafts = make_drafts(engine, setup=setup, incident_id=first, change="opened", now=NOW)
+    webhook = next(d for d in drafts if d.step_id == "outage-webhook")
+    assert webhook.status == "approved" and webhook.decided_by == "pre-approved by cfo"
+
+    # Someone edits the webhook template: its standing approval no longer applies.
+    step = setup.playbook("service-outage").step("outage-webhook")
+    step.segments["everyone"]["en"].text += " "
+    second = outage_incident(engine, tag="two", text="site down, outage", day=2)
+    drafts = make_drafts(engine, setup=setup, incident_id=second, change="opened", now=NOW)
+    webhook = next(d for d in drafts if d.step_id == "outage-webhook")
+    assert webhook.status == "pending"
+    assert "pre-approval-void" in {e.action for e in audit.entries(engine)}
+
+
+def test_retries_then_dead_letter(engine):
+    customers(engine, now=NOW)
+    setup = setup_for(
+        sending=SendingConfig(quiet_hours=None, retries=Retries(max_attempts=2, base_seconds=1))
+    )
+    incident = outage_incident(engine)
+    drafts = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
+    for draft in drafts:
+        if draft.step_id in ("outage-email", "outage-sms-vip") and draft.segment == "vip":
+            approve(engine, setup=setup, draft_id=draft.id, actor="t", expected_hash=None, now=NOW)
+    closed_port = free_loopback_port()  # nothing listens: a transient failure
+    with sms_server(sid="AC1", token="right") as sms:
+        channels = {
+            "email": SmtpChannel(host="127.0.0.1", port=closed_port, sender="a@b.example"),
+            "sms": TwilioSmsChannel(
+                base_url=sms.url, account_sid="AC1", auth_token=SecretStr("wrong"), sender="+1555"
+            ),
+        }
+        first = asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=NOW))
+        assert len(first.failed) == 2  # emails: will retry
+        assert len(first.dead) == 2  # SMS refused with 401: retrying cannot help
+        with Session(engine) as session:
+            rows = session.exec(select(Delivery).where(Delivery.channel == "email")).all()
+        assert all(r.status == "pending" and r.next_attempt_at > NOW for r in rows)
+        later = max(r.next_attempt_at for r in rows)
+        second = asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=later))
+        assert len(second.dead) == 2  # max_attempts reached
+    with Session(engine) as session:
+        statuses = {r.status for r in session.exec(select(Delivery))}
+    assert statuses == {"dead"}
+    assert sum(e.action == "dead-letter" for e in audit.entries(engine)) == 4
