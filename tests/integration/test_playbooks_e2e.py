@@ -1,0 +1,230 @@
+"""A real worker on Tansu and PostgreSQL: incident → drafts in Slack → signed approval → messages
+at a local aiosmtpd, SMS API and webhook receiver; a sender killed mid-send sends no duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from sqlmodel import Session, select
+
+from monitor.storage.migrate import upgrade
+from playbooks.customers import import_file
+from playbooks.models import Delivery, Draft
+from streams.records import IncidentEvent
+from tests.conftest import REPO, service_env, unique_namespace, wait_until
+from tests.integration.helpers import engine_for
+from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
+from tests.playbooks.helpers import CUSTOMERS, outage_incident
+from tests.playbooks.test_slack_and_policy import approval_body
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def _publish(broker_url: str, topic: str, incident_id: int) -> None:
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=broker_url.removeprefix("kafka://"))
+        await producer.start()
+        try:
+            event = IncidentEvent(incident_id=incident_id, change="opened", severity="critical")
+            await producer.send_and_wait(topic, event.dumps(), key=str(incident_id).encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _slack_post(web_url: str, body: bytes, *, tamper: bool = False) -> tuple[int, float]:
+    import hashlib
+    import hmac
+
+    timestamp = str(int(time.time()))
+    mac = hmac.new(SIGNING_SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
+    signed = body + b"%20" if tamper else body
+    began = time.monotonic()
+    status, _ = _post(
+        f"{web_url}/slack/interactions",
+        signed,
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": "v0=" + mac.hexdigest(),
+        },
+    )
+    return status, time.monotonic() - began
+
+
+def _drafts(engine) -> dict[tuple[str, str, str], Draft]:
+    with Session(engine) as session:
+        return {(d.step_id, d.segment, d.locale): d for d in session.exec(select(Draft))}
+
+
+def _delivery(engine, step: str) -> Delivery:
+    with Session(engine) as session:
+        return session.exec(
+            select(Delivery).where(Delivery.idempotency_key.endswith(f":{step}"))  # type: ignore[attr-defined]
+        ).one()
+
+
+def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path: Path):
+    database_url = postgres.create()
+    engine = engine_for(database_url)
+    upgrade(engine)
+    namespace = unique_namespace()
+    config = tmp_path / "config"
+    shutil.copytree(REPO / "config", config)
+    # Quiet hours depend on when the test runs; they have their own test.
+    (config / "sending.yaml").write_text("quiet_hours: null\n")
+
+    with (
+        smtp_server() as smtp,
+        sms_server(sid="AC1", token="tok") as sms,
+        webhook_server(secret="hook-secret") as hook,
+    ):
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
+        import_file(engine, path=CUSTOMERS, now=now)
+        extra = tmp_path / "extra.jsonl"
+        extra.write_text(json.dumps({"external_id": "c-all-en", "webhook_url": hook.url}) + "\n")
+        import_file(engine, path=extra, now=now)
+        incident = outage_incident(engine)
+
+        env = service_env(
+            broker_url=tansu,
+            database_url=database_url,
+            data_dir=tmp_path / "data",
+            namespace=namespace,
+            slack=fake_slack,
+        )
+        env.update(
+            {
+                "CRISISMON_CONFIG_DIR": str(config),
+                "CRISISMON_SMTP_HOST": "127.0.0.1",
+                "CRISISMON_SMTP_PORT": str(smtp.port),
+                "CRISISMON_SMTP_FROM": "crisis@acme.example",
+                "CRISISMON_SMS_BASE_URL": sms.url,
+                "CRISISMON_SMS_ACCOUNT_SID": "AC1",
+                "CRISISMON_SMS_AUTH_TOKEN": "tok",
+                "CRISISMON_SMS_FROM": "+15550001",
+                "CRISISMON_WEBHOOK_SECRET": "hook-secret",
+                "CRISISMON_API_TOKENS": "ana-token=ana:approver,bo-token=bo:editor",
+                "CRISISMON_SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "CRISISMON_SLACK_APPROVERS": "W111",
+                "CRISISMON_UNSUBSCRIBE_SECRET": "unsub-secret",
+            }
+        )
+        worker = start_worker(env)
+        _publish(tansu, f"{namespace}.incidents", incident)
+
+        wait_until(lambda: len(_drafts(engine)) == 8, 60, "eight drafts")
+        buttons = lambda: [p for p in fake_slack.posts if "crisismon_approve" in json.dumps(p)]  # noqa: E731
+        wait_until(lambda: len(buttons()) == 8, 30, "eight drafts posted to Slack with buttons")
+        time.sleep(3)
+        assert smtp.messages == [] and sms.requests == [] and hook.requests == []
+
+        drafts = _drafts(engine)
+        vip_en = drafts[("outage-email", "vip", "en")]
+        body = approval_body(vip_en.id, vip_en.content_hash)
+        assert _slack_post(worker.web_url, body, tamper=True)[0] == 401
+        status, took = _slack_post(worker.web_url, body)
+        assert status == 200 and took < 3.0
+        wait_until(lambda: len(smtp.messages) == 1, 30, "the email approved in Slack")
+
+        approve_url = f"{worker.web_url}/api/drafts/{{}}/approve"
+        assert _post(approve_url.format(vip_en.id), b"{}", {})[0] == 401
+        assert (
+            _post(approve_url.format(vip_en.id), b"{}", {"Authorization": "Bearer bo-token"})[0]
+            == 403
+        )
+        for key, draft in drafts.items():
+            if key[0] == "outage-webhook" or draft.id == vip_en.id:
+                continue
+            body = json.dumps({"content_hash": draft.content_hash}).encode()
+            status, text = _post(
+                approve_url.format(draft.id), body, {"Authorization": "Bearer ana-token"}
+            )
+            assert status == 200, text
+
+        wait_until(lambda: len(smtp.messages) == 5 and len(sms.messages) == 2, 30, "messages")
+        time.sleep(2)
+        subjects = {m["To"]: str(m["Subject"]) for m in smtp.messages}
+        assert subjects == {
+            "vip.en@example.com": "Acme: we are on it, and your account team is with you",
+            "vip.fr@example.com": "Acme : nous sommes sur le coup, votre équipe dédiée aussi",
+            "new.en@example.com": "Acme is having a problem; it is not you",
+            "new.fr@example.com": "Acme rencontre un problème ; ce n'est pas vous",
+            "all.en@example.com": "Acme service disruption",
+        }
+        assert sorted(m["To"] for m in sms.messages.values()) == ["+33612345678", "+447700900001"]
+        assert len(sms.requests) == 2
+
+        # The unsubscribe link in an email works.
+        link = smtp.to("all.en@example.com")[0]["List-Unsubscribe"].strip("<>")
+        with urllib.request.urlopen(link, timeout=10) as response:
+            assert response.status == 200
+
+        # The sender dies after the webhook receiver got the message, before marking it sent.
+        hook.hold_key_prefix = f"{incident}:"
+        webhook = drafts[("outage-webhook", "everyone", "en")]
+        assert (
+            _post(approve_url.format(webhook.id), b"{}", {"Authorization": "Bearer ana-token"})[0]
+            == 200
+        )
+        assert hook.held.wait(30), "the webhook was not sent"
+        worker.kill()
+        hook.release.set()
+        assert _delivery(engine, "outage-webhook").status == "pending"
+        start_worker(env)
+        wait_until(lambda: _delivery(engine, "outage-webhook").status == "sent", 60, "resend")
+        key = _delivery(engine, "outage-webhook").idempotency_key
+        assert hook.keys_seen() == [key, key]  # the same key twice: the receiver drops the repeat
+        assert list(hook.messages) == [key]
+
+        # Replaying the incident event drafts and sends nothing new.
+        _publish(tansu, f"{namespace}.incidents", incident)
+        time.sleep(6)
+        assert len(_drafts(engine)) == 8
+        assert (len(smtp.messages), len(sms.requests), len(hook.requests)) == (5, 2, 2)
+
+    cli_env = {**env, "CRISISMON_DATABASE_URL": database_url}
+    ok = subprocess.run(
+        [sys.executable, "-m", "monitor", "audit", "verify"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert ok.returncode == 0, ok.stderr
+    with engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("UPDATE audit_log SET detail = '{}' WHERE action = 'send'"))
+    bad = subprocess.run(
+        [sys.executable, "-m", "monitor", "audit", "verify"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert bad.returncode == 1
+    assert "audit log tampered with" in bad.stderr
