@@ -14,18 +14,11 @@ from monitor import resources
 from monitor.app import app
 from monitor.settings import get_settings
 from playbooks import audit
+from playbooks.approvals import approve, edit, reject
 from playbooks.customers import revoke
 from playbooks.models import Draft
 from playbooks.resources import playbook_setup
-from playbooks.service import (
-    DraftError,
-    approve,
-    edit,
-    list_drafts,
-    reject,
-    unsubscribe_token,
-    utcnow,
-)
+from playbooks.service import DraftError, list_drafts, unsubscribe_token, utcnow
 from playbooks.slack import DraftAction, parse_action, signature_valid
 
 log = logging.getLogger(__name__)

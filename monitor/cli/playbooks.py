@@ -45,9 +45,10 @@ def preapprove_command(
     from datetime import UTC, datetime
 
     from monitor.cli import CliError
+    from playbooks.approvals import preapprove
     from playbooks.policy import SendingConfig
     from playbooks.schema import load_all
-    from playbooks.service import DraftError, Setup, preapprove
+    from playbooks.service import DraftError, Setup
 
     current = settings()
     segments, catalogue = load_all(current.config_dir)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +12,9 @@ from sqlmodel import Session, select
 
 from monitor.incidents.service import correlate
 from monitor.settings import shipped_config_dir
+from playbooks.channels import Channel
 from playbooks.customers import import_file
+from playbooks.flows import PassReport, deliver_due
 from playbooks.models import Customer
 from playbooks.policy import SendingConfig, load_sending
 from playbooks.schema import load_all
@@ -63,3 +67,19 @@ def customers(engine: Engine, *, now: datetime) -> dict[str, int]:
     import_file(engine, path=CUSTOMERS, now=now)
     with Session(engine) as session:
         return {c.external_id: int(c.id or 0) for c in session.exec(select(Customer))}
+
+
+def send_pass(
+    engine: Engine, *, setup: Setup, channels: Callable[[], dict[str, Channel]], now: datetime
+) -> PassReport:
+    """One outbox pass with fresh channels in one event loop, closed afterwards."""
+
+    async def run() -> PassReport:
+        made = channels()
+        try:
+            return await deliver_due(engine, setup=setup, channels=made, now=now)
+        finally:
+            for channel in made.values():
+                await channel.close()
+
+    return asyncio.run(run())

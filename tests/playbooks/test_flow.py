@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
@@ -10,14 +9,14 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from playbooks import audit
+from playbooks.approvals import approve, edit
 from playbooks.channels.sms import TwilioSmsChannel
 from playbooks.channels.smtp import SmtpChannel
 from playbooks.channels.webhook import WebhookChannel
-from playbooks.flows import deliver_due
 from playbooks.models import Delivery
-from playbooks.service import approve, edit, list_drafts, make_drafts
+from playbooks.service import list_drafts, make_drafts
 from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
-from tests.playbooks.helpers import customers, outage_incident, setup_for
+from tests.playbooks.helpers import customers, outage_incident, send_pass, setup_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # 07:00 in New York: quiet hours there
 
@@ -76,7 +75,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
         webhook_server(secret="hook-secret") as hook,
     ):
         _seed(engine, hook.url, tmp_path)
-        channels = _channels(smtp, sms, hook)
+        channels = lambda: _channels(smtp, sms, hook)  # noqa: E731
         incident = outage_incident(engine)
 
         drafts = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
@@ -98,7 +97,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
         assert all(d.status == "pending" for d in drafts)
 
         # Nothing leaves before approval.
-        report = asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=NOW))
+        report = send_pass(engine, setup=setup, channels=channels, now=NOW)
         assert report.sent == [] and smtp.messages == [] and sms.requests == []
 
         for draft in drafts:
@@ -110,7 +109,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
                 expected_hash=draft.content_hash,
                 now=NOW,
             )
-        report = asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=NOW))
+        report = send_pass(engine, setup=setup, channels=channels, now=NOW)
         assert len(report.sent) == 4 + 2 + 1
         assert len(report.deferred) == 1  # c-new-en: 07:00 in New York
         assert len(report.suppressed) == 3
@@ -151,7 +150,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
 
         # After 08:00 in New York the deferred message goes.
         later = NOW + timedelta(hours=1, minutes=1)
-        report = asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=later))
+        report = send_pass(engine, setup=setup, channels=channels, now=later)
         assert len(report.sent) == 1
         assert str(smtp.to("new.en@example.com")[0]["Subject"]) == (
             "Acme is having a problem; it is not you"
@@ -174,7 +173,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
                 )
                 == 0
             )
-        asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=later))
+        send_pass(engine, setup=setup, channels=channels, now=later)
         assert (len(smtp.messages), len(sms.requests), len(hook.requests)) == sent_before
 
     count, problems = audit.verify(engine)
@@ -191,7 +190,7 @@ def test_edit_after_approval_needs_a_new_approval(engine, tmp_path):
         webhook_server(secret="hook-secret") as hook,
     ):
         _seed(engine, hook.url, tmp_path)
-        channels = _channels(smtp, sms, hook)
+        channels = lambda: _channels(smtp, sms, hook)  # noqa: E731
         incident = outage_incident(engine)
         make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
         draft = next(
@@ -218,7 +217,7 @@ def test_edit_after_approval_needs_a_new_approval(engine, tmp_path):
             now=NOW,
         )
         assert edited.status == "pending"
-        asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=NOW))
+        send_pass(engine, setup=setup, channels=channels, now=NOW)
         assert smtp.messages == []  # the approval was for the old content
         approve(
             engine,
@@ -228,7 +227,7 @@ def test_edit_after_approval_needs_a_new_approval(engine, tmp_path):
             expected_hash=edited.content_hash,
             now=NOW,
         )
-        asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=NOW))
+        send_pass(engine, setup=setup, channels=channels, now=NOW)
         assert [str(m["Subject"]) for m in smtp.messages] == [
             "Acme: an update for enterprise customers"
         ]

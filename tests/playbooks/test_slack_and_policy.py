@@ -3,7 +3,6 @@ retries and the dead letter."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,15 +14,15 @@ from sqlmodel import Session, select
 from monitor.broker import free_loopback_port
 from playbooks import audit
 from playbooks.announce import APPROVE
+from playbooks.approvals import approve, preapprove
 from playbooks.channels.sms import TwilioSmsChannel
 from playbooks.channels.smtp import SmtpChannel
-from playbooks.flows import deliver_due
 from playbooks.models import Delivery
 from playbooks.policy import Retries, SendingConfig
-from playbooks.service import approve, make_drafts, preapprove
+from playbooks.service import make_drafts
 from playbooks.slack import parse_action, signature_valid
 from tests.playbooks.fakes import sms_server
-from tests.playbooks.helpers import customers, outage_incident, setup_for
+from tests.playbooks.helpers import customers, outage_incident, send_pass, setup_for
 
 SLACK = Path(__file__).resolve().parent.parent / "data" / "slack"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -97,20 +96,20 @@ def test_retries_then_dead_letter(engine):
             approve(engine, setup=setup, draft_id=draft.id, actor="t", expected_hash=None, now=NOW)
     closed_port = free_loopback_port()  # nothing listens: a transient failure
     with sms_server(sid="AC1", token="right") as sms:
-        channels = {
+        channels = lambda: {  # noqa: E731
             "email": SmtpChannel(host="127.0.0.1", port=closed_port, sender="a@b.example"),
             "sms": TwilioSmsChannel(
                 base_url=sms.url, account_sid="AC1", auth_token=SecretStr("wrong"), sender="+1555"
             ),
         }
-        first = asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=NOW))
+        first = send_pass(engine, setup=setup, channels=channels, now=NOW)
         assert len(first.failed) == 2  # emails: will retry
         assert len(first.dead) == 2  # SMS refused with 401: retrying cannot help
         with Session(engine) as session:
             rows = session.exec(select(Delivery).where(Delivery.channel == "email")).all()
         assert all(r.status == "pending" and r.next_attempt_at > NOW for r in rows)
         later = max(r.next_attempt_at for r in rows)
-        second = asyncio.run(deliver_due(engine, setup=setup, channels=channels, now=later))
+        second = send_pass(engine, setup=setup, channels=channels, now=later)
         assert len(second.dead) == 2  # max_attempts reached
     with Session(engine) as session:
         statuses = {r.status for r in session.exec(select(Delivery))}
