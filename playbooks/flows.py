@@ -7,6 +7,7 @@ receivers, a gateway, the fake servers in the tests) drops the repeat.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,7 +53,7 @@ async def deliver_due(
 ) -> PassReport:
     """One pass over the outbox."""
     report = PassReport()
-    for delivery_id in due(engine, now=now):
+    for delivery_id in await asyncio.to_thread(due, engine, now=now):
         await deliver_one(
             engine, setup=setup, channels=channels, delivery_id=delivery_id, now=now, report=report
         )
@@ -118,10 +119,41 @@ async def deliver_one(
     now: datetime,
     report: PassReport,
 ) -> None:
+    """Check, send and record one outbox row; SQL runs in a thread, off the event loop."""
+    checked = await asyncio.to_thread(
+        _check, engine, setup=setup, delivery_id=delivery_id, now=now, report=report
+    )
+    if checked is None:
+        return
+    channel_name, message = checked
+    channel = channels[channel_name]
+    try:
+        ref = await channel.send(message)
+    except ChannelError as exc:
+        await asyncio.to_thread(
+            _failed,
+            engine,
+            setup=setup,
+            delivery_id=delivery_id,
+            error=exc,
+            now=now,
+            report=report,
+        )
+        return
+    await asyncio.to_thread(
+        _mark_sent, engine, delivery_id=delivery_id, via=channel.name, ref=ref, now=now
+    )
+    report.sent.append(message.idempotency_key)
+
+
+def _check(
+    engine: Engine, *, setup: Setup, delivery_id: int, now: datetime, report: PassReport
+) -> tuple[str, OutgoingMessage] | None:
+    """(channel, message) to send now; or None, with a suppression or delay recorded."""
     with session_scope(engine) as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.status != "pending":
-            return
+            return None
         verdict, message, reason, until = _prepare(session, setup=setup, delivery=delivery, now=now)
         key = delivery.idempotency_key
         if verdict == "suppress":
@@ -141,15 +173,12 @@ async def deliver_one(
             delivery.next_attempt_at, delivery.reason = until, reason
             session.add(delivery)
             report.deferred.append(key)
-        if verdict != "send":
-            return
-    assert message is not None
-    channel = channels[delivery.channel]
-    try:
-        ref = await channel.send(message)
-    except ChannelError as exc:
-        _failed(engine, setup=setup, delivery_id=delivery_id, error=exc, now=now, report=report)
-        return
+        if verdict != "send" or message is None:
+            return None
+        return delivery.channel, message
+
+
+def _mark_sent(engine: Engine, *, delivery_id: int, via: str, ref: str, now: datetime) -> None:
     with session_scope(engine) as session:
         row = session.get(Delivery, delivery_id)
         assert row is not None
@@ -160,11 +189,10 @@ async def deliver_one(
             session,
             actor="sender",
             action="send",
-            subject=f"delivery:{key}",
-            detail={"channel": row.channel, "via": channel.name, "ref": ref},
+            subject=f"delivery:{row.idempotency_key}",
+            detail={"channel": row.channel, "via": via, "ref": ref},
             now=now,
         )
-    report.sent.append(key)
 
 
 def _failed(

@@ -9,20 +9,27 @@ import logging
 from typing import Any
 
 from faust.web import Request, Response, View
+from pydantic import ValidationError
 
 from monitor import resources
 from monitor.app import app
 from monitor.settings import get_settings
 from playbooks import audit
 from playbooks.approvals import approve, edit, reject
-from playbooks.customers import revoke
+from playbooks.customers import CustomerIn, describe, from_flat, revoke, upsert
+from playbooks.flows import channel_health
 from playbooks.models import Draft
 from playbooks.resources import playbook_setup
 from playbooks.service import DraftError, list_drafts, unsubscribe_token, utcnow
 from playbooks.slack import DraftAction, parse_action, signature_valid
 
 log = logging.getLogger(__name__)
-ROLES = {"approver": {"approve", "reject", "edit", "read"}, "editor": {"edit", "read"}}
+ROLES = {
+    "approver": {"approve", "reject", "edit", "read"},
+    "editor": {"edit", "read"},
+    "importer": {"customers", "read"},
+}
+MAX_CUSTOMERS_PER_REQUEST = 1000
 _background: set[asyncio.Task[None]] = set()
 
 
@@ -131,6 +138,49 @@ class DraftAction_(View):
             return self.json({"draft": _public(draft)})
         except DraftError as exc:
             return _error(str(exc), exc.status)
+
+
+@app.page("/api/customers")
+class Customers(View):
+    """POST one customer (object) or up to 1,000 (array), fields as in the import files."""
+
+    async def post(self, request: Request) -> Response:
+        _, denied = _who(request, "customers")
+        if denied:
+            return denied
+        try:
+            body = json.loads(await request.read())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error("body is not valid JSON", 400)
+        items = body if isinstance(body, list) else [body]
+        if not items or len(items) > MAX_CUSTOMERS_PER_REQUEST:
+            return _error(f"send 1 to {MAX_CUSTOMERS_PER_REQUEST} customers", 400)
+        parsed: list[CustomerIn] = []
+        errors: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                if not isinstance(item, dict):
+                    raise ValueError("not a JSON object")
+                parsed.append(from_flat(item))
+            except ValidationError as exc:
+                errors.append({"index": index, "error": describe(exc)})
+            except ValueError as exc:
+                errors.append({"index": index, "error": str(exc)})
+        if errors:
+            return self.json({"error": errors[0]["error"], "errors": errors}, status=400)
+        count = await asyncio.to_thread(upsert, resources.engine(), customers=parsed, now=utcnow())
+        return self.json({"upserted": count})
+
+
+@app.page("/api/outbox")
+class Outbox(View):
+    """Outbox rows per channel and status: failures (dead, pending retries) are visible."""
+
+    async def get(self, request: Request) -> Response:
+        _, denied = _who(request, "read")
+        if denied:
+            return denied
+        return self.json({"channels": await asyncio.to_thread(channel_health, resources.engine())})
 
 
 @app.page("/slack/interactions")

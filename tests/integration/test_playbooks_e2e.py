@@ -125,7 +125,8 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
                 "CRISISMON_SMS_AUTH_TOKEN": "tok",
                 "CRISISMON_SMS_FROM": "+15550001",
                 "CRISISMON_WEBHOOK_SECRET": "hook-secret",
-                "CRISISMON_API_TOKENS": "ana-token=ana:approver,bo-token=bo:editor",
+                "CRISISMON_API_TOKENS": "ana-token=ana:approver,bo-token=bo:editor,"
+                "imp=ivan:importer",
                 "CRISISMON_SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "CRISISMON_SLACK_APPROVERS": "W111",
                 "CRISISMON_UNSUBSCRIBE_SECRET": "unsub-secret",
@@ -192,11 +193,33 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         worker.kill()
         hook.release.set()
         assert _delivery(engine, "outage-webhook").status == "pending"
-        start_worker(env)
+        worker = start_worker(env)
         wait_until(lambda: _delivery(engine, "outage-webhook").status == "sent", 60, "resend")
         key = _delivery(engine, "outage-webhook").idempotency_key
         assert hook.keys_seen() == [key, key]  # the same key twice: the receiver drops the repeat
         assert list(hook.messages) == [key]
+
+        # Failures and suppressions are visible per channel.
+        with urllib.request.urlopen(
+            urllib.request.Request(
+                f"{worker.web_url}/api/outbox",
+                headers={"Authorization": "Bearer ana-token"},
+            ),
+            timeout=10,
+        ) as response:
+            health = json.loads(response.read())["channels"]
+        assert health["email"] == {"sent": 5, "suppressed": 2}
+        assert health["webhook"] == {"sent": 1}
+
+        # Customers can be upserted over the API too (role importer); bad rows name their index.
+        customers_url = f"{worker.web_url}/api/customers"
+        bad = json.dumps([{"external_id": "api-1"}, {"external_id": "api-2", "locale": "xx_1"}])
+        status, text = _post(customers_url, bad.encode(), {"Authorization": "Bearer imp"})
+        assert status == 400 and json.loads(text)["errors"][0]["index"] == 1
+        assert _post(customers_url, b"{}", {"Authorization": "Bearer ana-token"})[0] == 403
+        good = json.dumps({"external_id": "api-1", "email": "api@example.com"}).encode()
+        status, text = _post(customers_url, good, {"Authorization": "Bearer imp"})
+        assert (status, json.loads(text)) == (200, {"upserted": 1})
 
         # Replaying the incident event drafts and sends nothing new.
         _publish(tansu, f"{namespace}.incidents", incident)
