@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
 from playbooks import audit
-from playbooks.models import Customer, Draft, TemplateApproval
+from playbooks.models import Customer, Delivery, Draft, TemplateApproval
 from playbooks.render import TemplateError, content_hash, render_copy, sample_context
 from playbooks.service import DraftError, Setup, approve_with_outbox, preview_for
 
@@ -40,18 +40,25 @@ def approve(
 
 
 def reject(engine: Engine, *, draft_id: int, actor: str, reason: str, now: datetime) -> None:
+    """Reject the draft; its messages not sent yet are cancelled."""
     with session_scope(engine) as session:
         draft = _load(session, draft_id)
         draft.status = "rejected"
         draft.decided_by = actor
         draft.decided_at = now
         session.add(draft)
+        table = Delivery.__table__  # type: ignore[attr-defined]
+        cancelled = session.execute(
+            update(table)
+            .where(table.c.draft_id == draft_id, table.c.status == "pending")
+            .values(status="cancelled", reason="draft rejected")
+        ).rowcount  # type: ignore[attr-defined]
         audit.append(
             session,
             actor=actor,
             action="reject",
             subject=f"draft:{draft_id}",
-            detail={"reason": reason, "hash": draft.content_hash},
+            detail={"reason": reason, "hash": draft.content_hash, "cancelled": cancelled},
             now=now,
         )
 

@@ -25,6 +25,8 @@ from playbooks.render import render_copy
 from playbooks.service import Setup, address_of, context_for
 
 log = logging.getLogger(__name__)
+# How long a row whose draft lost its approval waits before it is looked at again.
+HOLD = timedelta(minutes=10)
 
 
 @dataclass
@@ -173,6 +175,10 @@ def _check(
             delivery.next_attempt_at, delivery.reason = until, reason
             session.add(delivery)
             report.deferred.append(key)
+        elif verdict == "hold":
+            # Edited after approval: wait for the new approval, which sets the time again.
+            delivery.next_attempt_at = now + HOLD
+            session.add(delivery)
         if verdict != "send" or message is None:
             return None
         return delivery.channel, message

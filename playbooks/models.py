@@ -104,7 +104,7 @@ class Delivery(SQLModel, table=True):
     draft_id: int = Field(index=True)
     customer_id: int = Field(index=True)
     channel: str = Field(max_length=20)
-    # pending → sent | suppressed | dead
+    # pending → sent | suppressed | dead | cancelled (draft rejected)
     status: str = Field(default="pending", max_length=20)
     attempts: int = 0
     next_attempt_at: datetime = _utc()  # type: ignore[assignment]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from monitor.incidents.service import get_detail
@@ -278,6 +278,12 @@ def approve_with_outbox(
     draft.decided_at = now
     session.add(draft)
     table = Delivery.__table__  # type: ignore[attr-defined]
+    # Rows held back by an edit go out now, with the newly approved content.
+    session.execute(
+        update(table)
+        .where(table.c.draft_id == draft.id, table.c.status == "pending")
+        .values(next_attempt_at=now)
+    )
     added = 0
     for customer in members:
         row = {

@@ -246,3 +246,27 @@ def test_audit_verify_detects_an_edited_row(engine, tmp_path):
         conn.execute(text("UPDATE audit_log SET actor = 'web:mallory' WHERE action = 'approve'"))
     _count, problems = audit.verify(engine)
     assert len(problems) == 1 and "content changed" in problems[0]
+
+
+def test_rejecting_an_approved_draft_cancels_what_is_not_sent(engine, tmp_path):
+    from playbooks.approvals import reject
+
+    setup = setup_for()
+    with (
+        smtp_server() as smtp,
+        sms_server(sid="AC1", token="tok") as sms,
+        webhook_server(secret="hook-secret") as hook,
+    ):
+        _seed(engine, hook.url, tmp_path)
+        incident = outage_incident(engine)
+        drafts = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
+        everyone = next(d for d in drafts if (d.step_id, d.segment) == ("outage-email", "everyone"))
+        approve(
+            engine, setup=setup, draft_id=everyone.id, actor="web:ana", expected_hash=None, now=NOW
+        )
+        reject(engine, draft_id=everyone.id, actor="web:bo", reason="wrong tone", now=NOW)
+        send_pass(engine, setup=setup, channels=lambda: _channels(smtp, sms, hook), now=NOW)
+        assert smtp.messages == []
+        with Session(engine) as session:
+            rows = session.exec(select(Delivery).where(Delivery.draft_id == everyone.id)).all()
+        assert {r.status for r in rows} == {"cancelled"} and len(rows) == 4
