@@ -17,13 +17,12 @@ from aiokafka import AIOKafkaProducer
 from sqlmodel import Session, select
 
 from monitor.storage.migrate import upgrade
-from playbooks.customers import import_file
 from playbooks.models import Delivery, Draft
 from streams.records import IncidentEvent
 from tests.conftest import REPO, service_env, unique_namespace, wait_until
 from tests.integration.helpers import engine_for
 from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
-from tests.playbooks.helpers import CUSTOMERS, outage_incident
+from tests.playbooks.helpers import outage_incident, seed_customers
 from tests.playbooks.test_slack_and_policy import approval_body
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -101,10 +100,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         from datetime import UTC, datetime
 
         now = datetime.now(UTC)
-        import_file(engine, path=CUSTOMERS, now=now)
-        extra = tmp_path / "extra.jsonl"
-        extra.write_text(json.dumps({"external_id": "c-all-en", "webhook_url": hook.url}) + "\n")
-        import_file(engine, path=extra, now=now)
+        seed_customers(engine, hook_url=hook.url, tmp_path=tmp_path, now=now)
         incident = outage_incident(engine)
 
         env = service_env(
@@ -177,6 +173,18 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         assert sorted(m["To"] for m in sms.messages.values()) == ["+33612345678", "+447700900001"]
         assert len(sms.requests) == 2
 
+        assert smtp.to("capped@example.com") == []
+        with Session(engine) as session:
+            reasons = sorted(
+                d.reason or ""
+                for d in session.exec(select(Delivery).where(Delivery.status == "suppressed"))
+            )
+        assert reasons == [
+            "frequency cap: 2 messages in 24 h already",
+            "no consent for email",
+            "opted out of email",
+        ]
+
         # The unsubscribe link in an email works.
         link = smtp.to("all.en@example.com")[0]["List-Unsubscribe"].strip("<>")
         with urllib.request.urlopen(link, timeout=10) as response:
@@ -208,7 +216,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
             timeout=10,
         ) as response:
             health = json.loads(response.read())["channels"]
-        assert health["email"] == {"sent": 5, "suppressed": 2}
+        assert health["email"] == {"sent": 5 + 2, "suppressed": 3}  # 2 sent earlier to c-capped
         assert health["webhook"] == {"sent": 1}
 
         # Customers can be upserted over the API too (role importer); bad rows name their index.

@@ -15,7 +15,7 @@ from monitor.settings import shipped_config_dir
 from playbooks.channels import Channel
 from playbooks.customers import import_file
 from playbooks.flows import PassReport, deliver_due
-from playbooks.models import Customer
+from playbooks.models import Customer, Delivery
 from playbooks.policy import SendingConfig, load_sending
 from playbooks.schema import load_all
 from playbooks.service import Setup
@@ -83,3 +83,33 @@ def send_pass(
                 await channel.close()
 
     return asyncio.run(run())
+
+
+def seed_customers(engine: Engine, *, hook_url: str, tmp_path: Path, now: datetime) -> None:
+    """The example customers, c-all-en's webhook at ``hook_url``, and c-capped, who already got
+    two crisis messages an hour before ``now`` (the cap is 2 in 24 h)."""
+    customers(engine, now=now)
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(
+        f'{{"external_id": "c-all-en", "webhook_url": "{hook_url}"}}\n'
+        '{"external_id": "c-capped", "timezone": "UTC", "signup_date": "2024-01-01",'
+        ' "email": "capped@example.com", "email_consent_at": "2024-01-01"}\n'
+    )
+    import_file(engine, path=extra, now=now)
+    earlier = now - timedelta(hours=1)
+    with Session(engine) as session:
+        capped = session.exec(select(Customer).where(Customer.external_id == "c-capped")).one()
+        for k in range(2):
+            session.add(
+                Delivery(
+                    idempotency_key=f"earlier:{capped.id}:{k}",
+                    draft_id=0,
+                    customer_id=int(capped.id or 0),
+                    channel="email",
+                    status="sent",
+                    next_attempt_at=earlier,
+                    created_at=earlier,
+                    sent_at=earlier,
+                )
+            )
+        session.commit()

@@ -16,7 +16,7 @@ from playbooks.channels.webhook import WebhookChannel
 from playbooks.models import Delivery
 from playbooks.service import list_drafts, make_drafts
 from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
-from tests.playbooks.helpers import customers, outage_incident, send_pass, setup_for
+from tests.playbooks.helpers import customers, outage_incident, seed_customers, send_pass, setup_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # 07:00 in New York: quiet hours there
 
@@ -32,39 +32,7 @@ def _channels(smtp, sms, hook):
 
 
 def _seed(engine, hook_url, tmp_path):
-    ids = customers(engine, now=NOW)
-    extra = tmp_path / "extra.jsonl"
-    extra.write_text(
-        f'{{"external_id": "c-all-en", "webhook_url": "{hook_url}"}}\n'
-        '{"external_id": "c-capped", "timezone": "UTC", "signup_date": "2024-01-01",'
-        ' "email": "capped@example.com", "email_consent_at": "2024-01-01"}\n'
-    )
-    from playbooks.customers import import_file
-
-    import_file(engine, path=extra, now=NOW)
-    with Session(engine) as session:
-        capped = session.exec(select(Delivery).where(Delivery.customer_id == -1)).all()
-        assert capped == []
-        from playbooks.models import Customer
-
-        capped_id = session.exec(
-            select(Customer.id).where(Customer.external_id == "c-capped")
-        ).one()
-        for k in range(2):  # two crisis messages an hour ago: the cap (2 in 24 h) is reached
-            session.add(
-                Delivery(
-                    idempotency_key=f"earlier:{capped_id}:{k}",
-                    draft_id=0,
-                    customer_id=capped_id,
-                    channel="email",
-                    status="sent",
-                    next_attempt_at=NOW - timedelta(hours=1),
-                    created_at=NOW - timedelta(hours=1),
-                    sent_at=NOW - timedelta(hours=1),
-                )
-            )
-        session.commit()
-    return ids
+    return seed_customers(engine, hook_url=hook_url, tmp_path=tmp_path, now=NOW)
 
 
 def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
