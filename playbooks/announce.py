@@ -9,6 +9,7 @@ from playbooks.models import Draft
 
 APPROVE = "crisismon_approve"
 REJECT = "crisismon_reject"
+EDIT = "crisismon_edit"
 
 
 def draft_message(draft: Draft) -> AlertMessage:
@@ -35,6 +36,12 @@ def draft_message(draft: Draft) -> AlertMessage:
                     "action_id": APPROVE,
                     "style": "primary",
                     "text": {"type": "plain_text", "text": "Approve"},
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": EDIT,
+                    "text": {"type": "plain_text", "text": "Edit"},
                     "value": value,
                 },
                 {

@@ -313,11 +313,15 @@ def approve_with_outbox(
     return added
 
 
-def list_drafts(engine: Engine, *, incident_id: int | None = None) -> list[Draft]:
+def list_drafts(
+    engine: Engine, *, incident_id: int | None = None, draft_id: int | None = None
+) -> list[Draft]:
     with Session(engine) as session:
         query = select(Draft).order_by(col(Draft.id))
         if incident_id is not None:
             query = query.where(Draft.incident_id == incident_id)
+        if draft_id is not None:
+            query = query.where(Draft.id == draft_id)
         return list(session.exec(query).all())
 
 

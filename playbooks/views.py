@@ -21,7 +21,15 @@ from playbooks.flows import channel_health
 from playbooks.models import Draft
 from playbooks.resources import playbook_setup
 from playbooks.service import DraftError, list_drafts, unsubscribe_token, utcnow
-from playbooks.slack import DraftAction, parse_action, signature_valid
+from playbooks.slack import (
+    DraftAction,
+    EditSubmission,
+    edit_modal,
+    open_modal,
+    parse_action,
+    parse_submission,
+    signature_valid,
+)
 
 log = logging.getLogger(__name__)
 ROLES = {
@@ -198,6 +206,9 @@ class SlackInteractions(View):
             signature=request.headers.get("X-Slack-Signature", ""),
         ):
             return _error("invalid Slack signature", 401)
+        submission = parse_submission(body)
+        if submission is not None:
+            return await self._submit(submission)
         action = parse_action(body)
         if action is not None:
             task = asyncio.create_task(_decide(action))
@@ -205,12 +216,58 @@ class SlackInteractions(View):
             task.add_done_callback(_background.discard)
         return self.text("", status=200)
 
+    async def _submit(self, submission: EditSubmission) -> Response:
+        """The edit modal was saved: apply it now (Slack waits up to 3 s for errors)."""
+        if submission.user_id not in _slack_approvers():
+            return self.json(_modal_error("you may not edit drafts"))
+        try:
+            await asyncio.to_thread(
+                edit,
+                resources.engine(),
+                setup=playbook_setup(),
+                draft_id=submission.draft_id,
+                actor=f"slack:{submission.user_id}",
+                subject=submission.values.get("subject"),
+                text=submission.values.get("text"),
+                html=submission.values.get("html"),
+                now=utcnow(),
+            )
+        except DraftError as exc:
+            return self.json(_modal_error(str(exc)))
+        return self.json({"response_action": "clear"})
+
+
+def _modal_error(message: str) -> dict[str, Any]:
+    return {"response_action": "errors", "errors": {"text": message[:150]}}
+
+
+def _slack_approvers() -> set[str]:
+    return {u.strip() for u in get_settings().slack_approvers.split(",") if u.strip()}
+
+
+async def _open_editor(action: DraftAction) -> None:
+    settings = get_settings()
+    drafts = await asyncio.to_thread(list_drafts, resources.engine(), draft_id=action.draft_id)
+    if not drafts or settings.slack_bot_token is None:
+        log.warning("cannot open the edit modal for draft %s", action.draft_id)
+        return
+    problem = await open_modal(
+        token=settings.slack_bot_token,
+        trigger_id=action.trigger_id,
+        view=edit_modal(drafts[0]),
+        base_url=settings.slack_base_url,
+    )
+    if problem:
+        log.warning("edit modal for draft %s not opened: %s", action.draft_id, problem)
+
 
 async def _decide(action: DraftAction) -> None:
-    allowed = {u.strip() for u in get_settings().slack_approvers.split(",") if u.strip()}
     actor = f"slack:{action.user_id}"
-    if action.user_id not in allowed:
+    if action.user_id not in _slack_approvers():
         log.warning("slack user %s may not %s drafts", action.user_id, action.decision)
+        return
+    if action.decision == "edit":
+        await _open_editor(action)
         return
     engine, now = resources.engine(), utcnow()
     try:

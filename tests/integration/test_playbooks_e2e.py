@@ -18,12 +18,13 @@ from sqlmodel import Session, select
 
 from monitor.storage.migrate import upgrade
 from playbooks.models import Delivery, Draft
+from playbooks.slack import edit_modal
 from streams.records import IncidentEvent
 from tests.conftest import REPO, service_env, unique_namespace, wait_until
 from tests.integration.helpers import engine_for
 from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
 from tests.playbooks.helpers import outage_incident, seed_customers
-from tests.playbooks.test_slack_and_policy import approval_body
+from tests.playbooks.test_slack_and_policy import approval_body, submission_body
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -50,7 +51,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-def _slack_post(web_url: str, body: bytes, *, tamper: bool = False) -> tuple[int, float]:
+def _slack_post(web_url: str, body: bytes, *, tamper: bool = False) -> tuple[int, float, str]:
     import hashlib
     import hmac
 
@@ -58,7 +59,7 @@ def _slack_post(web_url: str, body: bytes, *, tamper: bool = False) -> tuple[int
     mac = hmac.new(SIGNING_SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
     signed = body + b"%20" if tamper else body
     began = time.monotonic()
-    status, _ = _post(
+    status, text = _post(
         f"{web_url}/slack/interactions",
         signed,
         {
@@ -67,7 +68,7 @@ def _slack_post(web_url: str, body: bytes, *, tamper: bool = False) -> tuple[int
             "X-Slack-Signature": "v0=" + mac.hexdigest(),
         },
     )
-    return status, time.monotonic() - began
+    return status, time.monotonic() - began, text
 
 
 def _drafts(engine) -> dict[tuple[str, str, str], Draft]:
@@ -141,7 +142,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         vip_en = drafts[("outage-email", "vip", "en")]
         body = approval_body(vip_en.id, vip_en.content_hash)
         assert _slack_post(worker.web_url, body, tamper=True)[0] == 401
-        status, took = _slack_post(worker.web_url, body)
+        status, took, _ = _slack_post(worker.web_url, body)
         assert status == 200 and took < 3.0
         wait_until(lambda: len(smtp.messages) == 1, 30, "the email approved in Slack")
 
@@ -151,6 +152,18 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
             _post(approve_url.format(vip_en.id), b"{}", {"Authorization": "Bearer bo-token"})[0]
             == 403
         )
+        # The edit modal, saved in Slack: only approvers may, and the draft needs a new approval.
+        new_en = drafts[("outage-email", "new", "en")]
+        change = {"subject": "Acme: a problem on our side, your data is safe"}
+        stranger = submission_body(edit_modal(new_en), user="U999", changes=change)
+        _, _, answer = _slack_post(worker.web_url, stranger)
+        assert json.loads(answer)["response_action"] == "errors"
+        saved = submission_body(edit_modal(new_en), changes=change)
+        _, took, answer = _slack_post(worker.web_url, saved)
+        assert json.loads(answer) == {"response_action": "clear"} and took < 3.0
+        drafts = _drafts(engine)
+        assert drafts[("outage-email", "new", "en")].content_hash != new_en.content_hash
+
         for key, draft in drafts.items():
             if key[0] == "outage-webhook" or draft.id == vip_en.id:
                 continue
@@ -166,7 +179,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         assert subjects == {
             "vip.en@example.com": "Acme: we are on it, and your account team is with you",
             "vip.fr@example.com": "Acme : nous sommes sur le coup, votre équipe dédiée aussi",
-            "new.en@example.com": "Acme is having a problem; it is not you",
+            "new.en@example.com": "Acme: a problem on our side, your data is safe",
             "new.fr@example.com": "Acme rencontre un problème ; ce n'est pas vous",
             "all.en@example.com": "Acme service disruption",
         }

@@ -152,3 +152,25 @@ def webhook_server(*, secret: str) -> Iterator[HttpReceiver]:
 
     with _Server(hook, port, "/hook"):
         yield receiver
+
+
+@contextmanager
+def slack_views_server() -> Iterator[HttpReceiver]:
+    """Slack's ``views.open`` as a local server; records the views the real client sent."""
+    port = free_loopback_port()
+    receiver = HttpReceiver(url=f"http://127.0.0.1:{port}/api/")
+
+    async def views_open(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != "Bearer xoxb-test-token":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if request.content_type == "application/json":
+            body = await request.json()
+        else:
+            body = dict(await request.post())
+        view = body.get("view")
+        body["view"] = json.loads(view) if isinstance(view, str) else view
+        receiver.requests.append({"key": body.get("trigger_id"), **body})
+        return web.json_response({"ok": True, "view": {"id": "V1"}})
+
+    with _Server(views_open, port, "/api/views.open"):
+        yield receiver

@@ -3,6 +3,7 @@ retries and the dead letter."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,3 +116,51 @@ def test_retries_then_dead_letter(engine):
         statuses = {r.status for r in session.exec(select(Delivery))}
     assert statuses == {"dead"}
     assert sum(e.action == "dead-letter" for e in audit.entries(engine)) == 4
+
+
+def submission_body(view: dict, *, user: str = "W111", changes: dict | None = None) -> bytes:
+    """What Slack posts when the modal is saved: the inputs' values under view.state."""
+    values = {}
+    for block in view["blocks"]:
+        element = block["element"]
+        value = (changes or {}).get(block["block_id"], element["initial_value"])
+        values[block["block_id"]] = {
+            element["action_id"]: {"type": "plain_text_input", "value": value}
+        }
+    payload = {
+        "type": "view_submission",
+        "user": {"id": user},
+        "view": {**view, "state": {"values": values}},
+    }
+    return ("payload=" + quote(json.dumps(payload))).encode()
+
+
+def test_edit_modal_opens_through_the_real_client_and_its_submission_parses(engine):
+    from playbooks.slack import edit_modal, open_modal, parse_submission
+    from tests.playbooks.fakes import slack_views_server
+
+    customers(engine, now=NOW)
+    setup = setup_for()
+    incident = outage_incident(engine)
+    draft = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)[0]
+    view = edit_modal(draft)
+    with slack_views_server() as slack:
+        problem = asyncio.run(
+            open_modal(
+                token=SecretStr("xoxb-test-token"),
+                trigger_id="111.222.valid",
+                view=view,
+                base_url=slack.url,
+            )
+        )
+    assert problem is None
+    sent = slack.requests[0]
+    assert sent["trigger_id"] == "111.222.valid"
+    assert sent["view"]["private_metadata"] == str(draft.id)
+    assert [b["block_id"] for b in sent["view"]["blocks"]] == ["subject", "text", "html"]
+
+    parsed = parse_submission(submission_body(view, changes={"subject": "New subject"}))
+    assert parsed is not None and parsed.draft_id == draft.id and parsed.user_id == "W111"
+    assert parsed.values["subject"] == "New subject"
+    assert parsed.values["text"] == draft.body_text
+    assert parse_submission(approval_body(1, "x")) is None
