@@ -248,3 +248,9 @@ def revoke(engine: Engine, *, customer_id: int, channel: str, now: datetime) -> 
         row.revoked_at = now
         session.add(row)
         return True
+
+
+def customers_with_phone(engine: Engine, *, phone: str) -> list[int]:
+    with Session(engine) as session:
+        rows = session.exec(select(Customer.id).where(Customer.phone == phone)).all()
+    return [int(r) for r in rows if r is not None]

@@ -16,7 +16,15 @@ from monitor.app import app
 from monitor.settings import get_settings
 from playbooks import audit
 from playbooks.approvals import approve, edit, reject
-from playbooks.customers import CustomerIn, describe, from_flat, revoke, upsert
+from playbooks.channels.sms import is_stop, request_signature
+from playbooks.customers import (
+    CustomerIn,
+    customers_with_phone,
+    describe,
+    from_flat,
+    revoke,
+    upsert,
+)
 from playbooks.flows import channel_health
 from playbooks.models import Draft
 from playbooks.resources import playbook_setup
@@ -290,6 +298,36 @@ async def _decide(action: DraftAction) -> None:
             )
     except DraftError as exc:
         log.warning("slack %s of draft %s refused: %s", action.decision, action.draft_id, exc)
+
+
+@app.page("/api/sms/inbound")
+class SmsInbound(View):
+    """Twilio's incoming-message webhook: a STOP reply withdraws SMS consent."""
+
+    async def post(self, request: Request) -> Response:
+        settings = get_settings()
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        token = settings.sms_auth_token
+        url = playbook_setup().public_url.rstrip("/") + "/api/sms/inbound"
+        expected = request_signature(token.get_secret_value(), url, form) if token else ""
+        given = request.headers.get("X-Twilio-Signature", "")
+        if not expected or not hmac.compare_digest(given, expected):
+            return _error("invalid Twilio signature", 403)
+        if is_stop(form.get("Body", "")):
+            phone = form.get("From", "")
+            for customer_id in await asyncio.to_thread(
+                customers_with_phone, resources.engine(), phone=phone
+            ):
+                changed = await asyncio.to_thread(
+                    revoke,
+                    resources.engine(),
+                    customer_id=customer_id,
+                    channel="sms",
+                    now=utcnow(),
+                )
+                if changed:
+                    await asyncio.to_thread(_audit_opt_out, customer_id, "sms")
+        return self.text("<Response/>", content_type="text/xml")
 
 
 @app.page("/unsubscribe")

@@ -6,10 +6,33 @@ deduplicate on it; a compatible gateway that does will drop a resend.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 import aiohttp
 from pydantic import SecretStr
 
 from playbooks.channels import ChannelError, OutgoingMessage
+
+# Replies that withdraw SMS consent (Twilio's standard opt-out keywords, plus French).
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET"})
+
+
+def request_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    """Twilio's X-Twilio-Signature: base64 HMAC-SHA1 of the URL and the sorted form fields."""
+    data = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def is_stop(body: str) -> bool:
+    """Whether an SMS reply is an opt-out keyword.
+
+    >>> is_stop(" stop "), is_stop("stop sending me offers")
+    (True, False)
+    """
+    return body.strip().upper().rstrip(".!") in STOP_WORDS
 
 
 class TwilioSmsChannel:

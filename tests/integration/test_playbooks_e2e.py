@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from aiokafka import AIOKafkaProducer
 from sqlmodel import Session, select
 
 from monitor.storage.migrate import upgrade
-from playbooks.models import Delivery, Draft
+from playbooks.channels.sms import request_signature
+from playbooks.models import Consent, Customer, Delivery, Draft
 from playbooks.slack import edit_modal
 from streams.records import IncidentEvent
 from tests.conftest import REPO, service_env, unique_namespace, wait_until
@@ -197,6 +199,18 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
             "no consent for email",
             "opted out of email",
         ]
+
+        # Replying STOP to an SMS withdraws SMS consent (Twilio's signed inbound webhook).
+        inbound = f"{worker.web_url}/api/sms/inbound"
+        form = {"From": "+33612345678", "To": "+15550001", "Body": "Stop", "MessageSid": "SM1"}
+        signed = {"X-Twilio-Signature": request_signature("tok", inbound, form)}
+        encoded = urllib.parse.urlencode(form).encode()
+        assert _post(inbound, encoded, {"X-Twilio-Signature": "forged"})[0] == 403
+        assert _post(inbound, encoded, signed)[0] == 200
+        with Session(engine) as session:
+            vip_fr = session.exec(select(Customer).where(Customer.external_id == "c-vip-fr")).one()
+            assert session.get(Consent, (vip_fr.id, "sms")).revoked_at is not None
+            assert session.get(Consent, (vip_fr.id, "email")).revoked_at is None
 
         # The unsubscribe link in an email works.
         link = smtp.to("all.en@example.com")[0]["List-Unsubscribe"].strip("<>")
