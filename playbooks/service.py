@@ -144,7 +144,14 @@ def make_drafts(
             for step in playbook.steps:
                 if step.trigger != change:
                     continue
-                groups = _groups(setup, playbook=playbook, step=step, customers=customers, now=now)
+                audience = _audience(
+                    session,
+                    playbook=playbook,
+                    step=step,
+                    incident_id=incident_id,
+                    customers=customers,
+                )
+                groups = _groups(setup, playbook=playbook, step=step, customers=audience, now=now)
                 for (segment, locale), members in sorted(groups.items()):
                     draft = _insert_draft(
                         session,
@@ -160,6 +167,32 @@ def make_drafts(
                     if draft is not None:
                         created.append(draft)
     return created
+
+
+def _told(session: Session, incident_id: int, playbook: str) -> set[int]:
+    """Customers this playbook sent something to about the incident."""
+    drafts = Draft.__table__  # type: ignore[attr-defined]
+    deliveries = Delivery.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(deliveries.c.customer_id)
+        .join(drafts, drafts.c.id == deliveries.c.draft_id)
+        .where(
+            drafts.c.incident_id == incident_id,
+            drafts.c.playbook == playbook,
+            deliveries.c.status == "sent",
+        )
+    ).all()
+    return {int(r[0]) for r in rows}
+
+
+def _audience(
+    session: Session, *, playbook: Playbook, step: Step, incident_id: int, customers: list[Customer]
+) -> list[Customer]:
+    """Who a step may reach: everyone, or for an all-clear only those who were told."""
+    if step.trigger != "resolved":
+        return customers
+    told = _told(session, incident_id, playbook.name)
+    return [c for c in customers if c.id in told]
 
 
 def _insert_draft(
@@ -269,7 +302,13 @@ def approve_with_outbox(
     """Approve and write the outbox rows in the caller's transaction; returns rows added."""
     playbook = setup.playbook(draft.playbook)
     step = playbook.step(draft.step_id)
-    customers = all_customers(session)
+    customers = _audience(
+        session,
+        playbook=playbook,
+        step=step,
+        incident_id=draft.incident_id,
+        customers=all_customers(session),
+    )
     groups = _groups(setup, playbook=playbook, step=step, customers=customers, now=now)
     members = groups.get((draft.segment, draft.locale), [])
     draft.status = "approved"

@@ -104,7 +104,7 @@ class Drafts(View):
 
 
 @app.page("/api/drafts/{draft_id}/{action}")
-class DraftAction_(View):
+class DraftDecision(View):
     """POST approve {content_hash?}, reject {reason?}, edit {subject?, text?, html?}."""
 
     async def post(self, request: Request, draft_id: str, action: str) -> Response:
@@ -117,6 +117,9 @@ class DraftAction_(View):
             body = await _body(request)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return _error("body is not valid JSON", 400)
+        for field in ("content_hash", "reason", "subject", "text", "html"):
+            if body.get(field) is not None and not isinstance(body[field], str):
+                return _error(f"{field} must be a string", 400)
         engine, setup, now = resources.engine(), playbook_setup(), utcnow()
         try:
             if action == "approve":

@@ -238,3 +238,28 @@ def test_rejecting_an_approved_draft_cancels_what_is_not_sent(engine, tmp_path):
         with Session(engine) as session:
             rows = session.exec(select(Delivery).where(Delivery.draft_id == everyone.id)).all()
         assert {r.status for r in rows} == {"cancelled"} and len(rows) == 4
+
+
+def test_all_clear_only_after_customers_were_told(engine, tmp_path):
+    setup = setup_for()
+    with (
+        smtp_server() as smtp,
+        sms_server(sid="AC1", token="tok") as sms,
+        webhook_server(secret="hook-secret") as hook,
+    ):
+        _seed(engine, hook.url, tmp_path)
+        incident = outage_incident(engine)
+        drafts = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
+        assert (
+            make_drafts(engine, setup=setup, incident_id=incident, change="resolved", now=NOW) == []
+        )  # nothing was sent yet: nothing to clear
+        vip = next(
+            d for d in drafts if (d.step_id, d.segment, d.locale) == ("outage-email", "vip", "en")
+        )
+        approve(engine, setup=setup, draft_id=vip.id, actor="web:ana", expected_hash=None, now=NOW)
+        send_pass(engine, setup=setup, channels=lambda: _channels(smtp, sms, hook), now=NOW)
+        clear = make_drafts(engine, setup=setup, incident_id=incident, change="resolved", now=NOW)
+        # Only the customer who was told about the crisis hears that it is over.
+        assert [(d.step_id, d.segment, d.locale, d.recipient_count) for d in clear] == [
+            ("all-clear-email", "everyone", "en", 1)
+        ]
