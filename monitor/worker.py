@@ -29,6 +29,7 @@ def register_everything() -> None:
     import monitor.incidents.agents
     import monitor.web  # noqa: F401
     import playbooks.agents
+    import playbooks.callbacks
     import playbooks.views  # noqa: F401
     import streams.agents  # noqa: F401
 
