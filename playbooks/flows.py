@@ -247,3 +247,16 @@ def channel_health(engine: Engine) -> dict[str, dict[str, int]]:
     for channel, status, count in rows:
         health.setdefault(channel, {})[status] = int(count)
     return health
+
+
+def dead_letters(engine: Engine, *, limit: int) -> list[Delivery]:
+    """The most recent messages that failed for good."""
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(Delivery)
+                .where(Delivery.status == "dead")
+                .order_by(col(Delivery.id).desc())
+                .limit(limit)
+            ).all()
+        )

@@ -31,6 +31,7 @@ cli.add_typer(customers.customers_cli, name="customers")
 cli.add_typer(customers.segments_cli, name="segments")
 cli.add_typer(playbooks.playbooks_cli, name="playbooks")
 cli.add_typer(playbooks.audit_cli, name="audit")
+cli.command("outbox")(playbooks.outbox_command)
 
 
 class CliError(RuntimeError):

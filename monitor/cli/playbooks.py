@@ -82,3 +82,30 @@ def verify_command() -> None:
     if problems:
         raise CliError(f"audit log tampered with: {len(problems)} problem(s) in {count} rows")
     status.print(f"audit log intact: {count} rows")
+
+
+def outbox_command(
+    dead: int = typer.Option(5, "--dead", min=0, help="how many dead letters to show in full"),
+) -> None:
+    """Customer messages per channel and status, and the latest dead letters with their error."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from playbooks.flows import channel_health, dead_letters
+
+    engine = ready_engine(settings())
+    health = channel_health(engine)
+    console = Console()
+    if not health:
+        console.print("the outbox is empty")
+        return
+    statuses = ["pending", "sent", "suppressed", "cancelled", "dead"]
+    table = Table("channel", *statuses)
+    for channel, counts in sorted(health.items()):
+        table.add_row(channel, *(str(counts.get(s, 0)) for s in statuses))
+    console.print(table)
+    for row in dead_letters(engine, limit=dead):
+        print(
+            f"dead: {row.idempotency_key} ({row.channel}, {row.attempts} attempts): "
+            f"{row.last_error}"
+        )

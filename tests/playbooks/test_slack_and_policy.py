@@ -164,3 +164,33 @@ def test_edit_modal_opens_through_the_real_client_and_its_submission_parses(engi
     assert parsed.values["subject"] == "New subject"
     assert parsed.values["text"] == draft.body_text
     assert parse_submission(approval_body(1, "x")) is None
+
+
+def test_outbox_command_shows_failures_per_channel(engine, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    test_retries_then_dead_letter(engine)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRISISMON_")}
+    env["CRISISMON_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+    env["CRISISMON_DATA_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "outbox", "--dead", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {
+        cells[0]: cells[1:]
+        for line in result.stdout.splitlines()
+        if (cells := [c.strip() for c in line.strip("│┃ ").split("│")])[0] in ("email", "sms")
+    }
+    # pending, sent, suppressed, cancelled, dead
+    assert rows == {"email": ["0", "0", "0", "0", "2"], "sms": ["0", "0", "0", "0", "2"]}
+    dead = [line for line in result.stdout.splitlines() if line.startswith("dead: ")]
+    assert len(dead) == 3
+    assert any("(email, 2 attempts): SMTP server unreachable" in line for line in dead)
+    assert any("(sms, 1 attempts): SMS API answered 401" in line for line in dead)
