@@ -28,14 +28,18 @@ async def run_playbooks(stream):  # type: ignore[no-untyped-def]
             continue
         if event.change == "opened":
             await asyncio.sleep(gather)  # let the incident collect its examples first
-        drafts = await asyncio.to_thread(
-            make_drafts,
-            resources.engine(),
-            setup=playbook_setup(),
-            incident_id=event.incident_id,
-            change=event.change,
-            now=datetime.now(UTC),
-        )
+        try:
+            drafts = await asyncio.to_thread(
+                make_drafts,
+                resources.engine(),
+                setup=playbook_setup(),
+                incident_id=event.incident_id,
+                change=event.change,
+                now=datetime.now(UTC),
+            )
+        except Exception:  # keep the agent alive for the next incident
+            log.exception("incident %s: playbooks failed", event.incident_id)
+            continue
         for draft in drafts:
             log.info(
                 "incident %s: draft %s (%s/%s/%s, %s recipients) is %s",

@@ -21,8 +21,8 @@ from playbooks import audit
 from playbooks.channels import Channel, ChannelError, OutgoingMessage
 from playbooks.models import Consent, Customer, Delivery, Draft
 from playbooks.policy import backoff, decide
-from playbooks.render import render_copy
-from playbooks.service import Setup, address_of, context_for
+from playbooks.render import TemplateError, render_copy
+from playbooks.service import DraftError, Setup, address_of, context_for
 
 log = logging.getLogger(__name__)
 # How long a row whose draft lost its approval waits before it is looked at again.
@@ -122,9 +122,23 @@ async def deliver_one(
     report: PassReport,
 ) -> None:
     """Check, send and record one outbox row; SQL runs in a thread, off the event loop."""
-    checked = await asyncio.to_thread(
-        _check, engine, setup=setup, delivery_id=delivery_id, now=now, report=report
-    )
+    try:
+        checked = await asyncio.to_thread(
+            _check, engine, setup=setup, delivery_id=delivery_id, now=now, report=report
+        )
+    except (TemplateError, DraftError, LookupError, ValueError) as exc:
+        # A row that cannot even be prepared would block every pass: dead-letter it.
+        error = ChannelError(f"cannot prepare the message: {exc}", permanent=True)
+        await asyncio.to_thread(
+            _failed,
+            engine,
+            setup=setup,
+            delivery_id=delivery_id,
+            error=error,
+            now=now,
+            report=report,
+        )
+        return
     if checked is None:
         return
     channel_name, message = checked

@@ -194,3 +194,20 @@ def test_outbox_command_shows_failures_per_channel(engine, tmp_path):
     assert len(dead) == 3
     assert any("(email, 2 attempts): SMTP server unreachable" in line for line in dead)
     assert any("(sms, 1 attempts): SMS API answered 401" in line for line in dead)
+
+
+def test_a_message_that_cannot_be_prepared_goes_to_the_dead_letter(engine):
+    from dataclasses import replace
+
+    customers(engine, now=NOW)
+    setup = setup_for(sending=SendingConfig(quiet_hours=None))
+    incident = outage_incident(engine)
+    draft = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)[0]
+    approve(engine, setup=setup, draft_id=draft.id, actor="t", expected_hash=None, now=NOW)
+    # The playbook was removed from the config after approval.
+    without = replace(setup, catalogue=replace(setup.catalogue, playbooks=[]))
+    report = send_pass(engine, setup=without, channels=dict, now=NOW)
+    assert len(report.dead) == draft.recipient_count - 2  # the other two are suppressed first
+    with Session(engine) as session:
+        dead = session.exec(select(Delivery).where(Delivery.status == "dead")).all()
+    assert all("no longer configured" in (d.last_error or "") for d in dead)
