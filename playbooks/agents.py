@@ -12,8 +12,9 @@ from monitor.incidents.alerts import AlertMessage
 from monitor.notifiers import NotifierError
 from playbooks.announce import draft_message
 from playbooks.flows import deliver_due
-from playbooks.resources import channels, playbook_setup
+from playbooks.resources import channels, playbook_setup, team_notifier
 from playbooks.service import make_drafts
+from playbooks.team import claim_team_alerts, record_team_alert
 from streams.topics import incidents
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ async def run_playbooks(stream):  # type: ignore[no-untyped-def]
         except Exception:  # keep the agent alive for the next incident
             log.exception("incident %s: playbooks failed", event.incident_id)
             continue
+        await _post_team_alerts(event.incident_id, event.change)
         for draft in drafts:
             log.info(
                 "incident %s: draft %s (%s/%s/%s, %s recipients) is %s",
@@ -53,6 +55,35 @@ async def run_playbooks(stream):  # type: ignore[no-untyped-def]
             )
             if draft.status == "pending":
                 await _announce(draft_message(draft))
+
+
+async def _post_team_alerts(incident_id: int, change: str) -> None:
+    """Internal alert steps: posted at once, once per (incident, step)."""
+    engine = resources.engine()
+    alerts = await asyncio.to_thread(
+        claim_team_alerts,
+        engine,
+        setup=playbook_setup(),
+        incident_id=incident_id,
+        change=change,
+        now=datetime.now(UTC),
+    )
+    for alert in alerts:
+        notifier = team_notifier(alert.slack_channel)
+        error = None
+        try:
+            await notifier.post_alert(AlertMessage(text=alert.text))
+        except NotifierError as exc:
+            error = str(exc)
+            log.error("internal alert %s not delivered: %s", alert.key, exc)
+        await asyncio.to_thread(
+            record_team_alert,
+            engine,
+            key=alert.key,
+            via=notifier.name,
+            error=error,
+            now=datetime.now(UTC),
+        )
 
 
 async def _announce(message: AlertMessage) -> None:

@@ -127,7 +127,7 @@ def preapprove(
     playbook = setup.playbook(playbook_name)
     count = 0
     with session_scope(engine) as session:
-        for step in playbook.steps:
+        for step in playbook.message_steps:
             if not step.pre_approved:
                 continue
             for segment, locales in step.segments.items():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from monitor import resources
+from monitor.notifiers import Notifier, build_notifier
 from monitor.settings import get_settings
 from playbooks.channels import Channel, build_channels
 from playbooks.policy import load_sending
@@ -38,3 +40,12 @@ def playbook_setup() -> Setup:
 @lru_cache(maxsize=1)
 def channels() -> dict[str, Channel]:
     return build_channels(get_settings())
+
+
+@lru_cache(maxsize=16)
+def team_notifier(slack_channel: str | None) -> Notifier:
+    """The alert notifier, posting to another Slack channel when a step names one."""
+    settings = get_settings()
+    if slack_channel and settings.slack_configured:
+        return build_notifier(settings.model_copy(update={"slack_channel": slack_channel}))
+    return resources.notifier()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -64,13 +64,24 @@ class Step(Strict):
         return self
 
 
+class InternalAlert(Strict):
+    """A message to the team's Slack channel (or the console), sent at once without approval."""
+
+    id: str = Slug
+    kind: Literal["internal_alert"]
+    trigger: Literal["opened", "resolved"] = "opened"
+    # A Slack channel other than CRISISMON_SLACK_CHANNEL; the bot must be a member.
+    slack_channel: str | None = None
+    text: str = Field(min_length=1)
+
+
 class Playbook(Strict):
     name: str = Slug
     description: str = ""
     default_locale: str = "en"
     match: Match = Field(default_factory=Match)
     vars: dict[str, str] = Field(default_factory=dict)
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Annotated[Step | InternalAlert, Field(discriminator="kind")]] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique_steps(self) -> Playbook:
@@ -81,8 +92,17 @@ class Playbook(Strict):
             seen.add(step.id)
         return self
 
+    @property
+    def message_steps(self) -> list[Step]:
+        """The steps that write to customers."""
+        return [s for s in self.steps if isinstance(s, Step)]
+
+    @property
+    def alert_steps(self) -> list[InternalAlert]:
+        return [s for s in self.steps if isinstance(s, InternalAlert)]
+
     def step(self, step_id: str) -> Step:
-        return next(s for s in self.steps if s.id == step_id)
+        return next(s for s in self.message_steps if s.id == step_id)
 
 
 @dataclass(frozen=True)
@@ -127,7 +147,18 @@ def resolve_locale(wanted: str, available: list[str], default: str) -> str:
 
 def _check(located: Located, playbook: Playbook, segments: Segments) -> list[str]:
     errors: list[str] = []
-    for i, step in enumerate(playbook.steps):
+    for i, any_step in enumerate(playbook.steps):
+        if isinstance(any_step, InternalAlert):
+            sample = sample_context(locale="en", segment="", variables=playbook.vars)
+            context = {"incident": sample["incident"], "vars": sample["vars"]}
+            context["examples"] = ["Is the site down?"]
+            try:
+                render_copy(subject="", text=any_step.text, html="", context=context)
+            except TemplateError as exc:
+                where = f"template line {exc.lineno}: " if hasattr(exc, "lineno") else ""
+                errors.append(str(located.error(("steps", i, "text"), f"{where}{exc.message}")))
+            continue
+        step = any_step
         for segment, locales in step.segments.items():
             at: tuple[str | int, ...] = ("steps", i, "segments", segment)
             if segment not in segments.names:

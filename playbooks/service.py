@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from monitor.incidents.service import get_detail
+from monitor.incidents.service import IncidentDetail, get_detail
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Incident
 from playbooks import audit
@@ -122,6 +122,16 @@ def _groups(
     return groups
 
 
+def facts_of(detail: IncidentDetail) -> IncidentFacts:
+    """What playbooks match on: severity, series, and the title and example mentions."""
+    incident = detail.incident
+    return IncidentFacts(
+        severity=incident.severity,
+        series=incident.series.split(),
+        texts=[incident.title, *(m.text for m in detail.examples)],
+    )
+
+
 def make_drafts(
     engine: Engine, *, setup: Setup, incident_id: int, change: str, now: datetime
 ) -> list[Draft]:
@@ -130,18 +140,14 @@ def make_drafts(
     if detail is None:
         return []
     incident = detail.incident
-    facts = IncidentFacts(
-        severity=incident.severity,
-        series=incident.series.split(),
-        texts=[incident.title, *(m.text for m in detail.examples)],
-    )
+    facts = facts_of(detail)
     created: list[Draft] = []
     with session_scope(engine) as session:
         customers = all_customers(session)
         for playbook in setup.catalogue.playbooks:
             if not matches(playbook, facts):
                 continue
-            for step in playbook.steps:
+            for step in playbook.message_steps:
                 if step.trigger != change:
                     continue
                 audience = _audience(

@@ -46,12 +46,26 @@ class Located:
             return model.model_validate(self.data)
         except ValidationError as exc:
             first = exc.errors()[0]
-            loc = tuple(p for p in first["loc"] if not _is_union_tag(p))
+            loc = _in_file(self.data, tuple(first["loc"]))
             raise self.error(loc, str(first["msg"]).removeprefix("Value error, ")) from None
 
 
-def _is_union_tag(part: str | int) -> bool:
-    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+def _in_file(data: Any, loc: Path_) -> Path_:
+    """Drop the parts pydantic adds for unions (tags, 'function-after[…]') from a location."""
+    kept: list[str | int] = []
+    for index, part in enumerate(loc):
+        if isinstance(data, dict) and isinstance(part, str) and part not in data:
+            following = loc[index + 1] if index + 1 < len(loc) else None
+            if "[" in part or part.startswith("function-") or following in data:
+                continue  # a union tag: the real key comes next
+        kept.append(part)
+        if isinstance(data, dict):
+            data = data.get(part) if isinstance(part, str) else None
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            data = None
+    return tuple(kept)
 
 
 def load(path: Path) -> Located:

@@ -23,7 +23,8 @@ def check_command() -> None:
     _, catalogue = load_all(current.config_dir)
     for playbook in catalogue.playbooks:
         steps = ", ".join(
-            f"{s.id} ({s.channel}, {len(s.segments)} segments)" for s in playbook.steps
+            [f"{s.id} ({s.channel}, {len(s.segments)} segments)" for s in playbook.message_steps]
+            + [f"{s.id} (internal alert)" for s in playbook.alert_steps]
         )
         status.print(f"[green]✓[/] {playbook.name}: {steps}")
     for error in catalogue.errors:

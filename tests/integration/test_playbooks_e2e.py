@@ -137,6 +137,9 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         wait_until(lambda: len(_drafts(engine)) == 8, 60, "eight drafts")
         buttons = lambda: [p for p in fake_slack.posts if "crisismon_approve" in json.dumps(p)]  # noqa: E731
         wait_until(lambda: len(buttons()) == 8, 30, "eight drafts posted to Slack with buttons")
+        team = lambda: [t for t in fake_slack.texts() if "Outage playbook started" in t]  # noqa: E731
+        wait_until(lambda: len(team()) == 1, 30, "the internal alert step")
+        assert f"incident #{incident} (critical)" in team()[0]
         time.sleep(3)
         assert smtp.messages == [] and sms.requests == [] and hook.requests == []
 
@@ -260,6 +263,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         _publish(tansu, f"{namespace}.incidents", incident)
         time.sleep(6)
         assert len(_drafts(engine)) == 8
+        assert len(team()) == 1
         assert (len(smtp.messages), len(sms.requests), len(hook.requests)) == (5, 2, 2)
 
     cli_env = {**env, "CRISISMON_DATABASE_URL": database_url}

@@ -44,7 +44,7 @@ def test_shipped_playbooks_are_valid_and_tailored():
         "product-recall",
     }
     for playbook in catalogue.playbooks:
-        first = playbook.steps[0]
+        first = playbook.message_steps[0]
         assert list(first.segments) == ["vip", "new", "everyone"]
         for copies in first.segments.values():
             assert {"en", "fr"} <= set(copies)
@@ -108,3 +108,10 @@ def test_check_command_exit_codes(tmp_path):
     assert bad.returncode == 1
     assert "bad.yaml:11:" in bad.stdout
     assert bad.stderr.strip().endswith("1 problem(s) in " + str(config / "playbooks"))
+
+
+def test_internal_alert_templates_are_checked_too(tmp_path):
+    alert = '  - id: tell\n    kind: internal_alert\n    text: "Incident {{ incident.nope }}"\n'
+    errors = _check(tmp_path, GOOD + alert)
+    assert len(errors) == 1 and ":14: steps.1.text" in errors[0], errors
+    assert _check(tmp_path, GOOD + alert.replace("incident.nope", "incident.id")) == []
