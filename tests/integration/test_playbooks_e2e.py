@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from streams.records import IncidentEvent
 from tests.conftest import REPO, service_env, unique_namespace, wait_until
 from tests.integration.helpers import engine_for
 from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
-from tests.playbooks.helpers import outage_incident, seed_customers
+from tests.playbooks.helpers import config_with_team_alert, outage_incident, seed_customers
 from tests.playbooks.test_slack_and_policy import approval_body, submission_body
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -90,8 +89,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
     engine = engine_for(database_url)
     upgrade(engine)
     namespace = unique_namespace()
-    config = tmp_path / "config"
-    shutil.copytree(REPO / "config", config)
+    config = config_with_team_alert(tmp_path)
     # Quiet hours depend on when the test runs; they have their own test.
     (config / "sending.yaml").write_text("quiet_hours: null\n")
 
@@ -139,7 +137,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         wait_until(lambda: len(buttons()) == 8, 30, "eight drafts posted to Slack with buttons")
         team = lambda: [t for t in fake_slack.texts() if "Outage playbook started" in t]  # noqa: E731
         wait_until(lambda: len(team()) == 1, 30, "the internal alert step")
-        assert f"incident #{incident} (critical)" in team()[0]
+        assert f"started: #{incident} (critical)" in team()[0]
         time.sleep(3)
         assert smtp.messages == [] and sms.requests == [] and hook.requests == []
 

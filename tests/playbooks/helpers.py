@@ -26,10 +26,35 @@ CUSTOMERS = DATA / "customers" / "customers.csv"
 OUTAGE_TEXT = "Is the site down? Total outage again, can't log in"
 
 
+TEAM_ALERT = """\
+  - id: tell-comms
+    kind: internal_alert
+    text: |
+      :rotating_light: Outage playbook started: #{{ incident.id }} ({{ incident.severity }}).
+      Customer drafts are waiting for approval. Status page: {{ vars.status_url }}
+      What customers say: {% for e in examples %}“{{ e }}” {% endfor %}
+"""
+
+
+def config_with_team_alert(tmp_path: Path) -> Path:
+    """A copy of the shipped config whose outage playbook first tells the team."""
+    import shutil
+
+    config = tmp_path / "config-team"
+    shutil.copytree(shipped_config_dir(), config)
+    path = config / "playbooks" / "service-outage.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("steps:\n", "steps:\n" + TEAM_ALERT, 1))
+    return config
+
+
 def setup_for(
-    *, public_url: str = "http://crisis.example", sending: SendingConfig | None = None
+    *,
+    public_url: str = "http://crisis.example",
+    sending: SendingConfig | None = None,
+    config: Path | None = None,
 ) -> Setup:
-    segments, catalogue = load_all(shipped_config_dir())
+    segments, catalogue = load_all(config or shipped_config_dir())
     assert catalogue.errors == []
     return Setup(
         segments=segments,

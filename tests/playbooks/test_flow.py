@@ -265,14 +265,15 @@ def test_all_clear_only_after_customers_were_told(engine, tmp_path):
         ]
 
 
-def test_internal_alert_is_claimed_once_per_incident(engine):
+def test_internal_alert_is_claimed_once_per_incident(engine, tmp_path):
     from playbooks.team import claim_team_alerts, record_team_alert
+    from tests.playbooks.helpers import config_with_team_alert
 
-    setup = setup_for()
+    setup = setup_for(config=config_with_team_alert(tmp_path))
     incident = outage_incident(engine)
     first = claim_team_alerts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
     assert [a.key for a in first] == [f"{incident}:team:tell-comms"]
-    assert f"incident #{incident} (critical)" in first[0].text
+    assert f"started: #{incident} (critical)" in first[0].text
     assert "“Is the site down? Total outage again, can't log in”" in first[0].text
     again = claim_team_alerts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
     assert again == []  # a replayed event, or another worker
