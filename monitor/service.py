@@ -39,8 +39,10 @@ class Service:
         web_port: int | None = None,
         worker_log: Path | None = None,
         ready_timeout: float = 60.0,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
+        self.extra_env = extra_env or {}
         self.web_port = web_port or settings.web_port
         self.worker_log = worker_log
         self.ready_timeout = ready_timeout
@@ -88,6 +90,7 @@ class Service:
                 "CRISISMON_CONFIG_DIR": str(self.settings.config_dir),
                 "CRISISMON_INBOX": "true" if self.settings.use_inbox else "false",
                 "CRISISMON_NAMESPACE": self.settings.namespace,
+                **self.extra_env,
             }
         )
         if self.settings.pseudonym_key is not None:

@@ -110,6 +110,40 @@ class Settings(BaseSettings):
     slack_base_url: str | None = Field(
         default=None, description="override Slack's API address (tests point it at a local fake)"
     )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="verifies Slack's interactive requests (approve buttons)"
+    )
+    slack_approvers: str = Field(
+        default="", description="comma-separated Slack user ids allowed to approve drafts"
+    )
+
+    # Playbooks: who may approve over the web API, and where customer messages go.
+    api_tokens: SecretStr | None = Field(
+        default=None,
+        description="'TOKEN=NAME:ROLE,…' with ROLE approver (approve, reject, edit) or editor "
+        "(edit only); sent as 'Authorization: Bearer TOKEN'",
+    )
+    public_url: str | None = Field(
+        default=None, description="base URL customers reach for unsubscribe links"
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None, description="signs unsubscribe links; a random one per process if unset"
+    )
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "crisismon@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    sms_base_url: str | None = Field(
+        default=None, description="Twilio-compatible API, e.g. https://api.twilio.com"
+    )
+    sms_account_sid: str | None = None
+    sms_auth_token: SecretStr | None = None
+    sms_from: str = ""
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key that signs customer webhooks"
+    )
 
     @field_validator("broker")
     @classmethod
@@ -129,7 +163,17 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "embedded_broker_url", "database_url", "pseudonym_key", "sentiment_model", mode="before"
+        "embedded_broker_url",
+        "database_url",
+        "pseudonym_key",
+        "sentiment_model",
+        "smtp_host",
+        "sms_base_url",
+        "webhook_secret",
+        "api_tokens",
+        "slack_signing_secret",
+        "unsubscribe_secret",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -33,6 +33,9 @@ AGENT_MODULES = (
     "monitor.incidents.agents",
     "monitor.web",
     "monitor.webhooks",
+    "playbooks.agents",
+    "playbooks.callbacks",
+    "playbooks.views",
     "streams.agents",
     "streams.poll_agents",
 )

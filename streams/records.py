@@ -43,6 +43,8 @@ class IncidentEvent(faust.Record, serializer="json"):
     incident_id: int
     change: str
     severity: str
+    # The change that made the incident worth a page: alert, and start the playbooks.
+    paged_now: bool = False
 
 
 class DeadLetterRecord(faust.Record, serializer="json"):

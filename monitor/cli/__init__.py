@@ -10,12 +10,14 @@ from pydantic import ValidationError
 
 from monitor.cli import (
     backtest,
+    customers,
     db,
     demo,
     drill,
     evaluate,
     feedback,
     incidents,
+    playbooks,
     replay,
     sentiment,
     service,
@@ -46,6 +48,11 @@ cli.add_typer(db.db_cli, name="db")
 cli.add_typer(evaluate.eval_cli, name="eval")
 cli.add_typer(drill.drill_cli, name="drill")
 cli.add_typer(sentiment.sentiment_cli, name="sentiment")
+cli.add_typer(customers.customers_cli, name="customers")
+cli.add_typer(customers.segments_cli, name="segments")
+cli.add_typer(playbooks.playbooks_cli, name="playbooks")
+cli.add_typer(playbooks.audit_cli, name="audit")
+cli.command("outbox")(playbooks.outbox_command)
 
 
 class CliError(RuntimeError):
@@ -69,6 +76,7 @@ def main() -> None:
     from monitor.service import ServiceError
     from monitor.storage.db import DatabaseError
     from monitor.worker import WorkerError
+    from playbooks.yamlfile import ConfigFileError
     from streams.drills import DrillError
     from streams.replay import ReplayError
     from streams.sources.config import SourceConfigError
@@ -89,6 +97,7 @@ def main() -> None:
         BacktestError,
         PlotUnavailable,
         CliError,
+        ConfigFileError,
     )
     try:
         cli()

@@ -18,6 +18,12 @@ from monitor.cli.common import progress_bar, settings, status
 
 def demo(
     timeout: float = typer.Option(90.0, "--timeout", min=5, help="seconds to wait for the alert"),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="also run the playbooks: start local SMTP, SMS and webhook receivers, import demo "
+        "customers, show the drafts, approve the first step's and print what arrived",
+    ),
 ) -> None:
     """Play an outage scenario on a fresh embedded service and print the alert it fires.
 
@@ -26,6 +32,10 @@ def demo(
     is posted to Slack (to Slack too, if configured). It uses its own database
     (DATA_DIR/demo.db) and topic namespace, so your real incidents stay clean.
     Exits 0 when the alert arrived, 1 with the reason otherwise.
+
+    With --full it uses a fresh DATA_DIR/demo-full.db and goes on: the service-outage playbook
+    drafts messages per segment and locale, the demo approves those of the first step over the
+    web API (as user 'demo') and prints what the local receivers got. Quiet hours are off.
     """
     from monitor.cli import CliError
     from monitor.service import Service, pick_web_port
@@ -33,10 +43,11 @@ def demo(
     from streams.replay import replay
     from streams.scenario import outage_scenario, write_jsonl
 
+    db_file = settings().data_dir / ("demo-full.db" if full else "demo.db")
     current = settings().model_copy(
         update={
             "broker": EMBEDDED,
-            "database_url": SecretStr(f"sqlite:///{settings().data_dir / 'demo.db'}"),
+            "database_url": SecretStr(f"sqlite:///{db_file}"),
             "namespace": "demo",
             "inbox": None,
             # The scenario's authors must be pseudonymised; a throwaway key suits a demo that
@@ -45,7 +56,22 @@ def demo(
         }
     )
     log_path = Path(current.data_dir) / "logs" / "demo-worker.log"
-    service = Service(current, web_port=pick_web_port(), worker_log=log_path)
+    workdir = tempfile.TemporaryDirectory()
+    extra = None
+    if full:
+        from monitor.cli.demo_full import FullDemo
+
+        for stale in db_file.parent.glob(db_file.name + "*"):
+            stale.unlink()  # a fresh database: earlier runs would hit the frequency cap
+        extra = FullDemo.prepare(current, Path(workdir.name))
+        current = current.model_copy(update=extra.settings_update())
+        extra.import_customers(current.resolved_database_url)
+    service = Service(
+        current,
+        web_port=pick_web_port(),
+        worker_log=log_path,
+        extra_env=extra.env() if extra else None,
+    )
     try:
         service.start(on_step=lambda msg: status.print(f"[green]✓[/] {msg}"))
         began = datetime.now(UTC)
@@ -79,8 +105,13 @@ def demo(
             " after the scenario started playing:\n"
         )
         print(alert, flush=True)
+        if extra is not None and extra.run(service.web_url, timeout=30) == 0:
+            raise CliError(f"no customer message arrived; the worker log is {log_path}")
     finally:
         service.stop()
+        if extra is not None:
+            extra.stop()
+        workdir.cleanup()
 
 
 def _wait_for_alert(service: object, *, since: datetime, timeout: float) -> str | None:

@@ -10,8 +10,6 @@ from monitor import resources
 from monitor.app import app
 from monitor.incidents.alerts import render_alert
 from monitor.incidents.service import (
-    PAGED,
-    SEVERITY_RANK,
     claim_alert,
     correlate,
     get_detail,
@@ -49,7 +47,10 @@ async def correlate_anomalies(stream):  # type: ignore[no-untyped-def]
             await incidents.send(
                 key=str(change.incident_id),
                 value=IncidentEvent(
-                    incident_id=change.incident_id, change=change.change, severity=change.severity
+                    incident_id=change.incident_id,
+                    change=change.change,
+                    severity=change.severity,
+                    paged_now=change.paged_now,
                 ),
             )
 
@@ -59,15 +60,11 @@ async def notify_incidents(stream):  # type: ignore[no-untyped-def]
     """Alert once per incident, as soon as it is severe enough to page someone."""
     gather = resources.detection_config().incidents.alert_gather_seconds
     async for event in stream:
-        if event.change not in ("opened", "merged") or not is_paged(event.severity):
+        if not event.paged_now:
             continue
         # Anomalies of the same moment on other series are still arriving; one alert names all.
         await asyncio.sleep(gather)
         await send_alert(event.incident_id)
-
-
-def is_paged(severity: str) -> bool:
-    return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[PAGED]
 
 
 async def send_alert(incident_id: int) -> None:

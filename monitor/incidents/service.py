@@ -49,6 +49,9 @@ class IncidentChange:
     incident_id: int
     change: str  # "opened" or "merged"
     severity: str
+    # True when this change made the incident worth a page (opened at, or raised to, warning+):
+    # the moment to alert a person and to start the playbooks.
+    paged_now: bool = False
 
 
 def correlate(
@@ -106,6 +109,7 @@ def correlate(
         anomaly.incident_id = target.id
         session.add(anomaly)
         session.flush()
+        severity_before = target.severity if change == "merged" else "info"
         if change == "merged":
             members = session.exec(select(Anomaly).where(Anomaly.incident_id == target.id)).all()
             graded = grade_incident(
@@ -117,7 +121,14 @@ def correlate(
             if SEVERITY_RANK[graded] > SEVERITY_RANK[target.severity]:
                 target.severity = graded
                 session.add(target)
-        return IncidentChange(target.id, change, target.severity)
+        paged_now = is_paged(target.severity) and not (
+            change == "merged" and is_paged(severity_before)
+        )
+        return IncidentChange(target.id, change, target.severity, paged_now)
+
+
+def is_paged(severity: str) -> bool:
+    return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[PAGED]
 
 
 def _metric_title(metric: str) -> str:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import monitor.storage.models  # noqa: F401  - registers the tables on SQLModel.metadata
+import playbooks.models  # noqa: F401  - customers, drafts, outbox, audit
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -1,0 +1,112 @@
+"""`crisismon playbooks …` and `crisismon audit verify`."""
+
+from __future__ import annotations
+
+import typer
+
+from monitor.cli.common import ready_engine, settings, status
+
+playbooks_cli = typer.Typer(help="Crisis playbooks in config/playbooks/.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+
+
+@playbooks_cli.command("check")
+def check_command() -> None:
+    """Validate every playbook and render every template with sample data.
+
+    Errors name the file and line. Exits 1 when any playbook has an error.
+    """
+    from monitor.cli import CliError
+    from playbooks.schema import load_all
+
+    current = settings()
+    _, catalogue = load_all(current.config_dir)
+    for playbook in catalogue.playbooks:
+        steps = ", ".join(
+            [f"{s.id} ({s.channel}, {len(s.segments)} segments)" for s in playbook.message_steps]
+            + [f"{s.id} (internal alert)" for s in playbook.alert_steps]
+        )
+        status.print(f"[green]✓[/] {playbook.name}: {steps}")
+    for error in catalogue.errors:
+        print(error)
+    if catalogue.errors:
+        raise CliError(f"{len(catalogue.errors)} problem(s) in {current.config_dir / 'playbooks'}")
+
+
+@playbooks_cli.command("preapprove")
+def preapprove_command(
+    name: str = typer.Argument(..., help="the playbook's name, e.g. service-outage"),
+    actor: str = typer.Option(..., "--as", help="who approves: recorded in the audit log"),
+) -> None:
+    """Pre-approve the current templates of the playbook's `pre_approved: true` steps.
+
+    The approval binds to each template's content hash: once a template is edited, its
+    drafts wait for a person again until this is run anew.
+    """
+    from datetime import UTC, datetime
+
+    from monitor.cli import CliError
+    from playbooks.approvals import preapprove
+    from playbooks.policy import SendingConfig
+    from playbooks.schema import load_all
+    from playbooks.service import DraftError, Setup
+
+    current = settings()
+    segments, catalogue = load_all(current.config_dir)
+    if catalogue.errors:
+        raise CliError(f"fix the playbooks first: {catalogue.errors[0]}")
+    setup = Setup(segments=segments, catalogue=catalogue, sending=SendingConfig(), public_url="")
+    try:
+        count = preapprove(
+            ready_engine(current),
+            setup=setup,
+            playbook_name=name,
+            actor=actor,
+            now=datetime.now(UTC),
+        )
+    except DraftError as exc:
+        raise CliError(str(exc)) from exc
+    if count == 0:
+        raise CliError(f"playbook {name!r} has no step with pre_approved: true")
+    status.print(f"pre-approved {count} template(s) of {name} as {actor}")
+
+
+@audit_cli.command("verify")
+def verify_command() -> None:
+    """Recompute the audit log's hash chain; exits 1 if any row was changed or removed."""
+    from monitor.cli import CliError
+    from playbooks.audit import verify
+
+    count, problems = verify(ready_engine(settings()))
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise CliError(f"audit log tampered with: {len(problems)} problem(s) in {count} rows")
+    status.print(f"audit log intact: {count} rows")
+
+
+def outbox_command(
+    dead: int = typer.Option(5, "--dead", min=0, help="how many dead letters to show in full"),
+) -> None:
+    """Customer messages per channel and status, and the latest dead letters with their error."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from playbooks.flows import channel_health, dead_letters
+
+    engine = ready_engine(settings())
+    health = channel_health(engine)
+    console = Console()
+    if not health:
+        console.print("the outbox is empty")
+        return
+    statuses = ["pending", "sent", "suppressed", "cancelled", "dead"]
+    table = Table("channel", *statuses)
+    for channel, counts in sorted(health.items()):
+        table.add_row(channel, *(str(counts.get(s, 0)) for s in statuses))
+    console.print(table)
+    for row in dead_letters(engine, limit=dead):
+        print(
+            f"dead: {row.idempotency_key} ({row.channel}, {row.attempts} attempts): "
+            f"{row.last_error}"
+        )

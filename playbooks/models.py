@@ -1,0 +1,130 @@
+"""Playbook tables: customers and consent, drafts, the outbox, pre-approvals and the audit chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from monitor.storage.types import UTCDateTime
+
+
+def _utc(**kwargs: object) -> object:
+    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+
+
+class Customer(SQLModel, table=True):
+    """One customer, upserted by the id the business knows them by."""
+
+    __tablename__ = "customers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=200, unique=True)
+    locale: str = Field(default="en", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    region: str | None = Field(default=None, max_length=64)
+    plan: str | None = Field(default=None, max_length=64)
+    lifetime_value: float = 0.0
+    signup_date: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    last_activity: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    # Space-delimited with a leading and trailing space, like mentions.series_keys.
+    tags: str = Field(default=" ", max_length=2000)
+    updated_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class Consent(SQLModel, table=True):
+    """Consent of one customer for one channel: when, by what means, and whether withdrawn."""
+
+    __tablename__ = "customer_consents"
+
+    customer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    channel: str = Field(primary_key=True, max_length=20)
+    granted_at: datetime = _utc()  # type: ignore[assignment]
+    method: str = Field(max_length=200)
+    revoked_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+
+
+class Draft(SQLModel, table=True):
+    """One message to approve: per (incident, step, segment, locale)."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "step_id", "segment", "locale", name="uq_drafts_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(index=True)
+    playbook: str = Field(max_length=100)
+    step_id: str = Field(max_length=100)
+    channel: str = Field(max_length=20)
+    segment: str = Field(max_length=100)
+    locale: str = Field(max_length=16)
+    critical: bool = False
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    recipient_count: int = 0
+    preview: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # pending → approved | rejected. An edit puts an approved draft back to pending.
+    status: str = Field(default="pending", max_length=20, index=True)
+    approved_hash: str | None = Field(default=None, max_length=64)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    slack_ref: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class TemplateApproval(SQLModel, table=True):
+    """A standing pre-approval of one template version (its content hash)."""
+
+    __tablename__ = "template_approvals"
+
+    playbook: str = Field(primary_key=True, max_length=100)
+    step_id: str = Field(primary_key=True, max_length=100)
+    segment: str = Field(primary_key=True, max_length=100)
+    locale: str = Field(primary_key=True, max_length=16)
+    content_hash: str = Field(max_length=64)
+    approved_by: str = Field(max_length=200)
+    approved_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class Delivery(SQLModel, table=True):
+    """An outbox row: one message to one customer, keyed (incident, recipient, step)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    draft_id: int = Field(index=True)
+    customer_id: int = Field(index=True)
+    channel: str = Field(max_length=20)
+    # pending → sent | suppressed | dead | cancelled (draft rejected)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc()  # type: ignore[assignment]
+    last_error: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _utc()  # type: ignore[assignment]
+    sent_at: datetime | None = _utc(default=None, nullable=True, index=True)  # type: ignore[assignment]
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: each row carries the hash of the previous one (``crisismon audit verify``)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc()  # type: ignore[assignment]
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=50)
+    subject: str = Field(max_length=200)
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    # Unique: two writers that read the same tail cannot both append after it.
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64)

@@ -1,0 +1,228 @@
+"""Playbook files in ``config/playbooks/*.yaml``: schema, loading and checks with line numbers."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from playbooks.render import TemplateError, render_copy, sample_context
+from playbooks.segments import Segments
+from playbooks.yamlfile import ConfigFileError, Located, load
+
+Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
+Severity = Literal["warning", "critical"]
+ChannelName = Literal["email", "sms", "webhook", "console"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Copy(Strict):
+    """One message in one locale for one segment. Jinja2 templates."""
+
+    subject: str = ""
+    text: str = Field(min_length=1)
+    html: str = ""
+
+
+class Match(Strict):
+    """Every rule given must hold; a rule left out matches anything."""
+
+    severity: list[Severity] | None = None
+    series: list[str] | None = Field(default=None, description="glob patterns, e.g. source:*")
+    terms: list[str] | None = Field(
+        default=None, description="any of these words in the title or example mentions"
+    )
+
+
+class Step(Strict):
+    id: str = Slug
+    kind: Literal["customer_message"]
+    # Which incident change starts the step: "opened", or "resolved" for an all-clear.
+    trigger: Literal["opened", "resolved"] = "opened"
+    channel: ChannelName
+    pre_approved: bool = False
+    # Critical messages pass quiet hours; the frequency cap and consent still apply.
+    critical: bool = False
+    # Segment name → locale → copy. The order matters: a customer gets the first match.
+    segments: dict[str, dict[str, Copy]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _email_has_subject_and_html(self) -> Step:
+        if self.channel == "email":
+            for segment, locales in self.segments.items():
+                for locale, copy in locales.items():
+                    if not copy.subject or not copy.html:
+                        raise ValueError(
+                            f"email copy {segment}/{locale} needs a subject, text and html"
+                        )
+        return self
+
+
+class InternalAlert(Strict):
+    """A message to the team's Slack channel (or the console), sent at once without approval."""
+
+    id: str = Slug
+    kind: Literal["internal_alert"]
+    trigger: Literal["opened", "resolved"] = "opened"
+    # A Slack channel other than CRISISMON_SLACK_CHANNEL; the bot must be a member.
+    slack_channel: str | None = None
+    text: str = Field(min_length=1)
+
+
+class Playbook(Strict):
+    name: str = Slug
+    description: str = ""
+    default_locale: str = "en"
+    match: Match = Field(default_factory=Match)
+    vars: dict[str, str] = Field(default_factory=dict)
+    steps: list[Annotated[Step | InternalAlert, Field(discriminator="kind")]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> Playbook:
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.id in seen:
+                raise ValueError(f"two steps are called {step.id!r}")
+            seen.add(step.id)
+        return self
+
+    @property
+    def message_steps(self) -> list[Step]:
+        """The steps that write to customers."""
+        return [s for s in self.steps if isinstance(s, Step)]
+
+    @property
+    def alert_steps(self) -> list[InternalAlert]:
+        return [s for s in self.steps if isinstance(s, InternalAlert)]
+
+    def step(self, step_id: str) -> Step:
+        return next(s for s in self.message_steps if s.id == step_id)
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What matching looks at."""
+
+    severity: str
+    series: list[str]
+    texts: list[str]  # title and example mentions
+
+
+def matches(playbook: Playbook, facts: IncidentFacts) -> bool:
+    rules = playbook.match
+    if rules.severity is not None and facts.severity not in rules.severity:
+        return False
+    if rules.series is not None and not any(
+        fnmatch.fnmatchcase(s, pattern) for s in facts.series for pattern in rules.series
+    ):
+        return False
+    if rules.terms is not None:
+        corpus = " ".join(facts.texts).lower()
+        if not any(term.lower() in corpus for term in rules.terms):
+            return False
+    return True
+
+
+def resolve_locale(wanted: str, available: list[str], default: str) -> str:
+    """Exact locale, then its language, then the playbook's default.
+
+    >>> resolve_locale("fr-CA", ["en", "fr"], "en")
+    'fr'
+    >>> resolve_locale("de", ["en", "fr"], "en")
+    'en'
+    """
+    if wanted in available:
+        return wanted
+    language = wanted.split("-")[0]
+    if language in available:
+        return language
+    return default
+
+
+def _check(located: Located, playbook: Playbook, segments: Segments) -> list[str]:
+    errors: list[str] = []
+    for i, any_step in enumerate(playbook.steps):
+        if isinstance(any_step, InternalAlert):
+            sample = sample_context(locale="en", segment="", variables=playbook.vars)
+            context = {"incident": sample["incident"], "vars": sample["vars"]}
+            context["examples"] = ["Is the site down?"]
+            try:
+                render_copy(subject="", text=any_step.text, html="", context=context)
+            except TemplateError as exc:
+                where = f"template line {exc.lineno}: " if hasattr(exc, "lineno") else ""
+                errors.append(str(located.error(("steps", i, "text"), f"{where}{exc.message}")))
+            continue
+        step = any_step
+        for segment, locales in step.segments.items():
+            at: tuple[str | int, ...] = ("steps", i, "segments", segment)
+            if segment not in segments.names:
+                errors.append(str(located.error(at, f"unknown segment {segment!r}")))
+                continue
+            if playbook.default_locale not in locales:
+                errors.append(
+                    str(
+                        located.error(
+                            at, f"no copy in the default locale {playbook.default_locale!r}"
+                        )
+                    )
+                )
+            for locale, copy in locales.items():
+                context = sample_context(locale=locale, segment=segment, variables=playbook.vars)
+                for part in ("subject", "text", "html"):
+                    try:
+                        render_copy(
+                            subject=copy.subject if part == "subject" else "",
+                            text=copy.text if part == "text" else "x",
+                            html=copy.html if part == "html" else "",
+                            context=context,
+                        )
+                    except TemplateError as exc:
+                        where = f"template line {exc.lineno}: " if hasattr(exc, "lineno") else ""
+                        errors.append(
+                            str(located.error((*at, locale, part), f"{where}{exc.message}"))
+                        )
+    return errors
+
+
+@dataclass
+class Catalogue:
+    playbooks: list[Playbook]
+    errors: list[str]
+
+
+def load_playbooks(directory: Path, segments: Segments) -> Catalogue:
+    """Every ``*.yaml`` in ``directory``, validated and test-rendered; errors name file:line."""
+    found: list[Playbook] = []
+    errors: list[str] = []
+    names: set[str] = set()
+    if not directory.is_dir():
+        return Catalogue([], [f"{directory}: no playbooks folder"])
+    for path in sorted(directory.glob("*.y*ml")):
+        try:
+            located = load(path)
+            playbook = located.validate(Playbook)
+        except ConfigFileError as exc:
+            errors.append(str(exc))
+            continue
+        problems = _check(located, playbook, segments)
+        if playbook.name in names:
+            problems.append(str(located.error(("name",), f"{playbook.name!r} is used twice")))
+        names.add(playbook.name)
+        errors.extend(problems)
+        if not problems:
+            found.append(playbook)
+    return Catalogue(found, errors)
+
+
+def load_all(config_dir: Path) -> tuple[Segments, Catalogue]:
+    """``segments.yaml`` and ``playbooks/`` from a config folder."""
+    from playbooks.segments import load_segments
+
+    segments = load_segments(config_dir / "segments.yaml")
+    return segments, load_playbooks(config_dir / "playbooks", segments)

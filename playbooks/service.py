@@ -1,0 +1,374 @@
+"""Drafts, approvals and the outbox: keyword-only functions over one SQL transaction each."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from monitor.incidents.service import IncidentDetail, get_detail
+from monitor.storage.db import insert_for, session_scope
+from monitor.storage.models import Incident
+from playbooks import audit
+from playbooks.customers import all_customers
+from playbooks.models import Consent, Customer, Delivery, Draft, TemplateApproval
+from playbooks.policy import SendingConfig
+from playbooks.render import content_hash, render_copy
+from playbooks.schema import Catalogue, IncidentFacts, Playbook, Step, matches, resolve_locale
+from playbooks.segments import Segments
+
+
+class DraftError(RuntimeError):
+    """A request about a draft cannot be done; ``status`` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything the engine reads from config and settings, loaded once per process."""
+
+    segments: Segments
+    catalogue: Catalogue
+    sending: SendingConfig
+    public_url: str
+    unsubscribe_secret: str = ""
+
+    def unsubscribe_url(self, customer_id: int, channel: str) -> str:
+        token = unsubscribe_token(self.unsubscribe_secret, customer_id, channel)
+        return f"{self.public_url.rstrip('/')}/unsubscribe?c={customer_id}&ch={channel}&t={token}"
+
+    def playbook(self, name: str) -> Playbook:
+        for playbook in self.catalogue.playbooks:
+            if playbook.name == name:
+                return playbook
+        raise DraftError(f"playbook {name!r} is no longer configured", 409)
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def unsubscribe_token(secret: str, customer_id: int, channel: str) -> str:
+    mac = hmac.new(secret.encode(), f"{customer_id}:{channel}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+ADDRESS = {"email": "email", "sms": "phone", "webhook": "webhook_url", "console": "external_id"}
+
+
+def address_of(customer: Customer, channel: str) -> str | None:
+    value = getattr(customer, ADDRESS[channel])
+    return str(value) if value else None
+
+
+def incident_context(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "severity": incident.severity,
+        "series": incident.series,
+        "opened_at": f"{incident.opened_at:%Y-%m-%d %H:%M} UTC",
+    }
+
+
+def context_for(
+    setup: Setup, *, customer: Customer, draft: Draft, incident: Incident, now: datetime
+) -> dict[str, Any]:
+    """The template context for one real recipient."""
+    playbook = setup.playbook(draft.playbook)
+    assert customer.id is not None
+    return {
+        "customer": {
+            "external_id": customer.external_id,
+            "locale": customer.locale,
+            "timezone": customer.timezone,
+            "region": customer.region or "",
+            "plan": customer.plan or "",
+            "lifecycle": setup.segments.lifecycle(customer, now=now),
+            "segment": draft.segment,
+        },
+        "incident": incident_context(incident),
+        "vars": playbook.vars,
+        "unsubscribe_url": setup.unsubscribe_url(customer.id, draft.channel),
+    }
+
+
+def _groups(
+    setup: Setup, *, playbook: Playbook, step: Step, customers: list[Customer], now: datetime
+) -> dict[tuple[str, str], list[Customer]]:
+    """Recipients of a step by (segment, locale): each customer in the first segment they match."""
+    groups: dict[tuple[str, str], list[Customer]] = defaultdict(list)
+    names = list(step.segments)
+    for customer in customers:
+        if address_of(customer, step.channel) is None:
+            continue
+        segment = setup.segments.first_of(customer, names, now=now)
+        if segment is None:
+            continue
+        locale = resolve_locale(
+            customer.locale, list(step.segments[segment]), playbook.default_locale
+        )
+        groups[(segment, locale)].append(customer)
+    return groups
+
+
+def facts_of(detail: IncidentDetail) -> IncidentFacts:
+    """What playbooks match on: severity, series, and the title and example mentions."""
+    incident = detail.incident
+    return IncidentFacts(
+        severity=incident.severity,
+        series=incident.series.split(),
+        texts=[incident.title, *(m.text for m in detail.examples)],
+    )
+
+
+def make_drafts(
+    engine: Engine, *, setup: Setup, incident_id: int, change: str, now: datetime
+) -> list[Draft]:
+    """One draft per (step, segment, locale) of every matching playbook; replays add nothing."""
+    detail = get_detail(engine, incident_id=incident_id)
+    if detail is None:
+        return []
+    incident = detail.incident
+    facts = facts_of(detail)
+    created: list[Draft] = []
+    with session_scope(engine) as session:
+        customers = all_customers(session)
+        for playbook in setup.catalogue.playbooks:
+            if not matches(playbook, facts):
+                continue
+            for step in playbook.message_steps:
+                if step.trigger != change:
+                    continue
+                audience = _audience(
+                    session,
+                    playbook=playbook,
+                    step=step,
+                    incident_id=incident_id,
+                    customers=customers,
+                )
+                groups = _groups(setup, playbook=playbook, step=step, customers=audience, now=now)
+                for (segment, locale), members in sorted(groups.items()):
+                    draft = _insert_draft(
+                        session,
+                        setup=setup,
+                        playbook=playbook,
+                        step=step,
+                        segment=segment,
+                        locale=locale,
+                        members=members,
+                        incident=incident,
+                        now=now,
+                    )
+                    if draft is not None:
+                        created.append(draft)
+    return created
+
+
+def _told(session: Session, incident_id: int, playbook: str) -> set[int]:
+    """Customers this playbook sent something to about the incident."""
+    drafts = Draft.__table__  # type: ignore[attr-defined]
+    deliveries = Delivery.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(deliveries.c.customer_id)
+        .join(drafts, drafts.c.id == deliveries.c.draft_id)
+        .where(
+            drafts.c.incident_id == incident_id,
+            drafts.c.playbook == playbook,
+            deliveries.c.status == "sent",
+        )
+    ).all()
+    return {int(r[0]) for r in rows}
+
+
+def _audience(
+    session: Session, *, playbook: Playbook, step: Step, incident_id: int, customers: list[Customer]
+) -> list[Customer]:
+    """Who a step may reach: everyone, or for an all-clear only those who were told."""
+    if step.trigger != "resolved":
+        return customers
+    told = _told(session, incident_id, playbook.name)
+    return [c for c in customers if c.id in told]
+
+
+def _insert_draft(
+    session: Session,
+    *,
+    setup: Setup,
+    playbook: Playbook,
+    step: Step,
+    segment: str,
+    locale: str,
+    members: list[Customer],
+    incident: Incident,
+    now: datetime,
+) -> Draft | None:
+    copy = step.segments[segment][locale]
+    digest = content_hash(subject=copy.subject, text=copy.text, html=copy.html)
+    table = Draft.__table__  # type: ignore[attr-defined]
+    values = {
+        "incident_id": incident.id,
+        "playbook": playbook.name,
+        "step_id": step.id,
+        "channel": step.channel,
+        "segment": segment,
+        "locale": locale,
+        "critical": step.critical,
+        "subject": copy.subject,
+        "body_text": copy.text,
+        "body_html": copy.html,
+        "content_hash": digest,
+        "recipient_count": len(members),
+        "status": "pending",
+        "created_at": now,
+    }
+    sketch = Draft.model_validate(values)
+    shown = _reachable(session, members, step.channel) or members[0]
+    values["preview"] = preview_for(setup, draft=sketch, customer=shown, incident=incident, now=now)
+    inserted = session.execute(
+        insert_for(session, table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["incident_id", "step_id", "segment", "locale"])
+        .returning(table.c.id)
+    ).first()
+    if inserted is None:
+        return None  # a replayed incident event: the draft exists already
+    draft = session.get(Draft, inserted[0])
+    assert draft is not None
+    audit.append(
+        session,
+        actor="engine",
+        action="draft",
+        subject=f"draft:{draft.id}",
+        detail={
+            "incident": incident.id,
+            "step": step.id,
+            "segment": segment,
+            "locale": locale,
+            "hash": digest,
+            "recipients": len(members),
+        },
+        now=now,
+    )
+    if step.pre_approved:
+        standing = session.get(TemplateApproval, (playbook.name, step.id, segment, locale))
+        if standing is not None and standing.content_hash == digest:
+            approve_with_outbox(
+                session,
+                setup=setup,
+                draft=draft,
+                actor=f"pre-approved by {standing.approved_by}",
+                now=now,
+            )
+        else:
+            audit.append(
+                session,
+                actor="engine",
+                action="pre-approval-void",
+                subject=f"draft:{draft.id}",
+                detail={"reason": "no standing approval of this template version", "hash": digest},
+                now=now,
+            )
+    return draft
+
+
+def _reachable(session: Session, members: list[Customer], channel: str) -> Customer | None:
+    """The first member with active consent for the channel: a preview of a real message."""
+    for customer in members:
+        consent = session.get(Consent, (customer.id, channel))
+        if consent is not None and consent.revoked_at is None:
+            return customer
+    return None
+
+
+def preview_for(
+    setup: Setup, *, draft: Draft, customer: Customer, incident: Incident, now: datetime
+) -> str:
+    context = context_for(setup, customer=customer, draft=draft, incident=incident, now=now)
+    rendered = render_copy(
+        subject=draft.subject, text=draft.body_text, html=draft.body_html, context=context
+    )
+    head = f"Subject: {rendered.subject}\n\n" if rendered.subject else ""
+    return f"(preview for customer {customer.external_id})\n{head}{rendered.text}"
+
+
+def approve_with_outbox(
+    session: Session, *, setup: Setup, draft: Draft, actor: str, now: datetime
+) -> int:
+    """Approve and write the outbox rows in the caller's transaction; returns rows added."""
+    playbook = setup.playbook(draft.playbook)
+    step = playbook.step(draft.step_id)
+    customers = _audience(
+        session,
+        playbook=playbook,
+        step=step,
+        incident_id=draft.incident_id,
+        customers=all_customers(session),
+    )
+    groups = _groups(setup, playbook=playbook, step=step, customers=customers, now=now)
+    members = groups.get((draft.segment, draft.locale), [])
+    draft.status = "approved"
+    draft.approved_hash = draft.content_hash
+    draft.decided_by = actor
+    draft.decided_at = now
+    session.add(draft)
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    # Rows held back by an edit go out now, with the newly approved content.
+    session.execute(
+        update(table)
+        .where(table.c.draft_id == draft.id, table.c.status == "pending")
+        .values(next_attempt_at=now)
+    )
+    added = 0
+    for customer in members:
+        row = {
+            "idempotency_key": f"{draft.incident_id}:{customer.id}:{draft.step_id}",
+            "draft_id": draft.id,
+            "customer_id": customer.id,
+            "channel": draft.channel,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        result = session.execute(
+            insert_for(session, table)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        added += result.rowcount or 0  # type: ignore[attr-defined]
+    audit.append(
+        session,
+        actor=actor,
+        action="approve",
+        subject=f"draft:{draft.id}",
+        detail={"hash": draft.content_hash, "outbox_rows": added},
+        now=now,
+    )
+    return added
+
+
+def list_drafts(
+    engine: Engine, *, incident_id: int | None = None, draft_id: int | None = None
+) -> list[Draft]:
+    with Session(engine) as session:
+        query = select(Draft).order_by(col(Draft.id))
+        if incident_id is not None:
+            query = query.where(Draft.incident_id == incident_id)
+        if draft_id is not None:
+            query = query.where(Draft.id == draft_id)
+        return list(session.exec(query).all())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,155 @@
+"""Slack interactivity: verify the request signature, read a block_actions payload.
+
+The only playbooks module that imports slack_sdk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from pydantic import SecretStr
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.signature import Clock, SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from playbooks.announce import APPROVE, EDIT, REJECT
+from playbooks.models import Draft
+
+
+class _FixedClock(Clock):
+    def __init__(self, now: float) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+
+def signature_valid(
+    *, secret: str, body: bytes, timestamp: str, signature: str, now: float | None = None
+) -> bool:
+    """Slack's v0 HMAC-SHA256 signature, and a timestamp within 5 minutes of ``now``."""
+    verifier = SignatureVerifier(secret, clock=_FixedClock(time.time() if now is None else now))
+    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
+@dataclass(frozen=True)
+class DraftAction:
+    decision: str  # "approve", "reject" or "edit"
+    draft_id: int
+    content_hash: str
+    user_id: str
+    user_name: str
+    trigger_id: str = ""
+
+
+def _payload(body: bytes) -> dict[str, Any] | None:
+    form = parse_qs(body.decode("utf-8", errors="replace"))
+    try:
+        payload = json.loads(form["payload"][0])
+    except (KeyError, IndexError, json.JSONDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def parse_action(body: bytes) -> DraftAction | None:
+    """The draft decision in a block_actions payload, or None for anything else."""
+    payload = _payload(body)
+    if payload is None or payload.get("type") != "block_actions":
+        return None
+    user = payload.get("user") or {}
+    for action in payload.get("actions") or []:
+        action_id = action.get("action_id")
+        if action_id not in (APPROVE, REJECT, EDIT):
+            continue
+        draft, _, digest = str(action.get("value", "")).partition(":")
+        if not draft.isdigit():
+            return None
+        return DraftAction(
+            decision={APPROVE: "approve", REJECT: "reject", EDIT: "edit"}[action_id],
+            draft_id=int(draft),
+            content_hash=digest,
+            user_id=str(user.get("id", "")),
+            user_name=str(user.get("username") or user.get("name") or ""),
+            trigger_id=str(payload.get("trigger_id", "")),
+        )
+    return None
+
+
+MODAL = "crisismon_edit_modal"
+_FIELDS = ("subject", "text", "html")
+
+
+def edit_modal(draft: Draft) -> dict[str, Any]:
+    """A modal with the draft's three templates; submitting it edits the draft."""
+    current = {"subject": draft.subject, "text": draft.body_text, "html": draft.body_html}
+    blocks = []
+    for name in _FIELDS:
+        if name != "text" and not current[name] and draft.channel != "email":
+            continue
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": name,
+                "label": {"type": "plain_text", "text": name.capitalize()},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": name,
+                    "multiline": name != "subject",
+                    "initial_value": current[name][:3000],
+                },
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": MODAL,
+        "private_metadata": str(draft.id),
+        "title": {"type": "plain_text", "text": f"Edit draft #{draft.id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+@dataclass(frozen=True)
+class EditSubmission:
+    draft_id: int
+    user_id: str
+    values: dict[str, str]  # subject, text, html: only those in the modal
+
+
+def parse_submission(body: bytes) -> EditSubmission | None:
+    """The edit in a view_submission of our modal, or None for anything else."""
+    payload = _payload(body)
+    if payload is None or payload.get("type") != "view_submission":
+        return None
+    view = payload.get("view") or {}
+    if view.get("callback_id") != MODAL or not str(view.get("private_metadata", "")).isdigit():
+        return None
+    state = (view.get("state") or {}).get("values") or {}
+    values = {
+        name: str(state[name][name].get("value") or "")
+        for name in _FIELDS
+        if name in state and name in state[name]
+    }
+    user = payload.get("user") or {}
+    return EditSubmission(int(view["private_metadata"]), str(user.get("id", "")), values)
+
+
+async def open_modal(
+    *, token: SecretStr, trigger_id: str, view: dict[str, Any], base_url: str | None = None
+) -> str | None:
+    """Open the modal (``views.open``); the reason it failed, or None."""
+    client = AsyncWebClient(
+        token=token.get_secret_value(), timeout=5, base_url=base_url or AsyncWebClient.BASE_URL
+    )
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        return str(exc.response.get("error", "unknown_error"))
+    except SlackClientError as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,95 @@
+"""Internal alert steps: a templated message to the team, once per (incident, step), no approval.
+
+The claim is an outbox row (``deliveries``) with the key ``INCIDENT:team:STEP`` and status
+``claimed``, so a replayed incident event or a second worker never posts it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from monitor.incidents.service import get_detail
+from monitor.storage.db import insert_for, session_scope
+from playbooks import audit
+from playbooks.models import Delivery
+from playbooks.render import render_text
+from playbooks.schema import matches
+from playbooks.service import Setup, facts_of, incident_context
+
+
+@dataclass(frozen=True)
+class TeamAlert:
+    key: str
+    text: str
+    slack_channel: str | None
+
+
+def claim_team_alerts(
+    engine: Engine, *, setup: Setup, incident_id: int, change: str, now: datetime
+) -> list[TeamAlert]:
+    """Render and claim every internal alert step of the matching playbooks."""
+    detail = get_detail(engine, incident_id=incident_id)
+    if detail is None:
+        return []
+    facts = facts_of(detail)
+    claimed: list[TeamAlert] = []
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        for playbook in setup.catalogue.playbooks:
+            if not matches(playbook, facts):
+                continue
+            for step in playbook.alert_steps:
+                if step.trigger != change:
+                    continue
+                context = {
+                    "incident": incident_context(detail.incident),
+                    "vars": playbook.vars,
+                    "examples": [m.text for m in detail.examples[:3]],
+                }
+                text = render_text(step.text, context)
+                key = f"{incident_id}:team:{step.id}"
+                inserted = session.execute(
+                    insert_for(session, table)
+                    .values(
+                        idempotency_key=key,
+                        draft_id=0,
+                        customer_id=0,
+                        channel="team",
+                        status="claimed",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(table.c.id)
+                ).first()
+                if inserted is not None:
+                    claimed.append(TeamAlert(key, text, step.slack_channel))
+    return claimed
+
+
+def record_team_alert(
+    engine: Engine, *, key: str, via: str, error: str | None, now: datetime
+) -> None:
+    """Mark the claimed alert sent, or dead with the error (it is not retried)."""
+    with session_scope(engine) as session:
+        delivery = session.exec(select(Delivery).where(Delivery.idempotency_key == key)).first()
+        if delivery is None:
+            return
+        delivery.attempts += 1
+        delivery.status = "dead" if error else "sent"
+        delivery.last_error = error
+        delivery.sent_at = None if error else now
+        session.add(delivery)
+        audit.append(
+            session,
+            actor="engine",
+            action="dead-letter" if error else "send",
+            subject=f"delivery:{key}",
+            detail={"channel": "team", "via": via, "error": error},
+            now=now,
+        )

@@ -1,0 +1,117 @@
+"""Playbook files: the shipped ones pass; each kind of mistake is reported with file and line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.settings import shipped_config_dir
+from playbooks.schema import IncidentFacts, load_all, load_playbooks, matches
+from playbooks.segments import load_segments
+
+GOOD = """\
+name: test
+match:
+  terms: [outage]
+steps:
+  - id: mail
+    kind: customer_message
+    channel: sms
+    segments:
+      everyone:
+        en:
+          text: "Hello {{ customer.region }}"
+"""
+
+
+def _check(tmp_path: Path, text: str) -> list[str]:
+    folder = tmp_path / "playbooks"
+    folder.mkdir(exist_ok=True)
+    (folder / "p.yaml").write_text(text)
+    segments = load_segments(shipped_config_dir() / "segments.yaml")
+    return load_playbooks(folder, segments).errors
+
+
+def test_shipped_playbooks_are_valid_and_tailored():
+    _, catalogue = load_all(shipped_config_dir())
+    assert catalogue.errors == []
+    assert {p.name for p in catalogue.playbooks} == {
+        "service-outage",
+        "billing-error",
+        "product-recall",
+    }
+    for playbook in catalogue.playbooks:
+        first = playbook.message_steps[0]
+        assert list(first.segments) == ["vip", "new", "everyone"]
+        for copies in first.segments.values():
+            assert {"en", "fr"} <= set(copies)
+
+
+def test_good_file_passes(tmp_path):
+    assert _check(tmp_path, GOOD) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "words"),
+    [
+        (("channel: sms", "channel: pigeon"), 7, "steps.0.channel"),
+        (("kind: customer_message", "kind: customer_message\n    colour: red"), 7, "colour"),
+        (("everyone:", "nobody:"), 9, "unknown segment 'nobody'"),
+        (("        en:", "        fr:"), 9, "default locale 'en'"),
+        (("customer.region", "customer.name"), 11, "has no attribute 'name'"),
+        (("customer.region", "customer.__class__"), 11, "steps.0.segments.everyone.en.text"),
+        (("{{ customer.region }}", "{% if %}"), 11, "template line 1"),
+        (("  terms: [outage]", "  terms: [outage"), 4, "not valid YAML"),
+    ],
+)
+def test_mistakes_name_file_and_line(tmp_path, change, line, words):
+    errors = _check(tmp_path, GOOD.replace(*change))
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"{tmp_path / 'playbooks' / 'p.yaml'}:{line}:"), errors[0]
+    assert words in errors[0]
+
+
+def test_matching_rules():
+    _, catalogue = load_all(shipped_config_dir())
+    by_name = {p.name: p for p in catalogue.playbooks}
+    outage = IncidentFacts("critical", ["global"], ["Is the site down? outage again"])
+    assert matches(by_name["service-outage"], outage)
+    assert not matches(by_name["billing-error"], outage)
+    recall = IncidentFacts("warning", ["global"], ["my hub is overheating, defect"])
+    assert not matches(by_name["product-recall"], recall)  # recalls need critical
+
+
+def test_check_command_exit_codes(tmp_path):
+    env_ok = {"CRISISMON_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    ok = subprocess.run(
+        [sys.executable, "-m", "monitor", "playbooks", "check"],
+        env=env_ok,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    config = tmp_path / "config"
+    (config / "playbooks").mkdir(parents=True)
+    (config / "segments.yaml").write_text((shipped_config_dir() / "segments.yaml").read_text())
+    (config / "playbooks" / "bad.yaml").write_text(GOOD.replace("customer.region", "customer.x"))
+    bad = subprocess.run(
+        [sys.executable, "-m", "monitor", "playbooks", "check"],
+        env={**env_ok, "CRISISMON_CONFIG_DIR": str(config)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "bad.yaml:11:" in bad.stdout
+    assert bad.stderr.strip().endswith("1 problem(s) in " + str(config / "playbooks"))
+
+
+def test_internal_alert_templates_are_checked_too(tmp_path):
+    alert = '  - id: tell\n    kind: internal_alert\n    text: "Incident {{ incident.nope }}"\n'
+    errors = _check(tmp_path, GOOD + alert)
+    assert len(errors) == 1 and ":14: steps.1.text" in errors[0], errors
+    assert _check(tmp_path, GOOD + alert.replace("incident.nope", "incident.id")) == []
