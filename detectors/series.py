@@ -9,6 +9,8 @@ Each series kind is one function from a mention to zero or more keys; adding a k
 ['global', 'source:zendesk']
 >>> series_keys(MentionIn("zendesk", "1", "hola", datetime(2026, 1, 1, tzinfo=UTC), lang="es"))
 ['global', 'source:zendesk', 'lang:es']
+>>> series_keys(MentionIn("zendesk", "1", "hi", datetime(2026, 1, 1, tzinfo=UTC), lang="en"))
+['global', 'source:zendesk']
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from streams.mentions import MentionIn
 
 GLOBAL = "global"
 REVIEWS = "reviews"
+# Mentions in this language get no lang: series: in most deployments it would repeat `global`
+# window for window, and every alert would name both.
+MAIN_LANGUAGE = "en"
 
 SeriesKind = Callable[[MentionIn], Iterable[str]]
 
@@ -28,7 +33,9 @@ SERIES_KINDS: list[SeriesKind] = [
     # Reviews: every mention with a star rating, whatever the store; windows keep the stars.
     lambda mention: [REVIEWS] if mention.rating is not None else [],
     # Set by scoring: the mention's own tag or the detected language (``lang:es``).
-    lambda mention: [f"lang:{mention.lang}"] if mention.lang else [],
+    lambda mention: (
+        [f"lang:{mention.lang}"] if mention.lang and mention.lang != MAIN_LANGUAGE else []
+    ),
 ]
 
 

@@ -121,10 +121,17 @@ def correct_command(
         ready_engine(settings()),
         mention_id=mention_id.strip(),
         label=label,
-        who=who or getpass.getuser(),
+        who=who or _login_name(),
         now=datetime.now(UTC),
     )
     print(
         f"correction #{recorded.correction_id}: mention {recorded.mention_id} is "
         f"{recorded.label} (it was scored {recorded.previous_label})"
     )
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"

@@ -66,8 +66,9 @@ def test_ingest_routes_each_mention_to_its_language_series():
         shared_scorer(),
     )
     english, spanish, dutch = batch
-    assert english.mention.lang == "en" and "lang:en" in english.series_keys
-    assert spanish.mention.lang == "es" and "lang:es" in spanish.series_keys
+    # English, the main language, would only repeat `global`: it gets no lang: series.
+    assert english.mention.lang == "en" and english.series_keys == ("global", "source:tickets")
+    assert spanish.series_keys == ("global", "source:tickets", "lang:es")
     assert spanish.label == "negative"
     assert dutch.series_keys == ("global", "source:tickets", "lang:nl")
     assert dutch.label == "unscored"
