@@ -52,6 +52,9 @@ class SendingConfig(Strict):
 
 
 def load_sending(path: Path) -> SendingConfig:
+    """``sending.yaml``, or the documented defaults when the config folder has none."""
+    if not path.exists():
+        return SendingConfig()
     return load(path).validate(SendingConfig)
 
 

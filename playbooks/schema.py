@@ -221,8 +221,15 @@ def load_playbooks(directory: Path, segments: Segments) -> Catalogue:
 
 
 def load_all(config_dir: Path) -> tuple[Segments, Catalogue]:
-    """``segments.yaml`` and ``playbooks/`` from a config folder."""
-    from playbooks.segments import load_segments
+    """``segments.yaml`` and ``playbooks/`` from a config folder.
 
-    segments = load_segments(config_dir / "segments.yaml")
+    A folder without them (a deployment that only monitors) has no segments and no playbooks:
+    nothing is drafted, rather than the worker refusing to start.
+    """
+    from playbooks.segments import Segments, SegmentsFile, load_segments
+
+    path = config_dir / "segments.yaml"
+    segments = load_segments(path) if path.exists() else Segments(SegmentsFile(segments={}))
+    if not (config_dir / "playbooks").is_dir():
+        return segments, Catalogue([], [])
     return segments, load_playbooks(config_dir / "playbooks", segments)

@@ -35,7 +35,10 @@ def _publish(broker_url: str, topic: str, incident_id: int) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=broker_url.removeprefix("kafka://"))
         await producer.start()
         try:
-            event = IncidentEvent(incident_id=incident_id, change="opened", severity="critical")
+            # As the correlator publishes it: opened at critical, so worth a page right away.
+            event = IncidentEvent(
+                incident_id=incident_id, change="opened", severity="critical", paged_now=True
+            )
             await producer.send_and_wait(topic, event.dumps(), key=str(incident_id).encode())
         finally:
             await producer.stop()

@@ -154,13 +154,15 @@ def test_incidents_are_listed_newest_first_and_limited(engine):
 def test_a_blip_that_persists_or_is_corroborated_becomes_worth_a_page(engine):
     add_anomaly(engine, "r1", series="source:reviews", start=T0)
     opened = correlate(engine, anomaly_id="r1", merge_gap=GAP, now=LATER)
-    assert opened is not None and opened.severity == "info"
+    assert opened is not None and opened.severity == "info" and not opened.paged_now
     add_anomaly(engine, "r2", series="source:reviews", start=T0 + STEP)
     persisted = correlate(engine, anomaly_id="r2", merge_gap=GAP, now=LATER)
-    assert persisted is not None and persisted.severity == "warning"
+    # The moment it becomes worth a page: alert and playbooks start now, once.
+    assert persisted is not None and persisted.severity == "warning" and persisted.paged_now
     add_anomaly(engine, "s1", series="source:social", start=T0 + STEP)
     corroborated = correlate(engine, anomaly_id="s1", merge_gap=GAP, now=LATER)
     assert corroborated is not None and corroborated.severity == "critical"
+    assert not corroborated.paged_now  # already paged: no second alert
     assert corroborated.incident_id == opened.incident_id
 
 
