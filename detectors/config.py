@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detectors.count_spike import CountSpikeDetector
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -79,6 +82,11 @@ class DetectionConfig(BaseModel):
 
 def load_detection_config(path: Path) -> DetectionConfig:
     """Read and validate; every problem is reported as ``file: key: message``."""
+    return load_yaml_model(path, DetectionConfig)
+
+
+def load_yaml_model(path: Path, model: type[ModelT]) -> ModelT:
+    """A YAML file validated into ``model``; errors name the file and the dotted key."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
@@ -86,7 +94,7 @@ def load_detection_config(path: Path) -> DetectionConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     try:
-        return DetectionConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from detectors.config import ConfigError
+from detectors.config import load_yaml_model
 from detectors.sentiment.lexicon import Lexicon, load_lexicons
 
 
@@ -48,20 +47,7 @@ def sentiment_paths(config_dir: Path) -> tuple[Path, Path]:
 
 
 def load_sentiment_config(path: Path) -> SentimentConfig:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    try:
-        return SentimentConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+    return load_yaml_model(path, SentimentConfig)
 
 
 def load_all(config_dir: Path) -> tuple[SentimentConfig, dict[str, Lexicon]]:
