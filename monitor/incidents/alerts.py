@@ -19,6 +19,7 @@ _SEVERITY_ICON = {
     "warning": ":warning:",
     "info": ":information_source:",
 }
+_RANK = {"info": 0, "warning": 1, "critical": 2}
 _MAX_SERIES = 5
 _MAX_QUOTES = 3
 _MAX_QUOTE = 240
@@ -61,7 +62,13 @@ class _Parts:
 def _parts(detail: IncidentDetail, esc: Callable[[str], str]) -> _Parts:
     incident = detail.incident
     headline = f"{incident.title} [{incident.severity.upper()}]"
-    window = f"{incident.first_window_start:%Y-%m-%d %H:%M}–{incident.last_window_end:%H:%M} UTC"
+    # The span of the strongest anomalies: earlier, milder blips of the same incident stay
+    # listed in `crisismon incidents` but would only blur when the trouble began.
+    top = max((_RANK.get(a.severity, 0) for a in detail.anomalies), default=0)
+    leading = [a for a in detail.anomalies if _RANK.get(a.severity, 0) == top]
+    first = min((a.window_start for a in leading), default=incident.first_window_start)
+    last = max((a.window_end for a in leading), default=incident.last_window_end)
+    window = f"{first:%Y-%m-%d %H:%M}–{last:%H:%M} UTC"
     series = esc(", ".join(incident.series.split()))
     intro = f"Incident #{incident.id} · series: {series} · {window}"
 

@@ -117,9 +117,12 @@ def correlate(
                 anomalous_windows=len({m.window_start for m in members}),
                 strongest=max((m.severity for m in members), key=SEVERITY_RANK.__getitem__),
             )
-            # Severity only ever goes up while an incident lasts.
+            # Severity only ever goes up while an incident lasts; when it does, the incident is
+            # named after its strongest anomaly, not the blip that happened to open it.
             if SEVERITY_RANK[graded] > SEVERITY_RANK[target.severity]:
                 target.severity = graded
+                strongest = max(members, key=lambda m: (SEVERITY_RANK[m.severity], m.score))
+                target.title = f"{_metric_title(strongest.metric)} on {strongest.series}"
                 session.add(target)
         paged_now = is_paged(target.severity) and not (
             change == "merged" and is_paged(severity_before)

@@ -182,3 +182,20 @@ def test_a_drill_anomaly_opens_its_own_drill_incident_and_alerts_as_a_drill(engi
     alert = render_alert(drill_detail)
     assert alert.text.startswith("[DRILL] ") and alert.slack_text.startswith("[DRILL] ")
     assert alert.blocks[0]["text"]["text"].startswith("[DRILL] ")
+
+
+def test_an_incident_is_named_after_what_made_it_worth_a_page(engine):
+    add_anomaly(engine, "blip", series="source:reviews", start=T0, metric="negative_share")
+    blip = correlate(engine, anomaly_id="blip", merge_gap=GAP, now=LATER)
+    assert blip is not None and blip.severity == "info"
+    later = T0 + 20 * STEP
+    add_anomaly(engine, "burst", series="global", start=later, severity="critical", score=30.0)
+    burst = correlate(engine, anomaly_id="burst", merge_gap=GAP, now=LATER)
+    assert burst is not None and burst.incident_id == blip.incident_id and burst.paged_now
+    detail = get_detail(engine, incident_id=burst.incident_id)
+    assert detail is not None
+    assert detail.incident.title == "Mention volume spike on global"
+    alert = render_alert(detail)
+    assert alert.text.splitlines()[0].endswith("Mention volume spike on global [CRITICAL]")
+    # The alert's window starts with the burst, not with the blip twenty minutes earlier.
+    assert f"{later:%Y-%m-%d %H:%M}–" in alert.text
