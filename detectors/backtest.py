@@ -12,7 +12,7 @@ import csv
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from detectors.count_spike import Finding
 from detectors.explain import describe
 from detectors.sentiment import Scorer
 from streams.ingest import score_batch
-from streams.mentions import MentionIn
+from streams.mentions import MentionIn, parse_event_time
 from streams.windows import aggregate, window_starts_between
 
 
@@ -73,7 +73,7 @@ def load_value_csv(path: Path) -> SeriesHistory:
             rows = []
             for row in reader:
                 try:
-                    moment = _parse_timestamp(row["timestamp"])
+                    moment = parse_event_time(row["timestamp"] or "")
                     value = round(float(row["value"]))
                 except (TypeError, ValueError) as exc:
                     raise BacktestError(f"{path} line {reader.line_num}: {exc}") from exc
@@ -89,13 +89,6 @@ def load_value_csv(path: Path) -> SeriesHistory:
     if step <= 0:
         raise BacktestError(f"{path}: timestamps must increase")
     return SeriesHistory(path.stem, step, rows)
-
-
-def _parse_timestamp(text: str | None) -> datetime:
-    if not text:
-        raise ValueError("empty timestamp")
-    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def histories_from_mentions(
@@ -137,9 +130,8 @@ def run_series(
             _mean, lower, upper = detector.volume_band()
             bands.append((index, lower, upper))
         x: dict[Hashable, Any] = {"n": n, "n_negative": n_negative, "sum_compound": sum_compound}
-        findings = detector.assess(x, bands=False) if detector.warmed_up else []
-        if any(config.detector.severity(f.score) for f in findings):
-            findings = detector.assess(x)
+        findings = config.detector.judge(detector, x)
+        if findings:
             for finding in findings:
                 severity = config.detector.severity(finding.score)
                 if severity is not None:

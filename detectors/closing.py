@@ -253,9 +253,7 @@ class SeriesDetectors:
                     state.detector.learn_one(earlier.get(start, _features((start, 0, 0, 0.0))))
                     continue
                 x = claimed[start]
-                findings = state.detector.assess(x, bands=False) if state.detector.warmed_up else []
-                if any(self.config.detector.severity(f.score, alert) for f in findings):
-                    findings = state.detector.assess(x)  # quantiles only for what is reported
+                findings = self.config.detector.judge(state.detector, x, alert)
                 state.detector.learn_one(x)
                 state.closed += 1
                 verdicts.append(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from detectors.count_spike import CountSpikeDetector
+from detectors.count_spike import CountSpikeDetector, Finding
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -49,6 +50,21 @@ class DetectorSettings(BaseModel):
             max_hold_windows=self.max_hold_windows,
             compound_spread=self.compound_spread,
         )
+
+    def judge(
+        self, detector: CountSpikeDetector, x: dict[Hashable, Any], alert_score: float | None = None
+    ) -> list[Finding]:
+        """Score one closed window as the live pipeline does, before it is learnt.
+
+        Cheap scores first; quantiles only when something will be reported. Live closing and
+        backtests both call this, so a backtest judges exactly as production would.
+        """
+        if not detector.warmed_up:
+            return []
+        findings = detector.assess(x, bands=False)
+        if any(self.severity(f.score, alert_score) for f in findings):
+            findings = detector.assess(x)
+        return findings
 
     def severity(self, score: float, alert_score: float | None = None) -> str | None:
         """Grade a score against the alert score (this series' own, when feedback moved it);

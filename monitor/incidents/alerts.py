@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.explain import METRIC_TITLES
-from monitor.incidents.service import IncidentDetail
+from monitor.incidents.service import SEVERITY_RANK, IncidentDetail
 from monitor.storage.models import Anomaly
 
 _SEVERITY_ICON = {
@@ -19,7 +19,6 @@ _SEVERITY_ICON = {
     "warning": ":warning:",
     "info": ":information_source:",
 }
-_RANK = {"info": 0, "warning": 1, "critical": 2}
 _MAX_SERIES = 5
 _MAX_QUOTES = 3
 _MAX_QUOTE = 240
@@ -64,8 +63,8 @@ def _parts(detail: IncidentDetail, esc: Callable[[str], str]) -> _Parts:
     headline = f"{incident.title} [{incident.severity.upper()}]"
     # The span of the strongest anomalies: earlier, milder blips of the same incident stay
     # listed in `crisismon incidents` but would only blur when the trouble began.
-    top = max((_RANK.get(a.severity, 0) for a in detail.anomalies), default=0)
-    leading = [a for a in detail.anomalies if _RANK.get(a.severity, 0) == top]
+    top = max((SEVERITY_RANK.get(a.severity, 0) for a in detail.anomalies), default=0)
+    leading = [a for a in detail.anomalies if SEVERITY_RANK.get(a.severity, 0) == top]
     first = min((a.window_start for a in leading), default=incident.first_window_start)
     last = max((a.window_end for a in leading), default=incident.last_window_end)
     window = f"{first:%Y-%m-%d %H:%M}–{last:%H:%M} UTC"
