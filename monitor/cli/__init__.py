@@ -8,6 +8,9 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
+# Typer ships its own copy of click; its usage errors are these classes.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
 from monitor.cli import (
     backtest,
     customers,
@@ -59,9 +62,9 @@ class CliError(RuntimeError):
     """Raised by commands for an expected failure: printed as one line, exit code 1."""
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, *, code: int = 1) -> NoReturn:
     print(f"crisismon: error: {message}", file=sys.stderr)
-    raise SystemExit(1)
+    raise SystemExit(code)
 
 
 def main() -> None:
@@ -100,7 +103,15 @@ def main() -> None:
         ConfigFileError,
     )
     try:
-        cli()
+        # Not standalone: click's usage errors reach us instead of being drawn as a box.
+        outcome = cli(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        print(exc.format_message())  # the help text itself
+        raise SystemExit(exc.exit_code) from None
+    except ClickException as exc:
+        _fail(_usage_line(exc), code=exc.exit_code)
+    except typer.Abort:
+        _fail("aborted")
     except expected as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except ValidationError as exc:
@@ -110,3 +121,15 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
+    # A command that ends with typer.Exit(code) returns the code instead of raising.
+    if isinstance(outcome, int) and not isinstance(outcome, bool) and outcome != 0:
+        raise SystemExit(outcome)
+
+
+def _usage_line(exc: ClickException) -> str:
+    """One line for a usage error, pointing at the command's --help."""
+    message = " ".join(exc.format_message().split())
+    command_path = getattr(getattr(exc, "ctx", None), "command_path", None)
+    if command_path:
+        return f"{message} (see `{command_path} --help`)"
+    return message
