@@ -198,7 +198,8 @@ class TermBurstDetector(base.AnomalyDetector):
             if k <= expected:
                 continue
             p = self._tail(term, int(k), expected)
-            if p < best_p:
+            # On a tie a phrase wins: "charged twice" says more than "charged".
+            if (p, " " not in term) < (best_p, " " not in best.term):
                 best_p = p
                 best = TermFinding(
                     TERM_BURST, float(k), expected, math.nan, math.nan, 0.0, n,

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from detectors.terms import decode_top_terms
 from monitor.incidents.service import IncidentDetail, get_detail
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Incident
@@ -123,12 +124,15 @@ def _groups(
 
 
 def facts_of(detail: IncidentDetail) -> IncidentFacts:
-    """What playbooks match on: severity, series, and the title and example mentions."""
+    """What playbooks match on: severity, series, and the title, example mentions and the
+    terms that rose in its anomalies' windows (a "refund" wave matches before anyone quotes it).
+    """
     incident = detail.incident
+    risen = [t.term for a in detail.anomalies for t in decode_top_terms(a.top_terms)]
     return IncidentFacts(
         severity=incident.severity,
         series=incident.series.split(),
-        texts=[incident.title, *(m.text for m in detail.examples)],
+        texts=[incident.title, *(m.text for m in detail.examples), *risen],
     )
 
 
