@@ -12,8 +12,9 @@ counts, not z-scores, so a sparse series (a few mentions an hour) does not fire 
   had to be dropped (the state keeps only the ``max_terms`` most frequent terms).
 * Many terms are tested in each window, so a term's tail probability is multiplied by how many
   distinct terms the window holds (Bonferroni) before it becomes the window's score.
-* A term that bursts is learnt only up to its upper band value, so an outage does not teach the
-  baseline that "outage" is normal, and the next outage is as loud as the first.
+* A term that bursts is learnt only as its expected count, so an outage does not teach the
+  baseline that "outage" is normal, and the next outage is as loud as the first. A term that
+  bursts in every window for ``max_hold_windows`` (a product launch) becomes the new normal.
 
 The score is the surprise ``-log10 P``, as for the other detectors: 5 means "about 1 in
 100,000 windows".
@@ -110,7 +111,11 @@ class TermBurstDetector(base.AnomalyDetector):
     novel_shape
         Shape of the gamma prior on an untracked term's rate; lower tolerates more new words.
     learn_clip_score
-        Terms scoring at least this much are learnt as their upper band value.
+        Terms scoring at least this much are learnt as their expected count (held).
+    max_hold_windows
+        A term held this many bursting windows in a row is accepted as the new normal.
+    hold_gap_windows
+        Windows without a burst that end a term's hold.
     band
         Two-sided probability mass of the expected band shown in explanations.
     """
@@ -126,6 +131,8 @@ class TermBurstDetector(base.AnomalyDetector):
         prior_weight: float = 250.0,
         novel_shape: float = 1.0,
         learn_clip_score: float = 5.0,
+        max_hold_windows: int = 120,
+        hold_gap_windows: int = 30,
         band: float = 0.99,
     ) -> None:
         self.half_life = half_life
@@ -137,6 +144,8 @@ class TermBurstDetector(base.AnomalyDetector):
         self.prior_weight = prior_weight
         self.novel_shape = novel_shape
         self.learn_clip_score = learn_clip_score
+        self.max_hold_windows = max_hold_windows
+        self.hold_gap_windows = hold_gap_windows
         self.band = band
         self._growth = 0.5 ** (-1.0 / half_life)  # 1 / decay per window
         # Counts are stored multiplied by _scale, which grows each window instead of every
@@ -144,7 +153,9 @@ class TermBurstDetector(base.AnomalyDetector):
         self._scale = 1.0
         self._total = 0.0  # decayed mentions, stored units
         self._counts: dict[str, float] = {}  # decayed mentions containing the term
-        self._floor = 0.0  # largest count dropped from the table: an unseen term's ceiling
+        self._floor = 0.0  # least count kept at the last trim: an untracked term's ceiling
+        # Terms held because they burst: (windows held in a row, window index last held).
+        self._held: dict[str, tuple[int, int]] = {}
         self._learned = 0
 
     @classmethod
@@ -176,6 +187,8 @@ class TermBurstDetector(base.AnomalyDetector):
             self._counts[term] = self._counts.get(term, 0.0) + learnt * self._scale
         if len(self._counts) > self.max_terms + self.max_terms // 2:
             self._trim()
+        if len(self._held) > self.max_terms:
+            self._forget_old_holds()
 
     def score_one(self, x: dict[Hashable, Any]) -> float:
         if not self.warmed_up:
@@ -263,6 +276,7 @@ class TermBurstDetector(base.AnomalyDetector):
             "total": self._total / self._scale,
             "floor": self._floor / self._scale,
             "counts": {t: round(v / self._scale, 4) for t, v in self._counts.items()},
+            "held": {t: [h, self._learned - last] for t, (h, last) in self._held.items()},
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -273,6 +287,8 @@ class TermBurstDetector(base.AnomalyDetector):
         self._floor = float(state.get("floor", 0.0))
         counts = {str(t): float(v) for t, v in dict(state.get("counts", {})).items()}
         self._counts = dict(heapq.nlargest(self.max_terms, counts.items(), key=lambda kv: kv[1]))
+        held = dict(state.get("held", {}))
+        self._held = {str(t): (int(h), self._learned - int(ago)) for t, (h, ago) in held.items()}
 
     def _rate(self, term: str) -> float:
         count = max(self._counts.get(term, 0.0), self._floor) / self._scale
@@ -293,7 +309,12 @@ class TermBurstDetector(base.AnomalyDetector):
         return nb_upper(k, mean=expected, size=self.novel_shape)
 
     def _clip_limits(self, n: int, terms: Mapping[str, int]) -> dict[str, float]:
-        """Upper band values (expected + 3 sd, at least one mention) for terms that burst."""
+        """What each bursting term may teach: its expected count while it is held.
+
+        A term that keeps bursting window after window for ``max_hold_windows`` is accepted
+        as the new normal (a product launch, not an outage); a pause of ``hold_gap_windows``
+        without a burst ends the hold, so the next outage is held, and news, again.
+        """
         tested = max(len(terms), 1)
         limits = {}
         for term, k in terms.items():
@@ -302,9 +323,24 @@ class TermBurstDetector(base.AnomalyDetector):
             expected = n * self._rate(term)
             if k <= expected:
                 continue
-            if surprise(min(1.0, self._tail(term, k, expected) * tested)) >= self.learn_clip_score:
-                limits[term] = max(1.0, expected + 3.0 * math.sqrt(expected))
+            if surprise(min(1.0, self._tail(term, k, expected) * tested)) < self.learn_clip_score:
+                continue
+            held, last = self._held.get(term, (0, self._learned))
+            if self._learned - last > self.hold_gap_windows:
+                held = 0
+            self._held[term] = (held + 1, self._learned)
+            if held < self.max_hold_windows:
+                limits[term] = expected
         return limits
+
+    def _forget_old_holds(self) -> None:
+        gone = [
+            t
+            for t, (_h, last) in self._held.items()
+            if self._learned - last > self.hold_gap_windows
+        ]
+        for term in gone:
+            del self._held[term]
 
     def _trim(self) -> None:
         """Keep the ``max_terms`` most frequent terms; the least of them bounds the rest.
