@@ -143,9 +143,9 @@ def test_top_terms_survive_storage_and_bad_stored_data_is_no_terms():
     for _ in range(20):
         detector.learn_one({"n": 10, "terms": {"invoice": 3}})
     top = detector.top_terms({"n": 10, "terms": {"outage": 6, "invoice": 3}})
-    assert [(t.term, t.observed) for t in decode_top_terms(encode_top_terms(top))] == [
-        ("outage", 6)
-    ]
+    assert top[0].term == "outage"
+    stored = decode_top_terms(encode_top_terms(top))
+    assert [(t.term, t.observed) for t in stored] == [(t.term, t.observed) for t in top]
     assert decode_top_terms("not json") == decode_top_terms(None) == []
 
 
