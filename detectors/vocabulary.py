@@ -60,7 +60,7 @@ def mention_terms(text: str) -> set[str]:
             previous = None
             continue
         terms[word] = None
-        if previous is not None:
+        if previous is not None and previous != word:
             terms[f"{previous} {word}"] = None
         previous = word
         if len(terms) >= MAX_TERMS_PER_MENTION:
