@@ -7,6 +7,7 @@ the same detector class, settings and order (score, then learn) as the live pipe
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +23,7 @@ WINDOW = timedelta(minutes=1)
 CONFIG = DetectionConfig()  # the shipped defaults of config/detection.yaml
 
 
+@functools.cache
 def scenario_alerts(name: str, days: float) -> tuple[Scenario, dict[str, list[BacktestAlert]]]:
     scenario = simulate(name, start=MONDAY, days=days)
     mentions = [parse_mention(item) for item in scenario.items]
@@ -64,3 +66,11 @@ def test_each_crisis_is_detected_soon_after_onset_as_one_incident(scenario, seri
     assert all(a.window_start >= began for a in everything), "alert before trouble"
     gap = timedelta(seconds=CONFIG.incidents.merge_gap_seconds)
     assert incidents_of(everything, gap) == 1
+
+
+def test_the_charged_twice_wave_is_explained_by_its_phrase():
+    _scenario, alerts = scenario_alerts("charged-twice", days=3)
+    first = min(alerts["global"], key=lambda a: a.window_start)
+    assert first.finding.metric == "term_burst"
+    assert first.describe().split(" · ", 2)[2].startswith('term burst: "charged twice" in ')
+    assert ' · top terms: "charged twice" ' in first.describe()
