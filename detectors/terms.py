@@ -265,10 +265,6 @@ class TermBurstDetector(base.AnomalyDetector):
                 break
         return chosen
 
-    def expected_share(self, term: str) -> float:
-        """Baseline share of mentions that contain ``term`` (with the prior)."""
-        return self._rate(term)
-
     def snapshot(self) -> dict[str, Any]:
         """The learnt state as plain JSON-ready data, for warming a detector after a restart."""
         return {
@@ -286,7 +282,8 @@ class TermBurstDetector(base.AnomalyDetector):
         self._total = float(state.get("total", 0.0))
         self._floor = float(state.get("floor", 0.0))
         counts = {str(t): float(v) for t, v in dict(state.get("counts", {})).items()}
-        self._counts = dict(heapq.nlargest(self.max_terms, counts.items(), key=lambda kv: kv[1]))
+        kept = self.max_terms + self.max_terms // 2  # the most learn_one keeps between trims
+        self._counts = dict(heapq.nlargest(kept, counts.items(), key=lambda kv: kv[1]))
         held = dict(state.get("held", {}))
         self._held = {str(t): (int(h), self._learned - int(ago)) for t, (h, ago) in held.items()}
 
