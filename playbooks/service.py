@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from detectors.terms import decode_top_terms
-from monitor.incidents.service import IncidentDetail, get_detail
+from monitor.incidents.service import IncidentDetail, get_detail, top_terms_of
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Incident
 from playbooks import audit
@@ -124,11 +123,10 @@ def _groups(
 
 
 def facts_of(detail: IncidentDetail) -> IncidentFacts:
-    """What playbooks match on: severity, series, and the title, example mentions and the
-    terms that rose in its anomalies' windows (a "refund" wave matches before anyone quotes it).
-    """
+    """What playbooks match on: severity, series, and the title, example mentions and the top
+    terms the alert shows (a "charged twice" wave matches before anyone quotes it)."""
     incident = detail.incident
-    risen = [t.term for a in detail.anomalies for t in decode_top_terms(a.top_terms)]
+    risen = [t.term for t in top_terms_of(detail)]
     return IncidentFacts(
         severity=incident.severity,
         series=incident.series.split(),

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.explain import METRIC_TITLES, describe_top_terms
-from detectors.terms import decode_top_terms
-from monitor.incidents.service import SEVERITY_RANK, IncidentDetail
+from monitor.incidents.service import SEVERITY_RANK, IncidentDetail, top_terms_of
 from monitor.storage.models import Anomaly
 
 _SEVERITY_ICON = {
@@ -87,8 +86,7 @@ def _parts(detail: IncidentDetail, esc: Callable[[str], str]) -> _Parts:
     if hidden > 0:
         windows = "window" if hidden == 1 else "windows"
         why.append(f"• plus {hidden} more anomalous {windows} in this incident")
-    # What people are saying more than usual, from the strongest anomaly that knows.
-    terms = next((t for a in detail.anomalies if (t := decode_top_terms(a.top_terms))), [])
+    terms = top_terms_of(detail)  # what people are saying more than usual
     if terms:
         why.append(f"• top terms: {esc(describe_top_terms(terms))}")
 
