@@ -225,7 +225,7 @@ class TermBurstDetector(base.AnomalyDetector):
             tail = (1.0 - self.band) / 2
             dist: Any = poisson(best.expected)
             lower, upper = float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
-        score = surprise(min(1.0, best_p * max(tested, 1)))
+        score = max(0.0, surprise(min(1.0, best_p * max(tested, 1))))
         return [
             TermFinding(
                 TERM_BURST, best.observed, best.expected, lower, upper, score, n,

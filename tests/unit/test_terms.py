@@ -123,6 +123,21 @@ def test_a_term_that_bursts_again_and_again_stays_detectable():
     assert learnt[-1] < ALERT_SCORE < clipped[-1]
 
 
+def test_a_name_that_stays_common_becomes_the_new_normal_within_hours():
+    """A product launch: from now on, four mentions a minute name the new product."""
+    rng = random.Random(6)
+    detector = TermBurstDetector()
+    for _ in range(300):
+        detector.learn_one(window(rng, poisson(rng, 10.0)))
+    scores = []
+    for _ in range(400):
+        x = window(rng, poisson(rng, 10.0), ["Trying the new Zenbook Pro today"] * 4)
+        scores.append(detector.score_one(x))
+        detector.learn_one(x)
+    assert max(scores[:10]) >= ALERT_SCORE  # news at first
+    assert max(scores[-200:]) < ALERT_SCORE  # ordinary after a few hours
+
+
 def test_a_restored_snapshot_scores_exactly_like_the_detector_it_came_from():
     rng = random.Random(5)
     detector = TermBurstDetector(max_terms=50)
