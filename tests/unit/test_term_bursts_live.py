@@ -7,13 +7,17 @@ the phrase, survive a restart in the middle, and put the phrase in the alert and
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session
 
 from detectors.closing import SeriesDetectors
 from detectors.config import DetectionConfig
 from detectors.terms import TERM_BURST, decode_top_terms
 from monitor.incidents.alerts import render_alert
 from monitor.incidents.service import correlate, get_detail
+from monitor.storage.models import TermBaseline
 from playbooks.service import facts_of
 from streams.mentions import parse_mention
 from streams.simulator import simulate
@@ -93,3 +97,10 @@ def test_every_anomaly_of_a_window_carries_its_top_terms(engine):
     for anomaly in detail.anomalies:
         terms = [t.term for t in decode_top_terms(anomaly.top_terms)]
         assert "charged twice" in terms, (anomaly.metric, terms)
+    # The baseline saved with the closed windows is small and says where it stopped.
+    with Session(engine) as session:
+        saved = session.get(TermBaseline, "global")
+    assert saved is not None
+    assert saved.through_window == ONSET + 9 * STEP
+    assert len(saved.state.encode()) < 20_000
+    assert len(json.loads(saved.state)["counts"]) <= CONFIG.terms.max_terms * 3 // 2
