@@ -1,11 +1,14 @@
 """Detector cost: windows scored per second across 10,000 live series, and state per series.
 
-Run: ``python -m bench.detectors [series] [windows]``. Each series gets its own detector from
+Run: ``python -m bench.detectors [series] [windows]``. Each series gets its own detectors from
 the shipped configuration; every window is scored then learnt, as when windows close live.
+The count detector and the term-burst detector are timed separately; term counts come from a
+pool of windows of Zipf-distributed words (counting texts into terms is not timed here).
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 import time
@@ -15,6 +18,41 @@ from typing import Any
 import numpy as np
 
 from detectors.config import DetectionConfig
+from detectors.terms import TermBurstDetector
+from detectors.vocabulary import count_terms
+
+_VOCABULARY = 5000
+
+
+def _term_pool(rng: np.random.Generator, most: int) -> list[list[dict[str, int]]]:
+    """For each window size up to ``most``, a few windows of term counts."""
+    probs = 1.0 / np.arange(1, _VOCABULARY + 1) ** 1.1
+    probs /= probs.sum()
+    pool = []
+    for n in range(most + 1):
+        windows = []
+        for _ in range(4):
+            texts = [
+                " ".join(f"w{r}" for r in rng.choice(_VOCABULARY, size=8, p=probs))
+                for _ in range(n)
+            ]
+            windows.append(count_terms(texts))
+        pool.append(windows)
+    return pool
+
+
+def _terms_at_bound(pool: list[list[dict[str, int]]]) -> tuple[TermBurstDetector, int]:
+    """One busy series' term detector over a day, and the most bytes its state took."""
+    detector = DetectionConfig().build_terms()
+    busiest = len(pool) - 1
+    largest = 0
+    for minute in range(24 * 60):
+        x: dict[Hashable, Any] = {"n": busiest, "terms": pool[busiest][minute % 4]}
+        detector.score_one(x)
+        detector.learn_one(x)
+        if minute % 10 == 0:
+            largest = max(largest, len(pickle.dumps(detector)))
+    return detector, largest
 
 
 def main() -> None:
@@ -43,6 +81,32 @@ def main() -> None:
         f"one minute of windows for all series takes {series / (series * windows / elapsed):.2f}s"
     )
     print(f"detector state per series (pickled): {state:,.0f} bytes")
+    _bench_terms(rng, rates, windows)
+
+
+def _bench_terms(rng: np.random.Generator, rates: np.ndarray, windows: int) -> None:
+    config = DetectionConfig()
+    series = len(rates)
+    pool = _term_pool(rng, most=60)
+    detectors = [config.build_terms() for _ in range(series)]
+    started = time.perf_counter()
+    for _ in range(windows):
+        counts = np.minimum(rng.poisson(rates), len(pool) - 1)
+        for detector, n in zip(detectors, counts, strict=True):
+            x: dict[Hashable, Any] = {"n": int(n), "terms": pool[int(n)][int(n) % 4]}
+            config.terms.judge(detector, x, config.detector)
+            detector.learn_one(x)
+    elapsed = time.perf_counter() - started
+    state = sum(len(pickle.dumps(d)) for d in detectors[:200]) / 200
+    full, largest = _terms_at_bound(pool)
+    snapshot = len(json.dumps(full.snapshot(), separators=(",", ":")))
+    print(f"term-burst windows scored and learnt per second: {series * windows / elapsed:,.0f}")
+    print(f"term-burst state per series after {windows} windows (pickled): {state:,.0f} bytes")
+    print(
+        f"term-burst state of a busy series over a day (max_terms {full.max_terms}, at most "
+        f"{full.max_terms * 3 // 2} between trims): at most {largest:,} bytes pickled, "
+        f"{snapshot:,} bytes as its SQL snapshot"
+    )
 
 
 if __name__ == "__main__":

@@ -19,11 +19,13 @@ from typing import Any
 
 from detectors.config import DetectionConfig
 from detectors.count_spike import Finding
-from detectors.explain import describe
+from detectors.explain import describe, describe_top_terms
 from detectors.sentiment import Scorer
+from detectors.terms import TermCount
+from detectors.vocabulary import count_terms
 from streams.ingest import score_batch
 from streams.mentions import MentionIn, parse_event_time
-from streams.windows import aggregate, window_starts_between
+from streams.windows import aggregate, window_start, window_starts_between
 
 
 class BacktestError(ValueError):
@@ -37,6 +39,8 @@ class SeriesHistory:
     series: str
     window_seconds: int
     rows: list[tuple[datetime, int, int, float]] = field(default_factory=list)
+    # Term counts of the windows that hold mentions (mentions files only), for term bursts.
+    terms: dict[datetime, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +49,15 @@ class BacktestAlert:
     window_start: datetime
     severity: str
     finding: Finding
+    top_terms: tuple[TermCount, ...] = ()
 
     def describe(self) -> str:
+        terms = (
+            f" · top terms: {describe_top_terms(list(self.top_terms))}" if self.top_terms else ""
+        )
         return (
             f"{self.window_start:%Y-%m-%d %H:%M} UTC  {self.severity:8}  {self.series} · "
-            f"{self.finding.metric.replace('_', ' ')}: {describe(self.finding)}"
+            f"{self.finding.metric.replace('_', ' ')}: {describe(self.finding)}{terms}"
         )
 
 
@@ -97,8 +105,15 @@ def histories_from_mentions(
     """Score and count mentions into windows per series, filling quiet windows with zero."""
     if not mentions:
         raise BacktestError("no valid mentions to backtest")
-    counted = [item.counted() for item in score_batch(mentions, scorer)]
+    scored = score_batch(mentions, scorer)
+    counted = [item.counted() for item in scored]
     deltas = aggregate(counted, window_seconds)
+    # The texts of each (series, window), counted into terms as closing windows live does.
+    texts: dict[tuple[str, datetime], list[str]] = defaultdict(list)
+    for item in scored:
+        start = window_start(item.mention.event_time, window_seconds)
+        for key in item.series_keys:
+            texts[(key, start)].append(item.mention.text)
     per_series: dict[str, dict[datetime, tuple[int, int, float]]] = defaultdict(dict)
     for (series, start), delta in deltas.items():
         per_series[series][start] = (delta.n, delta.n_negative, delta.sum_compound)
@@ -109,7 +124,8 @@ def histories_from_mentions(
     for series in sorted(per_series):
         known = per_series[series]
         rows = [(s, *known.get(s, (0, 0, 0.0))) for s in starts]
-        histories.append(SeriesHistory(series, window_seconds, rows))
+        terms = {s: count_terms(texts[(series, s)]) for s in known}
+        histories.append(SeriesHistory(series, window_seconds, rows, terms))
     return histories
 
 
@@ -121,6 +137,7 @@ def run_series(
 ) -> SeriesResult:
     """Score before learn, window by window, and grade findings as the live pipeline does."""
     detector = config.detector.build()
+    terms = config.build_terms()
     scores: list[float] = []
     expected: list[float] = []
     alerts: list[BacktestAlert] = []
@@ -129,16 +146,24 @@ def run_series(
         if band_stride and index % band_stride == 0 and detector.warmed_up:
             _mean, lower, upper = detector.volume_band()
             bands.append((index, lower, upper))
-        x: dict[Hashable, Any] = {"n": n, "n_negative": n_negative, "sum_compound": sum_compound}
-        findings = config.detector.judge(detector, x)
-        if findings:
-            for finding in findings:
-                severity = config.detector.severity(finding.score)
-                if severity is not None:
-                    alerts.append(BacktestAlert(history.series, start, severity, finding))
+        x: dict[Hashable, Any] = {
+            "n": n,
+            "n_negative": n_negative,
+            "sum_compound": sum_compound,
+            "terms": history.terms.get(start, {}),
+        }
+        counted = config.detector.judge(detector, x)
+        findings = counted + config.terms.judge(terms, x, config.detector)
+        top: tuple[TermCount, ...] = ()
+        for finding in findings:
+            severity = config.detector.severity(finding.score)
+            if severity is not None:
+                top = top or tuple(terms.top_terms(x, config.terms.top_terms))
+                alerts.append(BacktestAlert(history.series, start, severity, finding, top))
         scores.append(max((f.score for f in findings), default=0.0))
-        expected.append(findings[0].expected / findings[0].windows if findings else float("nan"))
+        expected.append(counted[0].expected / counted[0].windows if counted else float("nan"))
         detector.learn_one(x)
+        terms.learn_one(x)
         if index % 1000 == 999:
             on_progress(1000)
     on_progress(len(history.rows) % 1000)

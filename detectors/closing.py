@@ -24,6 +24,8 @@ from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.explain import describe
 from detectors.feedback import alert_score_for
 from detectors.series import encode_keys
+from detectors.term_store import save_terms, warm_terms, window_terms
+from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Anomaly, Mention, SeriesWindow
 from streams.windows import window_starts_between
@@ -52,6 +54,7 @@ class SeriesState:
     partition: int | None = None
     live: bool = False
     closed: int = field(default=0)
+    terms: TermBurstDetector = field(default_factory=TermBurstDetector)
 
 
 def _windows() -> Table:
@@ -158,9 +161,12 @@ class SeriesDetectors:
                         windows.c.series == series, windows.c.closed.is_(False)
                     )
                 ).scalar()
+            terms = warm_terms(
+                session, series, self.config.build_terms(), self.config.max_gap_windows
+            )
         for _start, n, n_negative, sum_compound in reversed(rows):
             detector.learn_one({"n": n, "n_negative": n_negative, "sum_compound": sum_compound})
-        state = SeriesState(series, detector, next_window)
+        state = SeriesState(series, detector, next_window, terms=terms)
         self._states[series] = state
         return state
 
@@ -248,25 +254,43 @@ class SeriesDetectors:
             verdicts = []
             # This series' own alert score, if feedback has moved it.
             alert = alert_score_for(session, series=state.series, settings=self.config.detector)
+            terms = (
+                window_terms(session, state.series, starts, self.config.window_seconds)
+                if self.config.terms.enabled
+                else {}
+            )
             for start in starts:
                 if start not in claimed:  # closed before: keep the detector in step, no verdict
-                    state.detector.learn_one(earlier.get(start, _features((start, 0, 0, 0.0))))
+                    x = earlier.get(start, _features((start, 0, 0, 0.0)))
+                    x["terms"] = terms.get(start, {})
+                    state.detector.learn_one(x)
+                    state.terms.learn_one(x)
                     continue
                 x = claimed[start]
-                findings = self.config.detector.judge(state.detector, x, alert)
+                x["terms"] = terms.get(start, {})
+                counted = self.config.detector.judge(state.detector, x, alert)
+                findings = counted + self.config.terms.judge(
+                    state.terms, x, self.config.detector, alert
+                )
+                top = (
+                    state.terms.top_terms(x, self.config.terms.top_terms)
+                    if any(self.config.detector.severity(f.score, alert) for f in findings)
+                    else []
+                )
                 state.detector.learn_one(x)
+                state.terms.learn_one(x)
                 state.closed += 1
                 verdicts.append(
                     {
                         "b_start": start,
                         "b_score": max((f.score for f in findings), default=0.0),
-                        "b_expected": findings[0].expected / findings[0].windows
-                        if findings
-                        else None,
+                        "b_expected": counted[0].expected / counted[0].windows if counted else None,
                     }
                 )
                 for finding in findings:
-                    anomaly = self._record(session, state.series, start, finding, now, alert)
+                    anomaly = self._record(
+                        session, state.series, start, finding, now, alert, top_terms=top
+                    )
                     if anomaly is not None:
                         found.append(anomaly)
             if verdicts:
@@ -277,6 +301,8 @@ class SeriesDetectors:
                     .values(score=bindparam("b_score"), expected_n=bindparam("b_expected")),
                     verdicts,
                 )
+            if terms:
+                save_terms(session, state.series, state.terms, starts[-1])
         return found
 
     def _record(
@@ -287,6 +313,8 @@ class SeriesDetectors:
         finding: Finding,
         now: datetime,
         alert_score: float,
+        *,
+        top_terms: list[TermCount] | None = None,
     ) -> DetectedAnomaly | None:
         severity = self.config.detector.severity(finding.score, alert_score)
         if severity is None:
@@ -301,7 +329,7 @@ class SeriesDetectors:
             "series": series,
             "window_start": start,
             "window_end": end,
-            "detector": "count-spike",
+            "detector": "term-burst" if finding.metric == TERM_BURST else "count-spike",
             "metric": finding.metric,
             "observed": finding.observed,
             "expected": finding.expected,
@@ -312,6 +340,7 @@ class SeriesDetectors:
             "summary": describe(finding),
             "example_mention_ids": " ".join(examples),
             "detected_at": now,
+            "top_terms": encode_top_terms(top_terms or []),
         }
         table = Anomaly.__table__  # type: ignore[attr-defined]
         session.execute(

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detectors.count_spike import CountSpikeDetector, Finding
+from detectors.terms import TermBurstDetector
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -77,6 +78,49 @@ class DetectorSettings(BaseModel):
         return None
 
 
+class TermSettings(BaseModel):
+    """The term-burst detector: words and phrases a series suddenly says far more often."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    half_life_windows: float = Field(default=1440.0, gt=0)
+    warmup_windows: int = Field(default=60, ge=1)
+    min_baseline_mentions: float = Field(default=100.0, ge=0)
+    min_count: int = Field(default=3, ge=1)
+    max_terms: int = Field(default=300, ge=10, le=5000)
+    novel_rate: float = Field(default=0.002, gt=0, lt=1)
+    novel_shape: float = Field(default=1.0, gt=0)
+    top_terms: int = Field(default=3, ge=0, le=10)
+
+    def build(self, learn_clip_score: float) -> TermBurstDetector:
+        return TermBurstDetector(
+            half_life=self.half_life_windows,
+            warmup=self.warmup_windows,
+            min_baseline_mentions=self.min_baseline_mentions,
+            min_count=self.min_count,
+            max_terms=self.max_terms,
+            novel_rate=self.novel_rate,
+            novel_shape=self.novel_shape,
+            learn_clip_score=learn_clip_score,
+        )
+
+    def judge(
+        self,
+        detector: TermBurstDetector,
+        x: dict[Hashable, Any],
+        grading: DetectorSettings,
+        alert_score: float | None = None,
+    ) -> list[Finding]:
+        """Like `DetectorSettings.judge`: cheap score first, the band only when it alerts."""
+        if not self.enabled or not detector.warmed_up:
+            return []
+        findings = detector.assess(x, bands=False)
+        if any(grading.severity(f.score, alert_score) for f in findings):
+            findings = detector.assess(x)
+        return findings
+
+
 class IncidentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -93,7 +137,12 @@ class DetectionConfig(BaseModel):
     live_horizon_seconds: float = Field(default=900.0, gt=0)
     max_gap_windows: int = Field(default=1440, ge=1)
     detector: DetectorSettings = DetectorSettings()
+    terms: TermSettings = TermSettings()
     incidents: IncidentSettings = IncidentSettings()
+
+    def build_terms(self) -> TermBurstDetector:
+        """A series' term-burst detector; bursts at the alert score are learnt clipped."""
+        return self.terms.build(learn_clip_score=self.detector.alert_score)
 
 
 def load_detection_config(path: Path) -> DetectionConfig:

@@ -18,12 +18,14 @@ from detectors.count_spike import (
     VOLUME_DROP,
     Finding,
 )
+from detectors.terms import TERM_BURST, TermCount, TermFinding
 
 METRIC_TITLES = {
     VOLUME: "Mention volume spike",
     VOLUME_DROP: "Mention volume drop",
     NEGATIVE_SHARE: "Negative mentions spike",
     SENTIMENT_SHIFT: "Sentiment shift",
+    TERM_BURST: "Term burst",
 }
 
 
@@ -47,7 +49,29 @@ def _two_digits(value: float) -> float:
     return round(value / magnitude) * magnitude
 
 
+def describe_top_terms(terms: list[TermCount]) -> str:
+    """The window's risen terms in plain words.
+
+    >>> describe_top_terms(
+    ...     [TermCount("outage", 23, 0.43, 30.0), TermCount("charged twice", 9, 0.02, 9.0)]
+    ... )
+    '"outage" 23 vs 0.4 usual, "charged twice" 9 vs 0 usual'
+    """
+    return ", ".join(f'"{t.term}" {t.observed} vs {_usual(t.expected)} usual' for t in terms)
+
+
+def _usual(expected: float) -> str:
+    return "0" if expected < 0.05 else f"{expected:.1f}".removesuffix(".0")
+
+
 def describe(finding: Finding) -> str:
+    if isinstance(finding, TermFinding) and finding.term:
+        tested = f"{finding.tested} terms" if finding.tested != 1 else "1 term"
+        return (
+            f'"{finding.term}" in {finding.observed:g} of {finding.support} mentions vs '
+            f"{_usual(finding.expected)} expected (usual range {finding.lower:g}–"
+            f"{finding.upper:g}), {rarity(finding.score)} (allowing for the {tested} tested)"
+        )
     span = f" in the last {finding.windows} windows" if finding.windows > 1 else ""
     if finding.metric == NEGATIVE_SHARE:
         negatives = round(finding.observed * finding.support)

@@ -36,7 +36,8 @@ class Match(Strict):
     severity: list[Severity] | None = None
     series: list[str] | None = Field(default=None, description="glob patterns, e.g. source:*")
     terms: list[str] | None = Field(
-        default=None, description="any of these words in the title or example mentions"
+        default=None,
+        description="any of these words in the title, example mentions or risen terms",
     )
 
 

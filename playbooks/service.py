@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from monitor.incidents.service import IncidentDetail, get_detail
+from monitor.incidents.service import IncidentDetail, get_detail, top_terms_of
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Incident
 from playbooks import audit
@@ -123,12 +123,14 @@ def _groups(
 
 
 def facts_of(detail: IncidentDetail) -> IncidentFacts:
-    """What playbooks match on: severity, series, and the title and example mentions."""
+    """What playbooks match on: severity, series, and the title, example mentions and the top
+    terms the alert shows (a "charged twice" wave matches before anyone quotes it)."""
     incident = detail.incident
+    risen = [t.term for t in top_terms_of(detail)]
     return IncidentFacts(
         severity=incident.severity,
         series=incident.series.split(),
-        texts=[incident.title, *(m.text for m in detail.examples)],
+        texts=[incident.title, *(m.text for m in detail.examples), *risen],
     )
 
 

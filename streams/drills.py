@@ -3,7 +3,8 @@
 A drill's mentions carry ``drill: true``; they count only in ``drill:``-prefixed twins of the
 real series (``drill:global``, ``drill:source:social``…), so a drill never teaches the real
 detectors anything. To judge the drill against the real baseline, the twins first get a copy
-of the real series' recent closed windows, from which their detectors warm up. Anomalies on
+of the real series' recent closed windows and term baselines, from which their detectors warm
+up. Anomalies on
 twins open drill incidents (never merged with real ones), whose alerts start with ``[DRILL]``.
 
 There is no playbook engine yet: no drafts, approvals or customer sends exist to mark or
@@ -22,7 +23,7 @@ from sqlmodel import Session
 
 from detectors.series import DRILL_PREFIX, GLOBAL
 from monitor.storage.db import insert_for, session_scope
-from monitor.storage.models import Anomaly, Drill, Incident, SeriesWindow
+from monitor.storage.models import Anomaly, Drill, Incident, SeriesWindow, TermBaseline
 from streams.scenario import SOURCES, outage_scenario
 
 SCENARIOS = {"outage": "a 6-minute burst of angry mentions about an outage, ending now"}
@@ -83,6 +84,16 @@ def prepare_drill(engine: Engine, *, scenario: str, drill_id: str, now: datetime
                     twins,
                 )
                 copied += len(twins)
+            # The term-burst baseline too, so the drill's words are judged against real ones.
+            terms = session.get(TermBaseline, series)
+            if terms is not None:
+                session.merge(
+                    TermBaseline(
+                        series=DRILL_PREFIX + series,
+                        through_window=terms.through_window,
+                        state=terms.state,
+                    )
+                )
         session.add(Drill(id=drill_id, scenario=scenario, started_at=now, first_event_time=now))
     return copied
 

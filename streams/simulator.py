@@ -33,6 +33,7 @@ class Scenario:
     items: list[dict[str, Any]]
     onset: datetime | None  # when the trouble became detectable; None for a quiet scenario
     expected_series: frozenset[str] = field(default_factory=frozenset)
+    began: datetime | None = None  # when the trouble began (a slow wave is detectable later)
 
 
 def seasonal_rate(moment: datetime, base: float = BASE_PER_MINUTE) -> float:
@@ -70,6 +71,24 @@ def _volume_drop(minutes: float, source: str, rate: float) -> tuple[float, float
     return (0.0, 1.0)
 
 
+def _billing_wave(minutes: float, source: str, rate: float) -> tuple[float, float]:
+    # A modest wave: volume rises by a third, only what people say is new.
+    if source in ("tickets", "social") and 0 <= minutes < 60:
+        return (rate * 0.5, 1.0)
+    return (0.0, 1.0)
+
+
+# What a scenario's trouble says, when it is not the generic angry outage texts.
+_BILLING = [
+    "I was charged twice for my subscription this month",
+    "Charged twice again?? Please refund the duplicate payment",
+    "Why have I been charged twice, I only placed one order",
+    "My bank shows I got charged twice for the same invoice",
+    "charged twice for one order, need this fixed today",
+    "Anyone else charged twice today? Support is not answering",
+]
+TROUBLE_TEXTS: dict[str, list[str]] = {"charged-twice": _BILLING}
+
 # name: (description, trouble, minutes after onset when it is detectable, series that must fire)
 SCENARIOS: dict[str, tuple[str, Trouble | None, float, frozenset[str]]] = {
     "outage": (
@@ -95,6 +114,12 @@ SCENARIOS: dict[str, tuple[str, Trouble | None, float, frozenset[str]]] = {
         _volume_drop,
         0.0,
         frozenset({"source:tickets"}),
+    ),
+    "charged-twice": (
+        'a billing bug: a third more tickets and posts, all saying "charged twice", for an hour',
+        _billing_wave,
+        0.0,
+        frozenset({"global"}),
     ),
     "quiet": ("ordinary traffic only", None, 0.0, frozenset()),
 }
@@ -130,7 +155,7 @@ def simulate(
             angry, keep = trouble(since, source, rate) if trouble else (0.0, 1.0)
             for kind, count, texts in (
                 ("base", _poisson(rng, rate * keep), _ORDINARY),
-                ("trouble", _poisson(rng, angry), _ANGRY),
+                ("trouble", _poisson(rng, angry), TROUBLE_TEXTS.get(name, _ANGRY)),
             ):
                 for _ in range(count):
                     items.append(
@@ -145,4 +170,6 @@ def simulate(
                     )
     items.sort(key=lambda item: item["event_time"])
     detectable = onset + timedelta(minutes=detectable_after) if trouble else None
-    return Scenario(name, description, items, detectable, expected)
+    return Scenario(
+        name, description, items, detectable, expected, began=onset if trouble else None
+    )

@@ -12,7 +12,9 @@ from monitor.cli.common import status
 
 def simulate_command(
     scenario: str = typer.Option(
-        ..., "--scenario", help="outage, complaint-wave, segment-crisis, volume-drop or quiet"
+        ...,
+        "--scenario",
+        help="outage, complaint-wave, segment-crisis, volume-drop, charged-twice or quiet",
     ),
     out: Path = typer.Option(..., "--out", help="write the mentions here as JSONL"),
     days: float = typer.Option(3.0, "--days", min=0.5, max=31, help="days of traffic"),

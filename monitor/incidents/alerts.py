@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.explain import METRIC_TITLES
-from monitor.incidents.service import SEVERITY_RANK, IncidentDetail
+from detectors.explain import METRIC_TITLES, describe_top_terms
+from monitor.incidents.service import SEVERITY_RANK, IncidentDetail, top_terms_of
 from monitor.storage.models import Anomaly
 
 _SEVERITY_ICON = {
@@ -86,6 +86,9 @@ def _parts(detail: IncidentDetail, esc: Callable[[str], str]) -> _Parts:
     if hidden > 0:
         windows = "window" if hidden == 1 else "windows"
         why.append(f"• plus {hidden} more anomalous {windows} in this incident")
+    terms = top_terms_of(detail)  # what people are saying more than usual
+    if terms:
+        why.append(f"• top terms: {esc(describe_top_terms(terms))}")
 
     quotes: list[str] = []
     seen_texts: set[str] = set()

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from detectors.explain import METRIC_TITLES
 from detectors.series import DRILL_PREFIX
+from detectors.terms import TermCount, decode_top_terms
 from monitor.storage.db import session_scope
 from monitor.storage.models import Anomaly, Incident, IngestProgress, Mention
 
@@ -143,6 +144,12 @@ class IncidentDetail:
     incident: Incident
     anomalies: list[Anomaly]
     examples: list[Mention]
+
+
+def top_terms_of(detail: IncidentDetail) -> list[TermCount]:
+    """The terms that rose most, from the strongest anomaly that has any: what the alert shows
+    and playbooks match on (every window's terms together would match anything)."""
+    return next((t for a in detail.anomalies if (t := decode_top_terms(a.top_terms))), [])
 
 
 def get_detail(engine: Engine, *, incident_id: int) -> IncidentDetail | None:

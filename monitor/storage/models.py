@@ -97,6 +97,23 @@ class Anomaly(SQLModel, table=True):
     example_mention_ids: str = Field(default="", max_length=2000)
     detected_at: datetime = _utc()  # type: ignore[assignment]
     incident_id: int | None = Field(default=None, index=True)
+    # The window's most risen terms against the series' baseline, as JSON
+    # [[term, mentions saying it, expected], ...] (see detectors.terms.encode_top_terms).
+    top_terms: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class TermBaseline(SQLModel, table=True):
+    """A series' term-burst baseline as of its latest closed window with mentions.
+
+    Written in the transaction that closes the window, so a restarted or rebalanced worker
+    continues from exactly what was learnt (the count detectors replay their windows instead).
+    """
+
+    __tablename__ = "term_baselines"
+
+    series: str = Field(primary_key=True, max_length=200)
+    through_window: datetime = _utc()  # type: ignore[assignment]
+    state: str = Field(sa_column=Column(Text, nullable=False))  # JSON, TermBurstDetector.snapshot
 
 
 class Incident(SQLModel, table=True):

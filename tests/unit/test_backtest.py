@@ -160,3 +160,34 @@ def test_simulate_then_backtest_finds_the_one_segment_crisis(tmp_path: Path):
     text = " ".join(tested.stdout.split())
     assert "source:reviews: 2,880 windows of 60s" in text
     assert "source:social: 2,880 windows of 60s, 0 anomalous windows" in text
+
+
+def test_a_backtest_of_a_mentions_file_names_the_phrase_that_burst(tmp_path: Path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "CRISISMON_CONFIG_DIR": str(REPO / "config"),
+    }
+    out = tmp_path / "billing.jsonl"
+    simulate_args = ["--scenario", "charged-twice", "--days", "2", "--out", str(out)]
+    made = subprocess.run(
+        [sys.executable, "-m", "monitor", "simulate", *simulate_args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=env,
+    )
+    assert made.returncode == 0, made.stderr
+    tested = subprocess.run(
+        [sys.executable, "-m", "monitor", "backtest", str(out), "--show", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=env,
+    )
+    assert tested.returncode == 0, tested.stderr
+    text = " ".join(tested.stdout.split())
+    assert 'global · term burst: "charged twice" in ' in text
+    assert 'top terms: "charged twice" ' in text

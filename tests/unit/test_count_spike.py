@@ -13,6 +13,7 @@ from detectors.count_spike import (
     VOLUME_DROP,
     CountSpikeDetector,
 )
+from detectors.terms import TermBurstDetector
 
 ALERT_SCORE = 5.0  # config/detection.yaml's alert_score, the learn_clip_score default
 
@@ -55,10 +56,13 @@ RIVER_CHECKS = [
 ]
 
 
+@pytest.mark.parametrize(
+    "detector", [CountSpikeDetector, TermBurstDetector], ids=lambda d: d.__name__
+)
 @pytest.mark.parametrize("check", RIVER_CHECKS, ids=lambda check: check.__name__)
-def test_detector_keeps_rivers_estimator_contract(check):
-    for params in CountSpikeDetector._unit_test_params():
-        check(CountSpikeDetector(**params))
+def test_detector_keeps_rivers_estimator_contract(check, detector):
+    for params in detector._unit_test_params():
+        check(detector(**params))
 
 
 def test_nothing_scores_before_warm_up_however_extreme():
