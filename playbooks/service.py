@@ -20,8 +20,18 @@ from playbooks import audit
 from playbooks.customers import all_customers
 from playbooks.models import Consent, Customer, Delivery, Draft, TemplateApproval
 from playbooks.policy import SendingConfig
-from playbooks.render import content_hash, render_copy
-from playbooks.schema import Catalogue, IncidentFacts, Playbook, Step, matches, resolve_locale
+from playbooks.render import Rendered, content_hash, render_copy
+from playbooks.schema import (
+    STATUS_SEGMENT,
+    Catalogue,
+    DraftedStep,
+    IncidentFacts,
+    Playbook,
+    StatusPageStep,
+    Step,
+    matches,
+    resolve_locale,
+)
 from playbooks.segments import Segments
 
 
@@ -63,7 +73,15 @@ def unsubscribe_token(secret: str, customer_id: int, channel: str) -> str:
     return mac.hexdigest()[:32]
 
 
-ADDRESS = {"email": "email", "sms": "phone", "webhook": "webhook_url", "console": "external_id"}
+ADDRESS = {
+    "email": "email",
+    "sms": "phone",
+    "webhook": "webhook_url",
+    "slack": "slack_channel",
+    "console": "external_id",
+}
+# Drafts of status page steps go to the built-in status page, not to customers.
+STATUS_CHANNEL = "status_page"
 
 
 def address_of(customer: Customer, channel: str) -> str | None:
@@ -79,6 +97,22 @@ def incident_context(incident: Incident) -> dict[str, Any]:
         "series": incident.series,
         "opened_at": f"{incident.opened_at:%Y-%m-%d %H:%M} UTC",
     }
+
+
+def status_context(setup: Setup, *, draft: Draft, incident: Incident) -> dict[str, Any]:
+    """The template context of a status page update: the incident and the playbook's vars."""
+    return {"incident": incident_context(incident), "vars": setup.playbook(draft.playbook).vars}
+
+
+def render_status(setup: Setup, *, draft: Draft, incident: Incident) -> Rendered:
+    """A status page draft as the page will show it: subject is the title, text the body."""
+    context = status_context(setup, draft=draft, incident=incident)
+    return render_copy(subject=draft.subject, text=draft.body_text, html="", context=context)
+
+
+def status_preview(setup: Setup, *, draft: Draft, incident: Incident) -> str:
+    rendered = render_status(setup, draft=draft, incident=incident)
+    return f"(status page update)\n{rendered.subject}\n\n{rendered.text}"
 
 
 def context_for(
@@ -135,43 +169,87 @@ def facts_of(detail: IncidentDetail) -> IncidentFacts:
 def make_drafts(
     engine: Engine, *, setup: Setup, incident_id: int, change: str, now: datetime
 ) -> list[Draft]:
-    """One draft per (step, segment, locale) of every matching playbook; replays add nothing."""
+    """Drafts of every drafted step of every matching playbook at once, waits aside.
+
+    The worker schedules steps instead (``playbooks.steps``), so waits are honoured; this is
+    what the one-shot callers and the tests use. Replays add nothing.
+    """
+    created: list[Draft] = []
+    for playbook in matching_playbooks(engine, setup=setup, incident_id=incident_id):
+        for step in playbook.steps:
+            if isinstance(step, Step | StatusPageStep) and step.trigger == change:
+                created += draft_step(
+                    engine,
+                    setup=setup,
+                    incident_id=incident_id,
+                    step=step,
+                    playbook=playbook,
+                    now=now,
+                )
+    return created
+
+
+def matching_playbooks(engine: Engine, *, setup: Setup, incident_id: int) -> list[Playbook]:
     detail = get_detail(engine, incident_id=incident_id)
     if detail is None:
         return []
-    incident = detail.incident
     facts = facts_of(detail)
+    return [p for p in setup.catalogue.playbooks if matches(p, facts)]
+
+
+def draft_step(
+    engine: Engine,
+    *,
+    setup: Setup,
+    incident_id: int,
+    playbook: Playbook,
+    step: DraftedStep,
+    now: datetime,
+) -> list[Draft]:
+    """The drafts of one step for one incident, in one transaction; existing ones are kept."""
     created: list[Draft] = []
     with session_scope(engine) as session:
-        customers = all_customers(session)
-        for playbook in setup.catalogue.playbooks:
-            if not matches(playbook, facts):
-                continue
-            for step in playbook.message_steps:
-                if step.trigger != change:
-                    continue
-                audience = _audience(
-                    session,
-                    playbook=playbook,
-                    step=step,
-                    incident_id=incident_id,
-                    customers=customers,
-                )
-                groups = _groups(setup, playbook=playbook, step=step, customers=audience, now=now)
-                for (segment, locale), members in sorted(groups.items()):
-                    draft = _insert_draft(
-                        session,
-                        setup=setup,
-                        playbook=playbook,
-                        step=step,
-                        segment=segment,
-                        locale=locale,
-                        members=members,
-                        incident=incident,
-                        now=now,
-                    )
-                    if draft is not None:
-                        created.append(draft)
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            return []
+        if isinstance(step, StatusPageStep):
+            draft = _insert_draft(
+                session,
+                setup=setup,
+                playbook=playbook,
+                step=step,
+                segment=STATUS_SEGMENT,
+                locale=playbook.default_locale,
+                copy=(step.title, step.body, ""),
+                members=[],
+                incident=incident,
+                now=now,
+            )
+            return [draft] if draft is not None else []
+        audience = _audience(
+            session,
+            playbook=playbook,
+            step=step,
+            incident_id=incident_id,
+            customers=all_customers(session),
+        )
+        groups = _groups(setup, playbook=playbook, step=step, customers=audience, now=now)
+        for (segment, locale), members in sorted(groups.items()):
+            copy = step.segments[segment][locale]
+            draft = _insert_draft(
+                session,
+                setup=setup,
+                playbook=playbook,
+                step=step,
+                segment=segment,
+                locale=locale,
+                copy=(copy.subject, copy.text, copy.html),
+                members=members,
+                incident=incident,
+                now=now,
+            )
+            if draft is not None:
+                created.append(draft)
     return created
 
 
@@ -192,7 +270,12 @@ def _told(session: Session, incident_id: int, playbook: str) -> set[int]:
 
 
 def _audience(
-    session: Session, *, playbook: Playbook, step: Step, incident_id: int, customers: list[Customer]
+    session: Session,
+    *,
+    playbook: Playbook,
+    step: DraftedStep,
+    incident_id: int,
+    customers: list[Customer],
 ) -> list[Customer]:
     """Who a step may reach: everyone, or for an all-clear only those who were told."""
     if step.trigger != "resolved":
@@ -206,35 +289,42 @@ def _insert_draft(
     *,
     setup: Setup,
     playbook: Playbook,
-    step: Step,
+    step: DraftedStep,
     segment: str,
     locale: str,
+    copy: tuple[str, str, str],
     members: list[Customer],
     incident: Incident,
     now: datetime,
 ) -> Draft | None:
-    copy = step.segments[segment][locale]
-    digest = content_hash(subject=copy.subject, text=copy.text, html=copy.html)
+    subject, text, html = copy
+    digest = content_hash(subject=subject, text=text, html=html)
+    status_page = isinstance(step, StatusPageStep)
     table = Draft.__table__  # type: ignore[attr-defined]
     values = {
         "incident_id": incident.id,
         "playbook": playbook.name,
         "step_id": step.id,
-        "channel": step.channel,
+        "channel": STATUS_CHANNEL if status_page else step.channel,  # type: ignore[union-attr]
         "segment": segment,
         "locale": locale,
-        "critical": step.critical,
-        "subject": copy.subject,
-        "body_text": copy.text,
-        "body_html": copy.html,
+        "critical": getattr(step, "critical", False),
+        "subject": subject,
+        "body_text": text,
+        "body_html": html,
         "content_hash": digest,
-        "recipient_count": len(members),
+        "recipient_count": 1 if status_page else len(members),
         "status": "pending",
         "created_at": now,
     }
     sketch = Draft.model_validate(values)
-    shown = _reachable(session, members, step.channel) or members[0]
-    values["preview"] = preview_for(setup, draft=sketch, customer=shown, incident=incident, now=now)
+    if isinstance(step, StatusPageStep):
+        values["preview"] = status_preview(setup, draft=sketch, incident=incident)
+    else:
+        shown = _reachable(session, members, step.channel) or members[0]
+        values["preview"] = preview_for(
+            setup, draft=sketch, customer=shown, incident=incident, now=now
+        )
     inserted = session.execute(
         insert_for(session, table)
         .values(**values)
@@ -307,16 +397,27 @@ def approve_with_outbox(
 ) -> int:
     """Approve and write the outbox rows in the caller's transaction; returns rows added."""
     playbook = setup.playbook(draft.playbook)
-    step = playbook.step(draft.step_id)
-    customers = _audience(
-        session,
-        playbook=playbook,
-        step=step,
-        incident_id=draft.incident_id,
-        customers=all_customers(session),
-    )
-    groups = _groups(setup, playbook=playbook, step=step, customers=customers, now=now)
-    members = groups.get((draft.segment, draft.locale), [])
+    try:
+        step = playbook.step(draft.step_id)
+    except KeyError:
+        raise DraftError(f"step {draft.step_id!r} is no longer in {playbook.name}", 409) from None
+    # (idempotency key, customer id): one row per recipient, or one for the status page.
+    rows: list[tuple[str, int]] = []
+    if isinstance(step, StatusPageStep):
+        rows = [(f"{draft.incident_id}:status:{draft.step_id}", 0)]
+    else:
+        customers = _audience(
+            session,
+            playbook=playbook,
+            step=step,
+            incident_id=draft.incident_id,
+            customers=all_customers(session),
+        )
+        groups = _groups(setup, playbook=playbook, step=step, customers=customers, now=now)
+        rows = [
+            (f"{draft.incident_id}:{customer.id}:{draft.step_id}", int(customer.id or 0))
+            for customer in groups.get((draft.segment, draft.locale), [])
+        ]
     draft.status = "approved"
     draft.approved_hash = draft.content_hash
     draft.decided_by = actor
@@ -330,11 +431,11 @@ def approve_with_outbox(
         .values(next_attempt_at=now)
     )
     added = 0
-    for customer in members:
+    for key, customer_id in rows:
         row = {
-            "idempotency_key": f"{draft.incident_id}:{customer.id}:{draft.step_id}",
+            "idempotency_key": key,
             "draft_id": draft.id,
-            "customer_id": customer.id,
+            "customer_id": customer_id,
             "channel": draft.channel,
             "status": "pending",
             "attempts": 0,

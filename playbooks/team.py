@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from monitor.incidents.service import get_detail
+from monitor.incidents.service import IncidentDetail, get_detail
 from monitor.storage.db import insert_for, session_scope
 from playbooks import audit
 from playbooks.models import Delivery
 from playbooks.render import render_text
-from playbooks.schema import matches
+from playbooks.schema import Playbook, matches
 from playbooks.service import Setup, facts_of, incident_context
 
 
@@ -37,7 +38,6 @@ def claim_team_alerts(
         return []
     facts = facts_of(detail)
     claimed: list[TeamAlert] = []
-    table = Delivery.__table__  # type: ignore[attr-defined]
     with session_scope(engine) as session:
         for playbook in setup.catalogue.playbooks:
             if not matches(playbook, facts):
@@ -45,31 +45,45 @@ def claim_team_alerts(
             for step in playbook.alert_steps:
                 if step.trigger != change:
                     continue
-                context = {
-                    "incident": incident_context(detail.incident),
-                    "vars": playbook.vars,
-                    "examples": [m.text for m in detail.examples[:3]],
-                }
-                text = render_text(step.text, context)
-                key = f"{incident_id}:team:{step.id}"
-                inserted = session.execute(
-                    insert_for(session, table)
-                    .values(
-                        idempotency_key=key,
-                        draft_id=0,
-                        customer_id=0,
-                        channel="team",
-                        status="claimed",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                    .returning(table.c.id)
-                ).first()
-                if inserted is not None:
+                text = render_text(step.text, team_context(detail, playbook))
+                key = team_key(incident_id, step.id)
+                if claim(session, key=key, now=now):
                     claimed.append(TeamAlert(key, text, step.slack_channel))
     return claimed
+
+
+def team_key(incident_id: int, step_id: str) -> str:
+    return f"{incident_id}:team:{step_id}"
+
+
+def team_context(detail: IncidentDetail, playbook: Playbook) -> dict[str, Any]:
+    """What team messages (Slack alerts, escalations) are rendered with."""
+    return {
+        "incident": incident_context(detail.incident),
+        "vars": playbook.vars,
+        "examples": [m.text for m in detail.examples[:3]],
+    }
+
+
+def claim(session: Session, *, key: str, now: datetime) -> bool:
+    """Take the right to post one team message; False if it was taken before."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    inserted = session.execute(
+        insert_for(session, table)
+        .values(
+            idempotency_key=key,
+            draft_id=0,
+            customer_id=0,
+            channel="team",
+            status="claimed",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)
+    ).first()
+    return inserted is not None
 
 
 def record_team_alert(
