@@ -176,8 +176,8 @@ class _Ready:
 
 
 def _ready(engine: Engine, run_id: int) -> _Ready | None:
-    """The run and its incident, or None when it is not scheduled or an earlier step is not
-    finished (steps run in order, even when an earlier one is being retried)."""
+    """The run and its incident, or None when it is not scheduled or an earlier step (other
+    than an escalation) is not finished: steps run in order, even while one is retried."""
     with Session(engine, expire_on_commit=False) as session:
         run = session.get(StepRun, run_id)
         if run is None or run.status != "scheduled":
@@ -188,6 +188,8 @@ def _ready(engine: Engine, run_id: int) -> _Ready | None:
                 StepRun.playbook == run.playbook,
                 StepRun.trigger == run.trigger,
                 StepRun.status == "scheduled",
+                # An escalation is a deadline, not a stage: it holds up nothing after it.
+                StepRun.kind != "escalate",
                 col(StepRun.position) < run.position,
             )
         ).first()
