@@ -147,7 +147,8 @@ def due(engine: Engine, *, now: datetime, limit: int = 100) -> list[int]:
         rows = session.exec(
             select(StepRun.id)
             .where(StepRun.status == "scheduled", col(StepRun.due_at) <= now)
-            .order_by(col(StepRun.due_at), col(StepRun.incident_id), col(StepRun.position))
+            # Playbook order, not due order: a retried step comes before the ones it holds up.
+            .order_by(col(StepRun.incident_id), col(StepRun.playbook), col(StepRun.position))
             .limit(limit)
         ).all()
     return [int(r) for r in rows if r is not None]
