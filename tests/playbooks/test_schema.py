@@ -156,7 +156,7 @@ def test_new_step_kinds_pass_and_keep_their_order(tmp_path):
         (("status: investigating", "status: on fire"), 15, "steps.1.status"),
         (("minutes: 30", "minutes: -5"), 20, "steps.2.minutes"),
         (("mention_group: S0ONCALL1", "mention_group: oncall"), 25, "steps.3.mention_group"),
-        (("    slack_channel: \"#comms\"\n", "    channel: \"#comms\"\n"), 29, "steps.4.channel"),
+        (('    slack_channel: "#comms"\n', '    channel: "#comms"\n'), 29, "steps.4.channel"),
         (("Incident {{ incident.id }}", "Incident {{ incident.nope }}"), 16, "steps.1.title"),
         (("Nobody has incident {{ incident.id }}", "{{ incident.id("), 26, "steps.3.text"),
     ],
