@@ -123,7 +123,6 @@ def unscheduled(
     """
     paged = [s for s in SEVERITIES if SEVERITY_RANK[s] >= SEVERITY_RANK[PAGED]]
     with Session(engine) as session:
-        marked = {(int(m.incident_id), m.trigger) for m in session.exec(select(TriggerMark)).all()}
         recent = session.exec(
             select(Incident).where(
                 col(Incident.severity).in_(paged),
@@ -131,6 +130,13 @@ def unscheduled(
                 col(Incident.opened_at) <= now - grace,
             )
         ).all()
+        ids = [i.id for i in recent]
+        marked = {
+            (int(m.incident_id), m.trigger)
+            for m in session.exec(
+                select(TriggerMark).where(col(TriggerMark.incident_id).in_(ids))
+            ).all()
+        }
     missing: list[tuple[int, str]] = []
     for incident in recent:
         assert incident.id is not None
