@@ -1,4 +1,4 @@
-"""Internal alert steps: a templated message to the team, once per (incident, step), no approval.
+"""Team messages (slack_alert and escalate steps): once per (incident, step), no approval.
 
 The claim is an outbox row (``deliveries``) with the key ``INCIDENT:team:STEP`` and status
 ``claimed``, so a replayed incident event or a second worker never posts it twice.
@@ -6,50 +6,18 @@ The claim is an outbox row (``deliveries``) with the key ``INCIDENT:team:STEP`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from monitor.incidents.service import IncidentDetail, get_detail
+from monitor.incidents.service import IncidentDetail
 from monitor.storage.db import insert_for, session_scope
 from playbooks import audit
 from playbooks.models import Delivery
-from playbooks.render import render_text
-from playbooks.schema import Playbook, matches
-from playbooks.service import Setup, facts_of, incident_context
-
-
-@dataclass(frozen=True)
-class TeamAlert:
-    key: str
-    text: str
-    slack_channel: str | None
-
-
-def claim_team_alerts(
-    engine: Engine, *, setup: Setup, incident_id: int, change: str, now: datetime
-) -> list[TeamAlert]:
-    """Render and claim every internal alert step of the matching playbooks."""
-    detail = get_detail(engine, incident_id=incident_id)
-    if detail is None:
-        return []
-    facts = facts_of(detail)
-    claimed: list[TeamAlert] = []
-    with session_scope(engine) as session:
-        for playbook in setup.catalogue.playbooks:
-            if not matches(playbook, facts):
-                continue
-            for step in playbook.alert_steps:
-                if step.trigger != change:
-                    continue
-                text = render_text(step.text, team_context(detail, playbook))
-                key = team_key(incident_id, step.id)
-                if claim(session, key=key, now=now):
-                    claimed.append(TeamAlert(key, text, step.slack_channel))
-    return claimed
+from playbooks.schema import Playbook
+from playbooks.service import incident_context
 
 
 def team_key(incident_id: int, step_id: str) -> str:

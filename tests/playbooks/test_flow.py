@@ -266,20 +266,3 @@ def test_all_clear_only_after_customers_were_told(engine, tmp_path):
         assert [(d.step_id, d.segment, d.locale, d.recipient_count) for d in clear] == [
             ("all-clear-email", "everyone", "en", 1)
         ]
-
-
-def test_internal_alert_is_claimed_once_per_incident(engine, tmp_path):
-    from playbooks.team import claim_team_alerts, record_team_alert
-
-    setup = setup_for()
-    incident = outage_incident(engine)
-    first = claim_team_alerts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
-    assert [a.key for a in first] == [f"{incident}:team:tell-comms"]
-    assert f"started for incident #{incident} (critical)" in first[0].text
-    assert "“Is the site down? Total outage again, can't log in”" in first[0].text
-    again = claim_team_alerts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
-    assert again == []  # a replayed event, or another worker
-    record_team_alert(engine, key=first[0].key, via="console", error=None, now=NOW)
-    with Session(engine) as session:
-        row = session.exec(select(Delivery).where(Delivery.channel == "team")).one()
-    assert row.status == "sent"

@@ -18,7 +18,7 @@ from monitor.notifiers.console import ConsoleNotifier
 from monitor.notifiers.slack import SlackNotifier
 from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
-from playbooks.models import AuditEntry, Draft, StepRun
+from playbooks.models import AuditEntry, Delivery, Draft, StepRun
 from playbooks.steps import AdvanceReport, advance_due, runs_of, schedule, unscheduled
 from tests.playbooks.helpers import config_copy, customers, outage_incident, setup_for
 
@@ -46,6 +46,7 @@ def test_steps_run_in_order_and_a_wait_delays_the_rest(engine):
 
     report = _advance(engine, setup, NOW, out)
     assert f"Outage playbook started for incident #{incident} (critical)" in out.getvalue()
+    assert "“Is the site down? Total outage again, can't log in”" in out.getvalue()
     steps = {d.step_id for d in report.drafts}
     assert steps == {"outage-email", "outage-sms-vip", "outage-webhook", "status-investigating"}
     status_draft = next(d for d in report.drafts if d.step_id == "status-investigating")
@@ -63,8 +64,14 @@ def test_steps_run_in_order_and_a_wait_delays_the_rest(engine):
     assert report.posted == [f"{incident}:team:escalate-unacknowledged"]
     assert f"Incident #{incident}" in out.getvalue() and "nobody has acknowledged" in out.getvalue()
     assert f"crisismon incidents ack {incident} --who NAME" in out.getvalue()
-    # Running again posts nothing twice.
+    # Running again posts nothing twice, and the team outbox rows say what was posted.
     assert _advance(engine, setup, NOW + 50 * MINUTE, out).posted == []
+    with Session(engine) as session:
+        team = session.exec(select(Delivery).where(Delivery.channel == "team")).all()
+    assert sorted((d.idempotency_key, d.status) for d in team) == [
+        (f"{incident}:team:escalate-unacknowledged", "sent"),
+        (f"{incident}:team:tell-comms", "sent"),
+    ]
 
 
 def test_an_acknowledged_incident_is_not_escalated(engine):
