@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from monitor.incidents.acknowledge import ACK_ACTION, ack_block
-from playbooks.approvals import approve, edit
+from playbooks.approvals import approve, edit, preapprove
 from playbooks.channels.slack import METADATA_EVENT, SlackChannel
 from playbooks.channels.status_page import StatusPageChannel
 from playbooks.customers import import_file
@@ -18,7 +18,7 @@ from playbooks.models import Delivery
 from playbooks.service import make_drafts
 from playbooks.slack import parse_ack
 from playbooks.status_page import as_html, as_json, read_page
-from tests.playbooks.helpers import customers, outage_incident, send_pass, setup_for
+from tests.playbooks.helpers import config_copy, customers, outage_incident, send_pass, setup_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -128,3 +128,28 @@ def test_the_ack_button_is_read_from_a_block_actions_payload():
     assert ack is not None and (ack.incident_id, ack.user_name) == (42, "ana")
     other = {**payload, "actions": [{"action_id": "crisismon_approve", "value": "1:abc"}]}
     assert parse_ack(urlencode({"payload": json.dumps(other)}).encode()) is None
+
+
+def test_a_pre_approved_status_step_publishes_without_waiting(engine, tmp_path):
+    config = config_copy(
+        tmp_path,
+        outage={
+            "    status: investigating\n": "    status: investigating\n    pre_approved: true\n"
+        },
+    )
+    setup = setup_for(config=config)
+    incident = outage_incident(engine)
+    # Without a standing approval of this template version it still waits for a person.
+    drafts = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
+    assert [d.status for d in drafts if d.channel == "status_page"] == ["pending"]
+
+    assert (
+        preapprove(engine, setup=setup, playbook_name="service-outage", actor="cfo", now=NOW) == 2
+    )
+    later = outage_incident(engine, tag="later", day=3)
+    drafts = make_drafts(engine, setup=setup, incident_id=later, change="opened", now=NOW)
+    assert [d.status for d in drafts if d.channel == "status_page"] == ["approved"]
+    send_pass(
+        engine, setup=setup, channels=lambda: {"status_page": StatusPageChannel(engine)}, now=NOW
+    )
+    assert [u.incident_id for u in read_page(engine).updates] == [later]

@@ -18,9 +18,11 @@ from monitor.notifiers.console import ConsoleNotifier
 from monitor.notifiers.slack import SlackNotifier
 from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
+from playbooks.approvals import approve
+from playbooks.channels.console import ConsoleChannel
 from playbooks.models import AuditEntry, Delivery, Draft, StepRun
 from playbooks.steps import AdvanceReport, advance_due, runs_of, schedule, unscheduled
-from tests.playbooks.helpers import config_copy, customers, outage_incident, setup_for
+from tests.playbooks.helpers import config_copy, customers, outage_incident, send_pass, setup_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -145,10 +147,17 @@ def test_escalation_reaches_slack_with_the_group_mention_and_an_ack_button(
 
 def test_resolving_cancels_waiting_steps_and_schedules_the_all_clear(engine):
     setup = setup_for()
+    customers(engine, now=NOW)
     incident = outage_incident(engine)
     schedule(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
     out = io.StringIO()
-    _advance(engine, setup, NOW, out)
+    drafts = _advance(engine, setup, NOW, out).drafts
+    vip = next(
+        d for d in drafts if (d.step_id, d.segment, d.locale) == ("outage-email", "vip", "en")
+    )
+    approve(engine, setup=setup, draft_id=vip.id, actor="web:ana", expected_hash=None, now=NOW)
+    console = lambda: {"email": ConsoleChannel("email", out)}  # noqa: E731
+    assert len(send_pass(engine, setup=setup, channels=console, now=NOW).sent) == 1
     with session_scope(engine) as session:
         row = session.get(Incident, incident)
         row.status, row.resolved_at = "resolved", NOW + 5 * MINUTE
@@ -158,8 +167,11 @@ def test_resolving_cancels_waiting_steps_and_schedules_the_all_clear(engine):
     status = _status(engine, incident)
     assert status["wait-30"] == status["escalate-unacknowledged"] == "cancelled"
     assert status["status-resolved"] == status["all-clear-email"] == "done"
-    # Nobody was told yet, so no all-clear email; the status page gets its update to approve.
-    assert [(d.step_id, d.status) for d in report.drafts] == [("status-resolved", "pending")]
+    # The status page gets its update to approve; the all-clear goes to the one customer told.
+    assert [(d.step_id, d.segment, d.recipient_count) for d in report.drafts] == [
+        ("status-resolved", "public", 1),
+        ("all-clear-email", "everyone", 1),
+    ]
     assert _advance(engine, setup, NOW + 60 * MINUTE, out).posted == []
 
 
