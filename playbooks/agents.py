@@ -58,12 +58,16 @@ async def run_playbooks(stream):  # type: ignore[no-untyped-def]
 @app.timer(interval=1.0, on_leader=True)
 async def advance_playbooks() -> None:
     """Run the playbook steps that are due: drafts, team alerts, waits, escalations."""
-    report = await advance_due(
-        resources.engine(),
-        setup=playbook_setup(),
-        now=datetime.now(UTC),
-        notifier_for=team_notifier,
-    )
+    try:
+        report = await advance_due(
+            resources.engine(),
+            setup=playbook_setup(),
+            now=datetime.now(UTC),
+            notifier_for=team_notifier,
+        )
+    except Exception:  # the database is away: the steps stay due; keep the timer alive
+        log.exception("playbook steps not advanced")
+        return
     for draft in report.drafts:
         log.info(
             "incident %s: draft %s (%s/%s/%s, %s recipients) is %s",
@@ -84,25 +88,28 @@ async def reconcile_playbooks() -> None:
     """Schedule the steps an incident event could not (the database was away, say)."""
     engine, now = resources.engine(), datetime.now(UTC)
     gather = resources.detection_config().incidents.alert_gather_seconds
-    missing = await asyncio.to_thread(
-        unscheduled,
-        engine,
-        now=now,
-        grace=timedelta(seconds=gather + RECONCILE_SECONDS),
-        window=RECONCILE_WINDOW,
-    )
-    for incident_id, change in missing:
-        count = await asyncio.to_thread(
-            schedule,
+    try:
+        missing = await asyncio.to_thread(
+            unscheduled,
             engine,
-            setup=playbook_setup(),
-            incident_id=incident_id,
-            change=change,
             now=now,
+            grace=timedelta(seconds=gather + RECONCILE_SECONDS),
+            window=RECONCILE_WINDOW,
         )
-        log.warning(
-            "incident %s %s: %d missed playbook step(s) scheduled", incident_id, change, count
-        )
+        for incident_id, change in missing:
+            count = await asyncio.to_thread(
+                schedule,
+                engine,
+                setup=playbook_setup(),
+                incident_id=incident_id,
+                change=change,
+                now=now,
+            )
+            log.warning(
+                "incident %s %s: %d missed playbook step(s) scheduled", incident_id, change, count
+            )
+    except Exception:  # tried again on the next pass
+        log.exception("missed playbook steps not scheduled")
 
 
 async def _announce(message: AlertMessage) -> None:
