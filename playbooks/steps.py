@@ -61,9 +61,11 @@ def schedule(engine: Engine, *, setup: Setup, incident_id: int, change: str, now
 
     Resolving cancels the opened steps still waiting (no "we are investigating" after the
     all-clear), and schedules the resolved steps only of incidents whose playbooks started.
+    Drill incidents run no steps.
     """
     detail = get_detail(engine, incident_id=incident_id)
-    if detail is None:
+    # A drill rehearses detection and the alert; it must not reach customers or the public page.
+    if detail is None or detail.incident.drill:
         return 0
     facts = facts_of(detail)
     marks = TriggerMark.__table__  # type: ignore[attr-defined]
@@ -126,6 +128,7 @@ def unscheduled(
         recent = session.exec(
             select(Incident).where(
                 col(Incident.severity).in_(paged),
+                col(Incident.drill).is_(False),
                 col(Incident.opened_at) >= now - window,
                 col(Incident.opened_at) <= now - grace,
             )

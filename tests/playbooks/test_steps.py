@@ -225,3 +225,17 @@ def test_incidents_whose_steps_were_never_scheduled_are_found(engine):
     assert unscheduled(engine, now=opened + timedelta(days=2), grace=MINUTE, window=window) == []
     schedule(engine, setup=setup, incident_id=incident, change="opened", now=later)
     assert unscheduled(engine, now=later, grace=MINUTE, window=window) == []
+
+
+def test_a_drill_runs_no_playbook_steps(engine):
+    setup = setup_for()
+    incident = outage_incident(engine)
+    with session_scope(engine) as session:
+        row = session.get(Incident, incident)
+        row.drill = True
+        session.add(row)
+    assert schedule(engine, setup=setup, incident_id=incident, change="opened", now=NOW) == 0
+    with Session(engine) as session:
+        opened = session.get(Incident, incident).opened_at
+    found = unscheduled(engine, now=opened + 2 * MINUTE, grace=MINUTE, window=timedelta(days=1))
+    assert found == []
