@@ -19,14 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from monitor.incidents.acknowledge import ack_block
-from monitor.incidents.alerts import AlertMessage, slack_escape
 from monitor.incidents.service import PAGED, SEVERITIES, SEVERITY_RANK, get_detail
-from monitor.notifiers import Notifier, NotifierError
+from monitor.notifiers import Notifier
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Incident
+from playbooks.drafting import draft_step
 from playbooks.models import Draft, StepRun, TriggerMark
-from playbooks.render import render_text
 from playbooks.schema import (
     AnyStep,
     EscalateStep,
@@ -37,8 +35,8 @@ from playbooks.schema import (
     WaitStep,
     matches,
 )
-from playbooks.service import DraftError, Setup, draft_step, facts_of
-from playbooks.team import claim, record_team_alert, team_context, team_key
+from playbooks.service import DraftError, Setup, facts_of
+from playbooks.team import alert_message, escalation_message, post_once, team_key
 
 log = logging.getLogger(__name__)
 # Back-off of a failed step: 5 s, 10 s, 20 s … at most 5 minutes; given up after this many.
@@ -245,7 +243,7 @@ async def run_step(
                 now=now,
             )
         elif isinstance(step, SlackAlert):
-            await _post_alert(
+            await _post_team(
                 engine,
                 run=run,
                 playbook=playbook,
@@ -260,7 +258,7 @@ async def run_step(
             elif incident.status == "resolved":
                 reason = "the incident was resolved"
             else:
-                await _post_escalation(
+                await _post_team(
                     engine,
                     run=run,
                     playbook=playbook,
@@ -284,12 +282,12 @@ async def run_step(
         report.retrying.append(name)
 
 
-async def _post_alert(
+async def _post_team(
     engine: Engine,
     *,
     run: StepRun,
     playbook: Playbook,
-    step: SlackAlert,
+    step: SlackAlert | EscalateStep,
     notifier_for: Callable[[str | None], Notifier],
     now: datetime,
     report: AdvanceReport,
@@ -297,84 +295,15 @@ async def _post_alert(
     detail = await asyncio.to_thread(get_detail, engine, incident_id=run.incident_id)
     if detail is None:
         return
-    text = render_text(step.text, team_context(detail, playbook))
-    await _post_once(
-        engine,
-        key=team_key(run.incident_id, step.id),
-        message=AlertMessage(text=text),
-        notifier=notifier_for(step.slack_channel),
-        now=now,
-        report=report,
+    message = (
+        escalation_message(detail, playbook, step)
+        if isinstance(step, EscalateStep)
+        else alert_message(detail, playbook, step)
     )
-
-
-async def _post_escalation(
-    engine: Engine,
-    *,
-    run: StepRun,
-    playbook: Playbook,
-    step: EscalateStep,
-    notifier_for: Callable[[str | None], Notifier],
-    now: datetime,
-    report: AdvanceReport,
-) -> None:
-    detail = await asyncio.to_thread(get_detail, engine, incident_id=run.incident_id)
-    if detail is None:
-        return
-    text = render_text(step.text, team_context(detail, playbook))
-    how = f"Acknowledge: crisismon incidents ack {run.incident_id} --who NAME"
-    plain = f"{text}\n{how}"
-    if step.mention_group:
-        plain = f"(paging Slack user group {step.mention_group})\n{plain}"
-    slack_text = slack_escape(text)
-    if step.mention_group:
-        slack_text = f"<!subteam^{step.mention_group}> {slack_text}"
-    message = AlertMessage(
-        text=plain,
-        slack_text=slack_text,
-        blocks=[
-            {"type": "section", "text": {"type": "mrkdwn", "text": slack_text}},
-            ack_block(run.incident_id),
-        ],
-    )
-    await _post_once(
-        engine,
-        key=team_key(run.incident_id, step.id),
-        message=message,
-        notifier=notifier_for(step.slack_channel),
-        now=now,
-        report=report,
-    )
-
-
-async def _post_once(
-    engine: Engine,
-    *,
-    key: str,
-    message: AlertMessage,
-    notifier: Notifier,
-    now: datetime,
-    report: AdvanceReport,
-) -> None:
-    """Post a team message once per key; a failed post is recorded, not retried."""
-    if not await asyncio.to_thread(_claim, engine, key, now):
-        return
-    error = None
-    try:
-        await notifier.post_alert(message)
-    except NotifierError as exc:
-        error = str(exc)
-        log.error("team message %s not delivered: %s", key, exc)
-    await asyncio.to_thread(
-        record_team_alert, engine, key=key, via=notifier.name, error=error, now=now
-    )
-    if error is None:
+    key = team_key(run.incident_id, step.id)
+    notifier = notifier_for(step.slack_channel)
+    if await post_once(engine, key=key, message=message, notifier=notifier, now=now):
         report.posted.append(key)
-
-
-def _claim(engine: Engine, key: str, now: datetime) -> bool:
-    with session_scope(engine) as session:
-        return claim(session, key=key, now=now)
 
 
 def _finish(engine: Engine, run_id: int, status: str, reason: str | None, now: datetime) -> None:

@@ -6,18 +6,26 @@ The claim is an outbox row (``deliveries``) with the key ``INCIDENT:team:STEP`` 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from monitor.incidents.acknowledge import ack_block
+from monitor.incidents.alerts import AlertMessage, slack_escape
 from monitor.incidents.service import IncidentDetail
+from monitor.notifiers import Notifier, NotifierError
 from monitor.storage.db import insert_for, session_scope
 from playbooks import audit
 from playbooks.models import Delivery
-from playbooks.schema import Playbook
+from playbooks.render import render_text
+from playbooks.schema import EscalateStep, Playbook, SlackAlert
 from playbooks.service import incident_context
+
+log = logging.getLogger(__name__)
 
 
 def team_key(incident_id: int, step_id: str) -> str:
@@ -75,3 +83,54 @@ def record_team_alert(
             detail={"channel": "team", "via": via, "error": error},
             now=now,
         )
+
+
+def alert_message(detail: IncidentDetail, playbook: Playbook, step: SlackAlert) -> AlertMessage:
+    """A slack_alert step's message, rendered for the incident."""
+    return AlertMessage(text=render_text(step.text, team_context(detail, playbook)))
+
+
+def escalation_message(
+    detail: IncidentDetail, playbook: Playbook, step: EscalateStep
+) -> AlertMessage:
+    """An escalation: the text, the user group mentioned, and the Acknowledge button."""
+    incident_id = detail.incident.id
+    assert incident_id is not None
+    text = render_text(step.text, team_context(detail, playbook))
+    plain = f"{text}\nAcknowledge: crisismon incidents ack {incident_id} --who NAME"
+    slack_text = slack_escape(text)
+    if step.mention_group:
+        plain = f"(paging Slack user group {step.mention_group})\n{plain}"
+        slack_text = f"<!subteam^{step.mention_group}> {slack_text}"
+    return AlertMessage(
+        text=plain,
+        slack_text=slack_text,
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_text}},
+            ack_block(incident_id),
+        ],
+    )
+
+
+async def post_once(
+    engine: Engine, *, key: str, message: AlertMessage, notifier: Notifier, now: datetime
+) -> bool:
+    """Post a team message once per key; True when posted. A failed post is recorded (dead),
+    not retried."""
+    if not await asyncio.to_thread(_claim, engine, key, now):
+        return False
+    error = None
+    try:
+        await notifier.post_alert(message)
+    except NotifierError as exc:
+        error = str(exc)
+        log.error("team message %s not delivered: %s", key, exc)
+    await asyncio.to_thread(
+        record_team_alert, engine, key=key, via=notifier.name, error=error, now=now
+    )
+    return error is None
+
+
+def _claim(engine: Engine, key: str, now: datetime) -> bool:
+    with session_scope(engine) as session:
+        return claim(session, key=key, now=now)

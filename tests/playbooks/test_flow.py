@@ -14,8 +14,9 @@ from playbooks.channels.sms import TwilioSmsChannel
 from playbooks.channels.smtp import SmtpChannel
 from playbooks.channels.status_page import StatusPageChannel
 from playbooks.channels.webhook import WebhookChannel
+from playbooks.drafting import make_drafts
 from playbooks.models import Delivery
-from playbooks.service import list_drafts, make_drafts
+from playbooks.service import list_drafts
 from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
 from tests.playbooks.helpers import customers, outage_incident, seed_customers, send_pass, setup_for
 

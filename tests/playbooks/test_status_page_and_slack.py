@@ -14,8 +14,8 @@ from playbooks.approvals import approve, edit, preapprove
 from playbooks.channels.slack import METADATA_EVENT, SlackChannel
 from playbooks.channels.status_page import StatusPageChannel
 from playbooks.customers import import_file
+from playbooks.drafting import make_drafts
 from playbooks.models import Delivery
-from playbooks.service import make_drafts
 from playbooks.slack import parse_ack
 from playbooks.status_page import as_html, as_json, read_page
 from tests.playbooks.helpers import config_copy, customers, outage_incident, send_pass, setup_for
