@@ -120,8 +120,11 @@ class Settings(BaseSettings):
     # Playbooks: who may approve over the web API, and where customer messages go.
     api_tokens: SecretStr | None = Field(
         default=None,
-        description="'TOKEN=NAME:ROLE,…' with ROLE approver (approve, reject, edit) or editor "
-        "(edit only); sent as 'Authorization: Bearer TOKEN'",
+        description="'TOKEN=NAME:ROLE,…' with ROLE approver (approve, reject, edit, acknowledge), "
+        "editor (edit, acknowledge) or importer; sent as 'Authorization: Bearer TOKEN'",
+    )
+    status_page_title: str = Field(
+        default="Service status", max_length=200, description="the heading of GET /status"
     )
     public_url: str | None = Field(
         default=None, description="base URL customers reach for unsubscribe links"

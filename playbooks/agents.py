@@ -1,10 +1,10 @@
-"""Faust wiring for playbooks: drafts on incident changes, and the outbox sender."""
+"""Faust wiring for playbooks: steps scheduled on incident changes, run by timers; the sender."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor import resources
 from monitor.app import app
@@ -13,16 +13,18 @@ from monitor.notifiers import NotifierError
 from playbooks.announce import draft_message
 from playbooks.flows import deliver_due
 from playbooks.resources import channels, playbook_setup, team_notifier
-from playbooks.service import make_drafts
-from playbooks.team import claim_team_alerts, record_team_alert
+from playbooks.steps import advance_due, schedule, unscheduled
 from streams.topics import incidents
 
 log = logging.getLogger(__name__)
+# How often the leader looks for incidents whose steps were never scheduled, and how far back.
+RECONCILE_SECONDS = 30.0
+RECONCILE_WINDOW = timedelta(hours=24)
 
 
 @app.agent(incidents)
 async def run_playbooks(stream):  # type: ignore[no-untyped-def]
-    """Draft the messages of every matching playbook step, then ask people to approve them."""
+    """Schedule the steps of every matching playbook; the ``advance_playbooks`` timer runs them."""
     gather = resources.detection_config().incidents.alert_gather_seconds
     async for event in stream:
         # Customer steps start when an incident becomes worth a page (opened at warning or
@@ -36,60 +38,78 @@ async def run_playbooks(stream):  # type: ignore[no-untyped-def]
         if change == "opened":
             await asyncio.sleep(gather)  # let the incident collect its examples first
         try:
-            drafts = await asyncio.to_thread(
-                make_drafts,
+            count = await asyncio.to_thread(
+                schedule,
                 resources.engine(),
                 setup=playbook_setup(),
                 incident_id=event.incident_id,
                 change=change,
                 now=datetime.now(UTC),
             )
-        except Exception:  # keep the agent alive for the next incident
-            log.exception("incident %s: playbooks failed", event.incident_id)
+        except Exception:  # keep the agent alive; the reconcile timer schedules it later
+            log.exception("incident %s: playbook steps not scheduled", event.incident_id)
             continue
-        await _post_team_alerts(event.incident_id, change)
-        for draft in drafts:
+        if count:
             log.info(
-                "incident %s: draft %s (%s/%s/%s, %s recipients) is %s",
-                draft.incident_id,
-                draft.id,
-                draft.step_id,
-                draft.segment,
-                draft.locale,
-                draft.recipient_count,
-                draft.status,
+                "incident %s %s: %d playbook step(s) scheduled", event.incident_id, change, count
             )
-            if draft.status == "pending":
-                await _announce(draft_message(draft))
 
 
-async def _post_team_alerts(incident_id: int, change: str) -> None:
-    """Internal alert steps: posted at once, once per (incident, step)."""
-    engine = resources.engine()
-    alerts = await asyncio.to_thread(
-        claim_team_alerts,
-        engine,
-        setup=playbook_setup(),
-        incident_id=incident_id,
-        change=change,
-        now=datetime.now(UTC),
-    )
-    for alert in alerts:
-        notifier = team_notifier(alert.slack_channel)
-        error = None
-        try:
-            await notifier.post_alert(AlertMessage(text=alert.text))
-        except NotifierError as exc:
-            error = str(exc)
-            log.error("internal alert %s not delivered: %s", alert.key, exc)
-        await asyncio.to_thread(
-            record_team_alert,
-            engine,
-            key=alert.key,
-            via=notifier.name,
-            error=error,
+@app.timer(interval=1.0, on_leader=True)
+async def advance_playbooks() -> None:
+    """Run the playbook steps that are due: drafts, team alerts, waits, escalations."""
+    try:
+        report = await advance_due(
+            resources.engine(),
+            setup=playbook_setup(),
             now=datetime.now(UTC),
+            notifier_for=team_notifier,
         )
+    except Exception:  # the database is away: the steps stay due; keep the timer alive
+        log.exception("playbook steps not advanced")
+        return
+    for draft in report.drafts:
+        log.info(
+            "incident %s: draft %s (%s/%s/%s, %s recipients) is %s",
+            draft.incident_id,
+            draft.id,
+            draft.step_id,
+            draft.segment,
+            draft.locale,
+            draft.recipient_count,
+            draft.status,
+        )
+        if draft.status == "pending":
+            await _announce(draft_message(draft))
+
+
+@app.timer(interval=RECONCILE_SECONDS, on_leader=True)
+async def reconcile_playbooks() -> None:
+    """Schedule the steps an incident event could not (the database was away, say)."""
+    engine, now = resources.engine(), datetime.now(UTC)
+    gather = resources.detection_config().incidents.alert_gather_seconds
+    try:
+        missing = await asyncio.to_thread(
+            unscheduled,
+            engine,
+            now=now,
+            grace=timedelta(seconds=gather + RECONCILE_SECONDS),
+            window=RECONCILE_WINDOW,
+        )
+        for incident_id, change in missing:
+            count = await asyncio.to_thread(
+                schedule,
+                engine,
+                setup=playbook_setup(),
+                incident_id=incident_id,
+                change=change,
+                now=now,
+            )
+            log.warning(
+                "incident %s %s: %d missed playbook step(s) scheduled", incident_id, change, count
+            )
+    except Exception:  # tried again on the next pass
+        log.exception("missed playbook steps not scheduled")
 
 
 async def _announce(message: AlertMessage) -> None:

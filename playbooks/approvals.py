@@ -15,7 +15,15 @@ from monitor.storage.models import Incident
 from playbooks import audit
 from playbooks.models import Customer, Delivery, Draft, TemplateApproval
 from playbooks.render import TemplateError, content_hash, render_copy, sample_context
-from playbooks.service import DraftError, Setup, approve_with_outbox, preview_for
+from playbooks.schema import STATUS_SEGMENT, StatusPageStep, Step
+from playbooks.service import (
+    STATUS_CHANNEL,
+    DraftError,
+    Setup,
+    approve_with_outbox,
+    preview_for,
+    status_preview,
+)
 
 
 def approve(
@@ -105,7 +113,9 @@ def edit(
         session.add(draft)
         incident = session.get(Incident, draft.incident_id)
         first = session.exec(select(Customer).order_by(col(Customer.id)).limit(1)).first()
-        if incident is not None and first is not None:
+        if incident is not None and draft.channel == STATUS_CHANNEL:
+            draft.preview = status_preview(setup, draft=draft, incident=incident)
+        elif incident is not None and first is not None:
             draft.preview = preview_for(
                 setup, draft=draft, customer=first, incident=incident, now=now
             )
@@ -127,12 +137,21 @@ def preapprove(
     playbook = setup.playbook(playbook_name)
     count = 0
     with session_scope(engine) as session:
-        for step in playbook.message_steps:
+        steps: list[Step | StatusPageStep] = [*playbook.message_steps, *playbook.status_steps]
+        for step in steps:
             if not step.pre_approved:
                 continue
-            for segment, locales in step.segments.items():
-                for locale, copy in locales.items():
-                    digest = content_hash(subject=copy.subject, text=copy.text, html=copy.html)
+            templates = (
+                {STATUS_SEGMENT: {playbook.default_locale: (step.title, step.body, "")}}
+                if isinstance(step, StatusPageStep)
+                else {
+                    segment: {loc: (c.subject, c.text, c.html) for loc, c in locales.items()}
+                    for segment, locales in step.segments.items()
+                }
+            )
+            for segment, locales in templates.items():
+                for locale, (subject, text, html) in locales.items():
+                    digest = content_hash(subject=subject, text=text, html=html)
                     key = (playbook.name, step.id, segment, locale)
                     row = session.get(TemplateApproval, key) or TemplateApproval(
                         playbook=playbook.name,

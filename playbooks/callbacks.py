@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from faust.web import Request, Response, View
 
 from monitor import resources
 from monitor.app import app
+from monitor.incidents.acknowledge import UnknownIncident, acknowledge
 from monitor.settings import get_settings
 from playbooks import audit
 from playbooks.approvals import approve, edit, reject
@@ -25,10 +27,12 @@ from playbooks.customers import (
 from playbooks.resources import playbook_setup
 from playbooks.service import DraftError, list_drafts, unsubscribe_token, utcnow
 from playbooks.slack import (
+    AckAction,
     DraftAction,
     EditSubmission,
     edit_modal,
     open_modal,
+    parse_ack,
     parse_action,
     parse_submission,
     signature_valid,
@@ -59,9 +63,10 @@ class SlackInteractions(View):
             return await self._submit(submission)
         action = parse_action(body)
         if action is not None:
-            task = asyncio.create_task(_decide(action))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            _in_background(_decide(action))
+        ack = parse_ack(body)
+        if ack is not None:
+            _in_background(_acknowledge(ack))
         return self.text("", status=200)
 
     async def _submit(self, submission: EditSubmission) -> Response:
@@ -83,6 +88,25 @@ class SlackInteractions(View):
         except DraftError as exc:
             return self.json(_modal_error(str(exc)))
         return self.json({"response_action": "clear"})
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Slack wants an answer within 3 s: the work runs after it."""
+    task = asyncio.create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _acknowledge(ack: AckAction) -> None:
+    who = f"slack:{ack.user_name or ack.user_id}"
+    try:
+        done = await asyncio.to_thread(
+            acknowledge, resources.engine(), incident_id=ack.incident_id, who=who, now=utcnow()
+        )
+    except UnknownIncident as exc:
+        log.warning("slack acknowledgement by %s refused: %s", who, exc)
+        return
+    log.info("incident %s acknowledged in Slack by %s", ack.incident_id, done.by)
 
 
 def _modal_error(message: str) -> dict[str, Any]:

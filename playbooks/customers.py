@@ -4,7 +4,8 @@ One flat record per customer (the same field names in every format)::
 
     external_id, locale, timezone, region, plan, lifetime_value, signup_date, last_activity,
     email, phone, webhook_url, tags (separated by ';' or spaces),
-    email_consent_at, email_consent_method, email_revoked_at (and the same for sms, webhook)
+    slack_channel, email_consent_at, email_consent_method, email_revoked_at (and the same for
+    sms, webhook, slack)
 
 A channel without ``<channel>_consent_at`` has no consent: nothing is sent on it. An import
 can grant or withdraw consent, but never clears a withdrawal (an opt-out stays an opt-out).
@@ -29,7 +30,7 @@ from sqlmodel import Session, select
 from monitor.storage.db import insert_for, session_scope
 from playbooks.models import Consent, Customer
 
-CHANNELS = ("email", "sms", "webhook")
+CHANNELS = ("email", "sms", "webhook", "slack")
 BATCH = 500
 
 
@@ -59,6 +60,10 @@ class CustomerIn(BaseModel):
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
     webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
+    # A Slack Connect channel shared with the customer: its id (C…) or #name.
+    slack_channel: str | None = Field(
+        default=None, pattern=r"^(#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{6,20})$"
+    )
     tags: list[str] = Field(default_factory=list)
     consent: dict[str, ChannelConsentIn] = Field(default_factory=dict)
 

@@ -22,7 +22,15 @@ from playbooks.channels import Channel, ChannelError, OutgoingMessage
 from playbooks.models import Consent, Customer, Delivery, Draft
 from playbooks.policy import backoff, decide
 from playbooks.render import TemplateError, render_copy
-from playbooks.service import DraftError, Setup, address_of, context_for
+from playbooks.schema import StatusPageStep
+from playbooks.service import (
+    STATUS_CHANNEL,
+    DraftError,
+    Setup,
+    address_of,
+    context_for,
+    render_status,
+)
 
 log = logging.getLogger(__name__)
 # How long a row whose draft lost its approval waits before it is looked at again.
@@ -69,6 +77,8 @@ def _prepare(
     draft = session.get(Draft, delivery.draft_id)
     if draft is None or draft.status != "approved" or draft.approved_hash != draft.content_hash:
         return "hold", None, "draft not approved as it is now", None
+    if delivery.channel == STATUS_CHANNEL:
+        return _status_message(session, setup=setup, delivery=delivery, draft=draft)
     customer = session.get(Customer, delivery.customer_id)
     incident = session.get(Incident, draft.incident_id)
     address = address_of(customer, delivery.channel) if customer else None
@@ -112,6 +122,28 @@ def _prepare(
     return "send", message, "", None
 
 
+def _status_message(
+    session: Session, *, setup: Setup, delivery: Delivery, draft: Draft
+) -> tuple[str, OutgoingMessage | None, str, datetime | None]:
+    """A status page update: no customer, so no consent, cap or quiet hours."""
+    incident = session.get(Incident, draft.incident_id)
+    step = setup.playbook(draft.playbook).step(draft.step_id)
+    if incident is None or not isinstance(step, StatusPageStep):
+        return "suppress", None, "incident or status page step no longer exists", None
+    rendered = render_status(setup, draft=draft, incident=incident)
+    message = OutgoingMessage(
+        idempotency_key=delivery.idempotency_key,
+        to=step.component,
+        subject=rendered.subject,
+        text=rendered.text,
+        html="",
+        unsubscribe_url="",
+        incident_id=draft.incident_id,
+        status=step.status,
+    )
+    return "send", message, "", None
+
+
 async def deliver_one(
     engine: Engine,
     *,
@@ -126,7 +158,7 @@ async def deliver_one(
         checked = await asyncio.to_thread(
             _check, engine, setup=setup, delivery_id=delivery_id, now=now, report=report
         )
-    except (TemplateError, DraftError, LookupError, ValueError) as exc:
+    except (TemplateError, DraftError, LookupError, ValueError) as exc:  # KeyError: a step gone
         # A row that cannot even be prepared would block every pass: dead-letter it.
         error = ChannelError(f"cannot prepare the message: {exc}", permanent=True)
         await asyncio.to_thread(

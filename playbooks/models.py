@@ -31,6 +31,8 @@ class Customer(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
     webhook_url: str | None = Field(default=None, max_length=2000)
+    # A Slack channel id shared with the customer (Slack Connect), for the slack channel.
+    slack_channel: str | None = Field(default=None, max_length=100)
     # Space-delimited with a leading and trailing space, like mentions.series_keys.
     tags: str = Field(default=" ", max_length=2000)
     updated_at: datetime = _utc()  # type: ignore[assignment]
@@ -128,3 +130,57 @@ class AuditEntry(SQLModel, table=True):
     # Unique: two writers that read the same tail cannot both append after it.
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64)
+
+
+class StepRun(SQLModel, table=True):
+    """One playbook step scheduled for one incident; the leader timer runs it when due.
+
+    Due times are stored, so a wait survives a worker restart; a step that fails (a database
+    error while drafting) stays scheduled and is tried again with a back-off.
+    """
+
+    __tablename__ = "playbook_step_runs"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "playbook", "step_id", name="uq_step_runs_key"),
+        Index("ix_step_runs_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(index=True)
+    playbook: str = Field(max_length=100)
+    step_id: str = Field(max_length=100)
+    kind: str = Field(max_length=30)
+    trigger: str = Field(max_length=20)
+    position: int = 0
+    # scheduled → done | skipped (with the reason) | cancelled (the incident resolved first)
+    status: str = Field(default="scheduled", max_length=20)
+    due_at: datetime = _utc()  # type: ignore[assignment]
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)
+    done_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+
+
+class TriggerMark(SQLModel, table=True):
+    """An incident change (opened, resolved) whose steps were scheduled; the timer schedules
+    the ones a failed agent left out."""
+
+    __tablename__ = "playbook_triggers"
+
+    incident_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    trigger: str = Field(primary_key=True, max_length=20)
+    scheduled_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class StatusUpdate(SQLModel, table=True):
+    """One approved update on the built-in status page (GET /status, /api/status)."""
+
+    __tablename__ = "status_updates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    incident_id: int = Field(index=True)
+    component: str = Field(max_length=100)
+    status: str = Field(max_length=20)
+    title: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    posted_at: datetime = _utc()  # type: ignore[assignment]

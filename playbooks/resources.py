@@ -39,7 +39,11 @@ def playbook_setup() -> Setup:
 
 @lru_cache(maxsize=1)
 def channels() -> dict[str, Channel]:
-    return build_channels(get_settings())
+    from playbooks.channels.status_page import StatusPageChannel
+
+    built = build_channels(get_settings())
+    built["status_page"] = StatusPageChannel(resources.engine())
+    return built
 
 
 @lru_cache(maxsize=16)

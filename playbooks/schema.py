@@ -15,7 +15,9 @@ from playbooks.yamlfile import ConfigFileError, Located, load
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
 Severity = Literal["warning", "critical"]
-ChannelName = Literal["email", "sms", "webhook", "console"]
+ChannelName = Literal["email", "sms", "webhook", "slack", "console"]
+Trigger = Literal["opened", "resolved"]
+PageStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 
 
 class Strict(BaseModel):
@@ -42,10 +44,12 @@ class Match(Strict):
 
 
 class Step(Strict):
+    """A message to customers, one draft per (segment, locale), sent once approved."""
+
     id: str = Slug
     kind: Literal["customer_message"]
     # Which incident change starts the step: "opened", or "resolved" for an all-clear.
-    trigger: Literal["opened", "resolved"] = "opened"
+    trigger: Trigger = "opened"
     channel: ChannelName
     pre_approved: bool = False
     # Critical messages pass quiet hours; the frequency cap and consent still apply.
@@ -65,15 +69,64 @@ class Step(Strict):
         return self
 
 
-class InternalAlert(Strict):
-    """A message to the team's Slack channel (or the console), sent at once without approval."""
+class SlackAlert(Strict):
+    """A message to the team's Slack channel (or the console), sent at once without approval.
+
+    ``internal_alert`` is the older name of the same kind.
+    """
 
     id: str = Slug
-    kind: Literal["internal_alert"]
-    trigger: Literal["opened", "resolved"] = "opened"
+    kind: Literal["slack_alert", "internal_alert"]
+    trigger: Trigger = "opened"
     # A Slack channel other than CRISISMON_SLACK_CHANNEL; the bot must be a member.
     slack_channel: str | None = None
     text: str = Field(min_length=1)
+
+
+InternalAlert = SlackAlert
+
+
+class StatusPageStep(Strict):
+    """An update on the built-in status page; approved like customer messages."""
+
+    id: str = Slug
+    kind: Literal["status_page"]
+    trigger: Trigger = "opened"
+    pre_approved: bool = False
+    component: str = Field(default="service", min_length=1, max_length=100)
+    status: PageStatus
+    # Jinja2 templates with incident.* and vars.*; the page escapes them when it shows them.
+    title: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+
+
+class WaitStep(Strict):
+    """A pause: the steps after it (same trigger) run this many minutes later."""
+
+    id: str = Slug
+    kind: Literal["wait"]
+    trigger: Trigger = "opened"
+    minutes: float = Field(gt=0, le=7 * 24 * 60)
+
+
+class EscalateStep(Strict):
+    """If nobody acknowledged the incident within ``minutes`` (counted from where the step
+    stands, after earlier waits), post an escalation."""
+
+    id: str = Slug
+    kind: Literal["escalate"]
+    trigger: Literal["opened"] = "opened"
+    minutes: float = Field(gt=0, le=7 * 24 * 60)
+    slack_channel: str | None = None
+    # A Slack user group id (S…) to mention, e.g. the on-call group.
+    mention_group: str | None = Field(default=None, pattern=r"^S[A-Z0-9]{2,20}$")
+    text: str = Field(min_length=1)
+
+
+AnyStep = Step | SlackAlert | StatusPageStep | WaitStep | EscalateStep
+DraftedStep = Step | StatusPageStep
+# The segment and the recipient of a status page draft: it has one audience, the public.
+STATUS_SEGMENT = "public"
 
 
 class Playbook(Strict):
@@ -82,7 +135,7 @@ class Playbook(Strict):
     default_locale: str = "en"
     match: Match = Field(default_factory=Match)
     vars: dict[str, str] = Field(default_factory=dict)
-    steps: list[Annotated[Step | InternalAlert, Field(discriminator="kind")]] = Field(min_length=1)
+    steps: list[Annotated[AnyStep, Field(discriminator="kind")]] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique_steps(self) -> Playbook:
@@ -99,11 +152,35 @@ class Playbook(Strict):
         return [s for s in self.steps if isinstance(s, Step)]
 
     @property
-    def alert_steps(self) -> list[InternalAlert]:
-        return [s for s in self.steps if isinstance(s, InternalAlert)]
+    def alert_steps(self) -> list[SlackAlert]:
+        return [s for s in self.steps if isinstance(s, SlackAlert)]
 
-    def step(self, step_id: str) -> Step:
-        return next(s for s in self.message_steps if s.id == step_id)
+    @property
+    def status_steps(self) -> list[StatusPageStep]:
+        return [s for s in self.steps if isinstance(s, StatusPageStep)]
+
+    def step(self, step_id: str) -> DraftedStep:
+        """A step that makes drafts (customer message or status page), by id."""
+        for step in self.steps:
+            if step.id == step_id and isinstance(step, Step | StatusPageStep):
+                return step
+        raise KeyError(step_id)
+
+    def schedule(self, trigger: str) -> list[tuple[int, AnyStep, float]]:
+        """(position, step, minutes from the trigger) for the steps of one trigger, in order.
+
+        A wait delays every step after it; an escalation is due ``minutes`` after its place.
+        """
+        planned: list[tuple[int, AnyStep, float]] = []
+        offset = 0.0
+        for position, step in enumerate(self.steps):
+            if step.trigger != trigger:
+                continue
+            if isinstance(step, WaitStep):
+                offset += step.minutes
+            due = offset + step.minutes if isinstance(step, EscalateStep) else offset
+            planned.append((position, step, due))
+        return planned
 
 
 @dataclass(frozen=True)
@@ -148,16 +225,22 @@ def resolve_locale(wanted: str, available: list[str], default: str) -> str:
 
 def _check(located: Located, playbook: Playbook, segments: Segments) -> list[str]:
     errors: list[str] = []
+    sample = sample_context(locale="en", segment="", variables=playbook.vars)
+    team_context = {"incident": sample["incident"], "vars": sample["vars"]}
+    team_context["examples"] = ["Is the site down?"]
     for i, any_step in enumerate(playbook.steps):
-        if isinstance(any_step, InternalAlert):
-            sample = sample_context(locale="en", segment="", variables=playbook.vars)
-            context = {"incident": sample["incident"], "vars": sample["vars"]}
-            context["examples"] = ["Is the site down?"]
-            try:
-                render_copy(subject="", text=any_step.text, html="", context=context)
-            except TemplateError as exc:
-                where = f"template line {exc.lineno}: " if hasattr(exc, "lineno") else ""
-                errors.append(str(located.error(("steps", i, "text"), f"{where}{exc.message}")))
+        if isinstance(any_step, WaitStep):
+            continue
+        if not isinstance(any_step, Step):
+            fields = ("title", "body") if isinstance(any_step, StatusPageStep) else ("text",)
+            for name in fields:
+                try:
+                    render_copy(
+                        subject="", text=getattr(any_step, name), html="", context=team_context
+                    )
+                except TemplateError as exc:
+                    where = f"template line {exc.lineno}: " if hasattr(exc, "lineno") else ""
+                    errors.append(str(located.error(("steps", i, name), f"{where}{exc.message}")))
             continue
         step = any_step
         for segment, locales in step.segments.items():

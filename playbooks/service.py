@@ -13,15 +13,23 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from monitor.incidents.service import IncidentDetail, get_detail, top_terms_of
-from monitor.storage.db import insert_for, session_scope
+from monitor.incidents.service import IncidentDetail, top_terms_of
+from monitor.storage.db import insert_for
 from monitor.storage.models import Incident
 from playbooks import audit
 from playbooks.customers import all_customers
-from playbooks.models import Consent, Customer, Delivery, Draft, TemplateApproval
+from playbooks.models import Customer, Delivery, Draft
 from playbooks.policy import SendingConfig
-from playbooks.render import content_hash, render_copy
-from playbooks.schema import Catalogue, IncidentFacts, Playbook, Step, matches, resolve_locale
+from playbooks.render import Rendered, render_copy
+from playbooks.schema import (
+    Catalogue,
+    DraftedStep,
+    IncidentFacts,
+    Playbook,
+    StatusPageStep,
+    Step,
+    resolve_locale,
+)
 from playbooks.segments import Segments
 
 
@@ -63,7 +71,15 @@ def unsubscribe_token(secret: str, customer_id: int, channel: str) -> str:
     return mac.hexdigest()[:32]
 
 
-ADDRESS = {"email": "email", "sms": "phone", "webhook": "webhook_url", "console": "external_id"}
+ADDRESS = {
+    "email": "email",
+    "sms": "phone",
+    "webhook": "webhook_url",
+    "slack": "slack_channel",
+    "console": "external_id",
+}
+# Drafts of status page steps go to the built-in status page, not to customers.
+STATUS_CHANNEL = "status_page"
 
 
 def address_of(customer: Customer, channel: str) -> str | None:
@@ -79,6 +95,22 @@ def incident_context(incident: Incident) -> dict[str, Any]:
         "series": incident.series,
         "opened_at": f"{incident.opened_at:%Y-%m-%d %H:%M} UTC",
     }
+
+
+def status_context(setup: Setup, *, draft: Draft, incident: Incident) -> dict[str, Any]:
+    """The template context of a status page update: the incident and the playbook's vars."""
+    return {"incident": incident_context(incident), "vars": setup.playbook(draft.playbook).vars}
+
+
+def render_status(setup: Setup, *, draft: Draft, incident: Incident) -> Rendered:
+    """A status page draft as the page will show it: subject is the title, text the body."""
+    context = status_context(setup, draft=draft, incident=incident)
+    return render_copy(subject=draft.subject, text=draft.body_text, html="", context=context)
+
+
+def status_preview(setup: Setup, *, draft: Draft, incident: Incident) -> str:
+    rendered = render_status(setup, draft=draft, incident=incident)
+    return f"(status page update)\n{rendered.subject}\n\n{rendered.text}"
 
 
 def context_for(
@@ -103,7 +135,7 @@ def context_for(
     }
 
 
-def _groups(
+def recipient_groups(
     setup: Setup, *, playbook: Playbook, step: Step, customers: list[Customer], now: datetime
 ) -> dict[tuple[str, str], list[Customer]]:
     """Recipients of a step by (segment, locale): each customer in the first segment they match."""
@@ -134,49 +166,6 @@ def facts_of(detail: IncidentDetail) -> IncidentFacts:
     )
 
 
-def make_drafts(
-    engine: Engine, *, setup: Setup, incident_id: int, change: str, now: datetime
-) -> list[Draft]:
-    """One draft per (step, segment, locale) of every matching playbook; replays add nothing."""
-    detail = get_detail(engine, incident_id=incident_id)
-    if detail is None:
-        return []
-    incident = detail.incident
-    facts = facts_of(detail)
-    created: list[Draft] = []
-    with session_scope(engine) as session:
-        customers = all_customers(session)
-        for playbook in setup.catalogue.playbooks:
-            if not matches(playbook, facts):
-                continue
-            for step in playbook.message_steps:
-                if step.trigger != change:
-                    continue
-                audience = _audience(
-                    session,
-                    playbook=playbook,
-                    step=step,
-                    incident_id=incident_id,
-                    customers=customers,
-                )
-                groups = _groups(setup, playbook=playbook, step=step, customers=audience, now=now)
-                for (segment, locale), members in sorted(groups.items()):
-                    draft = _insert_draft(
-                        session,
-                        setup=setup,
-                        playbook=playbook,
-                        step=step,
-                        segment=segment,
-                        locale=locale,
-                        members=members,
-                        incident=incident,
-                        now=now,
-                    )
-                    if draft is not None:
-                        created.append(draft)
-    return created
-
-
 def _told(session: Session, incident_id: int, playbook: str) -> set[int]:
     """Customers this playbook sent something to about the incident."""
     drafts = Draft.__table__  # type: ignore[attr-defined]
@@ -193,104 +182,19 @@ def _told(session: Session, incident_id: int, playbook: str) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def _audience(
-    session: Session, *, playbook: Playbook, step: Step, incident_id: int, customers: list[Customer]
+def audience_of(
+    session: Session,
+    *,
+    playbook: Playbook,
+    step: DraftedStep,
+    incident_id: int,
+    customers: list[Customer],
 ) -> list[Customer]:
     """Who a step may reach: everyone, or for an all-clear only those who were told."""
     if step.trigger != "resolved":
         return customers
     told = _told(session, incident_id, playbook.name)
     return [c for c in customers if c.id in told]
-
-
-def _insert_draft(
-    session: Session,
-    *,
-    setup: Setup,
-    playbook: Playbook,
-    step: Step,
-    segment: str,
-    locale: str,
-    members: list[Customer],
-    incident: Incident,
-    now: datetime,
-) -> Draft | None:
-    copy = step.segments[segment][locale]
-    digest = content_hash(subject=copy.subject, text=copy.text, html=copy.html)
-    table = Draft.__table__  # type: ignore[attr-defined]
-    values = {
-        "incident_id": incident.id,
-        "playbook": playbook.name,
-        "step_id": step.id,
-        "channel": step.channel,
-        "segment": segment,
-        "locale": locale,
-        "critical": step.critical,
-        "subject": copy.subject,
-        "body_text": copy.text,
-        "body_html": copy.html,
-        "content_hash": digest,
-        "recipient_count": len(members),
-        "status": "pending",
-        "created_at": now,
-    }
-    sketch = Draft.model_validate(values)
-    shown = _reachable(session, members, step.channel) or members[0]
-    values["preview"] = preview_for(setup, draft=sketch, customer=shown, incident=incident, now=now)
-    inserted = session.execute(
-        insert_for(session, table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["incident_id", "step_id", "segment", "locale"])
-        .returning(table.c.id)
-    ).first()
-    if inserted is None:
-        return None  # a replayed incident event: the draft exists already
-    draft = session.get(Draft, inserted[0])
-    assert draft is not None
-    audit.append(
-        session,
-        actor="engine",
-        action="draft",
-        subject=f"draft:{draft.id}",
-        detail={
-            "incident": incident.id,
-            "step": step.id,
-            "segment": segment,
-            "locale": locale,
-            "hash": digest,
-            "recipients": len(members),
-        },
-        now=now,
-    )
-    if step.pre_approved:
-        standing = session.get(TemplateApproval, (playbook.name, step.id, segment, locale))
-        if standing is not None and standing.content_hash == digest:
-            approve_with_outbox(
-                session,
-                setup=setup,
-                draft=draft,
-                actor=f"pre-approved by {standing.approved_by}",
-                now=now,
-            )
-        else:
-            audit.append(
-                session,
-                actor="engine",
-                action="pre-approval-void",
-                subject=f"draft:{draft.id}",
-                detail={"reason": "no standing approval of this template version", "hash": digest},
-                now=now,
-            )
-    return draft
-
-
-def _reachable(session: Session, members: list[Customer], channel: str) -> Customer | None:
-    """The first member with active consent for the channel: a preview of a real message."""
-    for customer in members:
-        consent = session.get(Consent, (customer.id, channel))
-        if consent is not None and consent.revoked_at is None:
-            return customer
-    return None
 
 
 def preview_for(
@@ -309,16 +213,27 @@ def approve_with_outbox(
 ) -> int:
     """Approve and write the outbox rows in the caller's transaction; returns rows added."""
     playbook = setup.playbook(draft.playbook)
-    step = playbook.step(draft.step_id)
-    customers = _audience(
-        session,
-        playbook=playbook,
-        step=step,
-        incident_id=draft.incident_id,
-        customers=all_customers(session),
-    )
-    groups = _groups(setup, playbook=playbook, step=step, customers=customers, now=now)
-    members = groups.get((draft.segment, draft.locale), [])
+    try:
+        step = playbook.step(draft.step_id)
+    except KeyError:
+        raise DraftError(f"step {draft.step_id!r} is no longer in {playbook.name}", 409) from None
+    # (idempotency key, customer id): one row per recipient, or one for the status page.
+    rows: list[tuple[str, int]] = []
+    if isinstance(step, StatusPageStep):
+        rows = [(f"{draft.incident_id}:status:{draft.step_id}", 0)]
+    else:
+        customers = audience_of(
+            session,
+            playbook=playbook,
+            step=step,
+            incident_id=draft.incident_id,
+            customers=all_customers(session),
+        )
+        groups = recipient_groups(setup, playbook=playbook, step=step, customers=customers, now=now)
+        rows = [
+            (f"{draft.incident_id}:{customer.id}:{draft.step_id}", int(customer.id or 0))
+            for customer in groups.get((draft.segment, draft.locale), [])
+        ]
     draft.status = "approved"
     draft.approved_hash = draft.content_hash
     draft.decided_by = actor
@@ -332,11 +247,11 @@ def approve_with_outbox(
         .values(next_attempt_at=now)
     )
     added = 0
-    for customer in members:
+    for key, customer_id in rows:
         row = {
-            "idempotency_key": f"{draft.incident_id}:{customer.id}:{draft.step_id}",
+            "idempotency_key": key,
             "draft_id": draft.id,
-            "customer_id": customer.id,
+            "customer_id": customer_id,
             "channel": draft.channel,
             "status": "pending",
             "attempts": 0,

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from monitor.incidents.acknowledge import ACK_ACTION
 from playbooks.announce import APPROVE, EDIT, REJECT
 from playbooks.models import Draft
 
@@ -75,6 +76,35 @@ def parse_action(body: bytes) -> DraftAction | None:
             user_id=str(user.get("id", "")),
             user_name=str(user.get("username") or user.get("name") or ""),
             trigger_id=str(payload.get("trigger_id", "")),
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class AckAction:
+    """The Acknowledge button of an incident alert was pressed."""
+
+    incident_id: int
+    user_id: str
+    user_name: str
+
+
+def parse_ack(body: bytes) -> AckAction | None:
+    """The acknowledgement in a block_actions payload, or None for anything else."""
+    payload = _payload(body)
+    if payload is None or payload.get("type") != "block_actions":
+        return None
+    user = payload.get("user") or {}
+    for action in payload.get("actions") or []:
+        if not str(action.get("action_id", "")).startswith(ACK_ACTION):
+            continue
+        value = str(action.get("value", ""))
+        if not value.isdigit():
+            return None
+        return AckAction(
+            incident_id=int(value),
+            user_id=str(user.get("id", "")),
+            user_name=str(user.get("username") or user.get("name") or ""),
         )
     return None
 

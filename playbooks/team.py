@@ -1,4 +1,4 @@
-"""Internal alert steps: a templated message to the team, once per (incident, step), no approval.
+"""Team messages (slack_alert and escalate steps): once per (incident, step), no approval.
 
 The claim is an outbox row (``deliveries``) with the key ``INCIDENT:team:STEP`` and status
 ``claimed``, so a replayed incident event or a second worker never posts it twice.
@@ -6,70 +6,60 @@ The claim is an outbox row (``deliveries``) with the key ``INCIDENT:team:STEP`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from monitor.incidents.service import get_detail
+from monitor.incidents.acknowledge import ack_block
+from monitor.incidents.alerts import AlertMessage, slack_escape
+from monitor.incidents.service import IncidentDetail
+from monitor.notifiers import Notifier, NotifierError
 from monitor.storage.db import insert_for, session_scope
 from playbooks import audit
 from playbooks.models import Delivery
 from playbooks.render import render_text
-from playbooks.schema import matches
-from playbooks.service import Setup, facts_of, incident_context
+from playbooks.schema import EscalateStep, Playbook, SlackAlert
+from playbooks.service import incident_context
+
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TeamAlert:
-    key: str
-    text: str
-    slack_channel: str | None
+def team_key(incident_id: int, step_id: str) -> str:
+    return f"{incident_id}:team:{step_id}"
 
 
-def claim_team_alerts(
-    engine: Engine, *, setup: Setup, incident_id: int, change: str, now: datetime
-) -> list[TeamAlert]:
-    """Render and claim every internal alert step of the matching playbooks."""
-    detail = get_detail(engine, incident_id=incident_id)
-    if detail is None:
-        return []
-    facts = facts_of(detail)
-    claimed: list[TeamAlert] = []
+def team_context(detail: IncidentDetail, playbook: Playbook) -> dict[str, Any]:
+    """What team messages (Slack alerts, escalations) are rendered with."""
+    return {
+        "incident": incident_context(detail.incident),
+        "vars": playbook.vars,
+        "examples": [m.text for m in detail.examples[:3]],
+    }
+
+
+def claim(session: Session, *, key: str, now: datetime) -> bool:
+    """Take the right to post one team message; False if it was taken before."""
     table = Delivery.__table__  # type: ignore[attr-defined]
-    with session_scope(engine) as session:
-        for playbook in setup.catalogue.playbooks:
-            if not matches(playbook, facts):
-                continue
-            for step in playbook.alert_steps:
-                if step.trigger != change:
-                    continue
-                context = {
-                    "incident": incident_context(detail.incident),
-                    "vars": playbook.vars,
-                    "examples": [m.text for m in detail.examples[:3]],
-                }
-                text = render_text(step.text, context)
-                key = f"{incident_id}:team:{step.id}"
-                inserted = session.execute(
-                    insert_for(session, table)
-                    .values(
-                        idempotency_key=key,
-                        draft_id=0,
-                        customer_id=0,
-                        channel="team",
-                        status="claimed",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                    .returning(table.c.id)
-                ).first()
-                if inserted is not None:
-                    claimed.append(TeamAlert(key, text, step.slack_channel))
-    return claimed
+    inserted = session.execute(
+        insert_for(session, table)
+        .values(
+            idempotency_key=key,
+            draft_id=0,
+            customer_id=0,
+            channel="team",
+            status="claimed",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)
+    ).first()
+    return inserted is not None
 
 
 def record_team_alert(
@@ -93,3 +83,54 @@ def record_team_alert(
             detail={"channel": "team", "via": via, "error": error},
             now=now,
         )
+
+
+def alert_message(detail: IncidentDetail, playbook: Playbook, step: SlackAlert) -> AlertMessage:
+    """A slack_alert step's message, rendered for the incident."""
+    return AlertMessage(text=render_text(step.text, team_context(detail, playbook)))
+
+
+def escalation_message(
+    detail: IncidentDetail, playbook: Playbook, step: EscalateStep
+) -> AlertMessage:
+    """An escalation: the text, the user group mentioned, and the Acknowledge button."""
+    incident_id = detail.incident.id
+    assert incident_id is not None
+    text = render_text(step.text, team_context(detail, playbook))
+    plain = f"{text}\nAcknowledge: crisismon incidents ack {incident_id} --who NAME"
+    slack_text = slack_escape(text)
+    if step.mention_group:
+        plain = f"(paging Slack user group {step.mention_group})\n{plain}"
+        slack_text = f"<!subteam^{step.mention_group}> {slack_text}"
+    return AlertMessage(
+        text=plain,
+        slack_text=slack_text,
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_text}},
+            ack_block(incident_id),
+        ],
+    )
+
+
+async def post_once(
+    engine: Engine, *, key: str, message: AlertMessage, notifier: Notifier, now: datetime
+) -> bool:
+    """Post a team message once per key; True when posted. A failed post is recorded (dead),
+    not retried."""
+    if not await asyncio.to_thread(_claim, engine, key, now):
+        return False
+    error = None
+    try:
+        await notifier.post_alert(message)
+    except NotifierError as exc:
+        error = str(exc)
+        log.error("team message %s not delivered: %s", key, exc)
+    await asyncio.to_thread(
+        record_team_alert, engine, key=key, via=notifier.name, error=error, now=now
+    )
+    return error is None
+
+
+def _claim(engine: Engine, key: str, now: datetime) -> bool:
+    with session_scope(engine) as session:
+        return claim(session, key=key, now=now)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from monitor import resources
 from monitor.app import app
+from monitor.incidents.acknowledge import UnknownIncident, acknowledge
 from monitor.settings import get_settings
 from playbooks.approvals import approve, edit, reject
 from playbooks.customers import (
@@ -25,11 +26,12 @@ from playbooks.flows import channel_health
 from playbooks.models import Draft
 from playbooks.resources import playbook_setup
 from playbooks.service import DraftError, list_drafts, utcnow
+from playbooks.status_page import as_html, as_json, read_page
 
 log = logging.getLogger(__name__)
 ROLES = {
-    "approver": {"approve", "reject", "edit", "read"},
-    "editor": {"edit", "read"},
+    "approver": {"approve", "reject", "edit", "read", "acknowledge"},
+    "editor": {"edit", "read", "acknowledge"},
     "importer": {"customers", "read"},
 }
 MAX_CUSTOMERS_PER_REQUEST = 1000
@@ -186,3 +188,52 @@ class Outbox(View):
         if denied:
             return denied
         return self.json({"channels": await asyncio.to_thread(channel_health, resources.engine())})
+
+
+@app.page("/api/incidents/{incident_id}/ack")
+class IncidentAck(View):
+    """POST: the token's owner takes the incident; escalation steps stand down."""
+
+    async def post(self, request: Request, incident_id: str) -> Response:
+        if not incident_id.isdigit():
+            return error_response("use /api/incidents/ID/ack with a numeric id", 404)
+        actor, denied = _who(request, "acknowledge")
+        if denied:
+            return denied
+        try:
+            done = await asyncio.to_thread(
+                acknowledge,
+                resources.engine(),
+                incident_id=int(incident_id),
+                who=f"web:{actor}",
+                now=utcnow(),
+            )
+        except UnknownIncident as exc:
+            return error_response(str(exc), 404)
+        return self.json(
+            {
+                "incident": done.incident_id,
+                "acknowledged_by": done.by,
+                "acknowledged_at": done.at.isoformat(),
+                "already": not done.first,
+            }
+        )
+
+
+@app.page("/status")
+class StatusPageHtml(View):
+    """The public status page: current status, then the approved updates, newest first."""
+
+    async def get(self, request: Request) -> Response:
+        page = await asyncio.to_thread(read_page, resources.engine())
+        title = get_settings().status_page_title
+        return self.html(as_html(page, title=title))
+
+
+@app.page("/api/status")
+class StatusPageJson(View):
+    """The status page as JSON, for widgets and other sites."""
+
+    async def get(self, request: Request) -> Response:
+        page = await asyncio.to_thread(read_page, resources.engine())
+        return self.json(as_json(page))

@@ -104,7 +104,30 @@ class FullDemo:
         print("\nWhat the local receivers got:")
         for item in sorted(self.receivers.received.values(), key=lambda r: r.to):
             print(f"  {item.channel:7} {item.to:24} {item.subject or item.text[:60]}")
+        self._publish_status(web_url, outage)
         return len(self.receivers.received)
+
+    def _publish_status(self, web_url: str, drafts: list[dict[str, Any]]) -> None:
+        """Approve the status page update too, and show it arriving on GET /status."""
+        update = next((d for d in drafts if d["channel"] == "status_page"), None)
+        if update is None:
+            return
+        self._api(
+            web_url, f"/api/drafts/{update['id']}/approve", {"content_hash": update["content_hash"]}
+        )
+        deadline = time.monotonic() + 15
+        page: dict[str, Any] = {"updates": []}
+        while time.monotonic() < deadline and not page["updates"]:
+            time.sleep(0.25)
+            page = self._api(web_url, "/api/status", None)
+        if not page["updates"]:
+            status.print("[yellow]the status page update did not arrive in time[/]")
+            return
+        latest = page["updates"][0]
+        print(
+            f"\nStatus page ({web_url}/status) after approving draft #{update['id']}:\n"
+            f"  {page['status']} · {latest['component']} · {latest['title']}"
+        )
 
     def _wait_for_drafts(self, web_url: str, timeout: float) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from monitor.cli.common import ready_engine, settings, status
+
+if TYPE_CHECKING:
+    from playbooks.schema import AnyStep
 
 playbooks_cli = typer.Typer(help="Crisis playbooks in config/playbooks/.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
@@ -22,15 +27,29 @@ def check_command() -> None:
     current = settings()
     _, catalogue = load_all(current.config_dir)
     for playbook in catalogue.playbooks:
-        steps = ", ".join(
-            [f"{s.id} ({s.channel}, {len(s.segments)} segments)" for s in playbook.message_steps]
-            + [f"{s.id} (internal alert)" for s in playbook.alert_steps]
-        )
+        steps = ", ".join(describe_step(step) for step in playbook.steps)
         status.print(f"[green]✓[/] {playbook.name}: {steps}")
     for error in catalogue.errors:
         print(error)
     if catalogue.errors:
         raise CliError(f"{len(catalogue.errors)} problem(s) in {current.config_dir / 'playbooks'}")
+
+
+def describe_step(step: AnyStep) -> str:
+    """One step in a few words, as `crisismon playbooks check` lists it."""
+    from playbooks.schema import EscalateStep, SlackAlert, StatusPageStep, Step, WaitStep
+
+    when = " on resolve" if step.trigger == "resolved" else ""
+    if isinstance(step, Step):
+        return f"{step.id} ({step.channel}, {len(step.segments)} segments{when})"
+    if isinstance(step, StatusPageStep):
+        return f"{step.id} (status page: {step.status}{when})"
+    if isinstance(step, WaitStep):
+        return f"{step.id} (wait {step.minutes:g} min)"
+    if isinstance(step, EscalateStep):
+        return f"{step.id} (escalate if unacknowledged {step.minutes:g} min)"
+    assert isinstance(step, SlackAlert)
+    return f"{step.id} (slack alert{when})"
 
 
 @playbooks_cli.command("preapprove")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.explain import METRIC_TITLES, describe_top_terms
+from monitor.incidents.acknowledge import ack_block
 from monitor.incidents.service import SEVERITY_RANK, IncidentDetail, top_terms_of
 from monitor.storage.models import Anomaly
 
@@ -139,6 +140,8 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
                 },
             }
         )
+    if detail.incident.id is not None:
+        blocks.append(ack_block(detail.incident.id))
     text, slack_text = _as_text(plain, icon, dashboard_url), _as_text(slack, icon, dashboard_url)
     if detail.incident.drill:
         # A drill's alert says so first, in every place a person may read it.

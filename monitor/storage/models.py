@@ -138,6 +138,9 @@ class Incident(SQLModel, table=True):
     alert_ref: str | None = Field(default=None, max_length=200)
     # Opened by a drill (`crisismon drill start`): kept apart from real incidents.
     drill: bool = False
+    # Someone took it (Slack button, API or CLI): escalation steps stand down.
+    acknowledged_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    acknowledged_by: str | None = Field(default=None, max_length=200)
 
 
 class DeadLetter(SQLModel, table=True):

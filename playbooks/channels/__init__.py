@@ -30,6 +30,9 @@ class OutgoingMessage:
     text: str
     html: str
     unsubscribe_url: str
+    # Only status page updates carry these: the incident and its status (investigating, …).
+    incident_id: int = 0
+    status: str = ""
 
 
 class Channel(Protocol):
@@ -43,7 +46,10 @@ class Channel(Protocol):
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
-    """email, sms, webhook and console: the configured vendor, or the console."""
+    """email, sms, webhook, slack and console: the configured vendor, or the console.
+
+    The status page channel needs the database; ``playbooks.resources.channels`` adds it.
+    """
     from playbooks.channels.console import ConsoleChannel
 
     channels: dict[str, Channel] = {name: ConsoleChannel(name) for name in CHANNEL_NAMES}
@@ -67,6 +73,12 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
             auth_token=settings.sms_auth_token,
             sender=settings.sms_from,
         )
+    if settings.slack_bot_token is not None:
+        from playbooks.channels.slack import SlackChannel
+
+        channels["slack"] = SlackChannel(
+            token=settings.slack_bot_token, base_url=settings.slack_base_url
+        )
     if settings.webhook_secret:
         from playbooks.channels.webhook import WebhookChannel
 
@@ -74,4 +86,4 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     return channels
 
 
-CHANNEL_NAMES = ("email", "sms", "webhook", "console")
+CHANNEL_NAMES = ("email", "sms", "webhook", "slack", "console")

@@ -30,3 +30,5 @@ def test_demo_full_sends_approved_messages_to_local_receivers(tmp_path: Path):
     assert "nouveau@example.com" in received and "ce n'est pas vous" in received
     assert "ops@partner.example" in received and "service disruption" in received
     assert "gone@example.com" not in received and "never@example.com" not in received
+    assert "/status) after approving draft #" in out
+    assert "investigating · web app · Service disruption" in out

@@ -24,7 +24,7 @@ from streams.records import IncidentEvent
 from tests.conftest import REPO, service_env, unique_namespace, wait_until
 from tests.integration.helpers import engine_for
 from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
-from tests.playbooks.helpers import config_with_team_alert, outage_incident, seed_customers
+from tests.playbooks.helpers import config_copy, outage_incident, seed_customers
 from tests.playbooks.test_slack_and_policy import approval_body, submission_body
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -92,7 +92,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
     engine = engine_for(database_url)
     upgrade(engine)
     namespace = unique_namespace()
-    config = config_with_team_alert(tmp_path)
+    config = config_copy(tmp_path)
     # Quiet hours depend on when the test runs; they have their own test.
     (config / "sending.yaml").write_text("quiet_hours: null\n")
 
@@ -135,12 +135,13 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         worker = start_worker(env)
         _publish(tansu, f"{namespace}.incidents", incident)
 
-        wait_until(lambda: len(_drafts(engine)) == 8, 60, "eight drafts")
+        # Five emails, two SMS, a webhook and the status page update.
+        wait_until(lambda: len(_drafts(engine)) == 9, 60, "nine drafts")
         buttons = lambda: [p for p in fake_slack.posts if "crisismon_approve" in json.dumps(p)]  # noqa: E731
-        wait_until(lambda: len(buttons()) == 8, 30, "eight drafts posted to Slack with buttons")
+        wait_until(lambda: len(buttons()) == 9, 30, "nine drafts posted to Slack with buttons")
         team = lambda: [t for t in fake_slack.texts() if "Outage playbook started" in t]  # noqa: E731
         wait_until(lambda: len(team()) == 1, 30, "the internal alert step")
-        assert f"started: #{incident} (critical)" in team()[0]
+        assert f"started for incident #{incident} (critical)" in team()[0]
         time.sleep(3)
         assert smtp.messages == [] and sms.requests == [] and hook.requests == []
 
@@ -263,7 +264,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         # Replaying the incident event drafts and sends nothing new.
         _publish(tansu, f"{namespace}.incidents", incident)
         time.sleep(6)
-        assert len(_drafts(engine)) == 8
+        assert len(_drafts(engine)) == 9
         assert len(team()) == 1
         assert (len(smtp.messages), len(sms.requests), len(hook.requests)) == (5, 2, 2)
 

@@ -153,6 +153,7 @@ def test_every_command_has_help(tmp_path: Path):
         ["demo", "--help"],
         ["replay", "--help"],
         ["incidents", "--help"],
+        ["incidents", "ack", "--help"],
         ["db", "--help"],
         ["db", "upgrade", "--help"],
         ["db", "current", "--help"],

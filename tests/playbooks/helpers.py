@@ -26,25 +26,19 @@ CUSTOMERS = DATA / "customers" / "customers.csv"
 OUTAGE_TEXT = "Is the site down? Total outage again, can't log in"
 
 
-TEAM_ALERT = """\
-  - id: tell-comms
-    kind: internal_alert
-    text: |
-      :rotating_light: Outage playbook started: #{{ incident.id }} ({{ incident.severity }}).
-      Customer drafts are waiting for approval. Status page: {{ vars.status_url }}
-      What customers say: {% for e in examples %}“{{ e }}” {% endfor %}
-"""
-
-
-def config_with_team_alert(tmp_path: Path) -> Path:
-    """A copy of the shipped config whose outage playbook first tells the team."""
+def config_copy(tmp_path: Path, *, outage: dict[str, str] | None = None) -> Path:
+    """A copy of the shipped config; ``outage`` replaces text in the outage playbook (for
+    example its waits in minutes, shortened so a test sees the escalation)."""
     import shutil
 
-    config = tmp_path / "config-team"
+    config = tmp_path / "config-copy"
     shutil.copytree(shipped_config_dir(), config)
     path = config / "playbooks" / "service-outage.yaml"
     text = path.read_text()
-    path.write_text(text.replace("steps:\n", "steps:\n" + TEAM_ALERT, 1))
+    for old, new in (outage or {}).items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path.write_text(text)
     return config
 
 

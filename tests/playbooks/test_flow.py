@@ -12,17 +12,20 @@ from playbooks import audit
 from playbooks.approvals import approve, edit
 from playbooks.channels.sms import TwilioSmsChannel
 from playbooks.channels.smtp import SmtpChannel
+from playbooks.channels.status_page import StatusPageChannel
 from playbooks.channels.webhook import WebhookChannel
+from playbooks.drafting import make_drafts
 from playbooks.models import Delivery
-from playbooks.service import list_drafts, make_drafts
+from playbooks.service import list_drafts
 from tests.playbooks.fakes import sms_server, smtp_server, webhook_server
 from tests.playbooks.helpers import customers, outage_incident, seed_customers, send_pass, setup_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # 07:00 in New York: quiet hours there
 
 
-def _channels(smtp, sms, hook):
+def _channels(smtp, sms, hook, engine):
     return {
+        "status_page": StatusPageChannel(engine),
         "email": SmtpChannel(host="127.0.0.1", port=smtp.port, sender="crisis@acme.example"),
         "sms": TwilioSmsChannel(
             base_url=sms.url, account_sid="AC1", auth_token=SecretStr("tok"), sender="+15550001"
@@ -43,7 +46,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
         webhook_server(secret="hook-secret") as hook,
     ):
         _seed(engine, hook.url, tmp_path)
-        channels = lambda: _channels(smtp, sms, hook)  # noqa: E731
+        channels = lambda: _channels(smtp, sms, hook, engine)  # noqa: E731
         incident = outage_incident(engine)
 
         drafts = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
@@ -57,6 +60,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
             ("outage-sms-vip", "vip", "en"),
             ("outage-sms-vip", "vip", "fr"),
             ("outage-webhook", "everyone", "en"),
+            ("status-investigating", "public", "en"),
         }
         assert keys[("outage-email", "everyone", "en")].recipient_count == 4
         vip_fr = keys[("outage-email", "vip", "fr")]
@@ -78,7 +82,7 @@ def test_incident_to_messages_per_segment_and_locale(engine, tmp_path):
                 now=NOW,
             )
         report = send_pass(engine, setup=setup, channels=channels, now=NOW)
-        assert len(report.sent) == 4 + 2 + 1
+        assert len(report.sent) == 4 + 2 + 1 + 1  # emails, SMS, webhook, status page
         assert len(report.deferred) == 1  # c-new-en: 07:00 in New York
         assert len(report.suppressed) == 3
 
@@ -158,7 +162,7 @@ def test_edit_after_approval_needs_a_new_approval(engine, tmp_path):
         webhook_server(secret="hook-secret") as hook,
     ):
         _seed(engine, hook.url, tmp_path)
-        channels = lambda: _channels(smtp, sms, hook)  # noqa: E731
+        channels = lambda: _channels(smtp, sms, hook, engine)  # noqa: E731
         incident = outage_incident(engine)
         make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
         draft = next(
@@ -233,7 +237,7 @@ def test_rejecting_an_approved_draft_cancels_what_is_not_sent(engine, tmp_path):
             engine, setup=setup, draft_id=everyone.id, actor="web:ana", expected_hash=None, now=NOW
         )
         reject(engine, draft_id=everyone.id, actor="web:bo", reason="wrong tone", now=NOW)
-        send_pass(engine, setup=setup, channels=lambda: _channels(smtp, sms, hook), now=NOW)
+        send_pass(engine, setup=setup, channels=lambda: _channels(smtp, sms, hook, engine), now=NOW)
         assert smtp.messages == []
         with Session(engine) as session:
             rows = session.exec(select(Delivery).where(Delivery.draft_id == everyone.id)).all()
@@ -250,34 +254,16 @@ def test_all_clear_only_after_customers_were_told(engine, tmp_path):
         _seed(engine, hook.url, tmp_path)
         incident = outage_incident(engine)
         drafts = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
-        assert (
-            make_drafts(engine, setup=setup, incident_id=incident, change="resolved", now=NOW) == []
-        )  # nothing was sent yet: nothing to clear
+        early = make_drafts(engine, setup=setup, incident_id=incident, change="resolved", now=NOW)
+        # Nothing was sent to customers yet: no all-clear; the status page still gets one.
+        assert [(d.step_id, d.channel) for d in early] == [("status-resolved", "status_page")]
         vip = next(
             d for d in drafts if (d.step_id, d.segment, d.locale) == ("outage-email", "vip", "en")
         )
         approve(engine, setup=setup, draft_id=vip.id, actor="web:ana", expected_hash=None, now=NOW)
-        send_pass(engine, setup=setup, channels=lambda: _channels(smtp, sms, hook), now=NOW)
+        send_pass(engine, setup=setup, channels=lambda: _channels(smtp, sms, hook, engine), now=NOW)
         clear = make_drafts(engine, setup=setup, incident_id=incident, change="resolved", now=NOW)
         # Only the customer who was told about the crisis hears that it is over.
         assert [(d.step_id, d.segment, d.locale, d.recipient_count) for d in clear] == [
             ("all-clear-email", "everyone", "en", 1)
         ]
-
-
-def test_internal_alert_is_claimed_once_per_incident(engine, tmp_path):
-    from playbooks.team import claim_team_alerts, record_team_alert
-    from tests.playbooks.helpers import config_with_team_alert
-
-    setup = setup_for(config=config_with_team_alert(tmp_path))
-    incident = outage_incident(engine)
-    first = claim_team_alerts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
-    assert [a.key for a in first] == [f"{incident}:team:tell-comms"]
-    assert f"started: #{incident} (critical)" in first[0].text
-    assert "“Is the site down? Total outage again, can't log in”" in first[0].text
-    again = claim_team_alerts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
-    assert again == []  # a replayed event, or another worker
-    record_team_alert(engine, key=first[0].key, via="console", error=None, now=NOW)
-    with Session(engine) as session:
-        row = session.exec(select(Delivery).where(Delivery.channel == "team")).one()
-    assert row.status == "sent"

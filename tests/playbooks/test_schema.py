@@ -115,3 +115,53 @@ def test_internal_alert_templates_are_checked_too(tmp_path):
     errors = _check(tmp_path, GOOD + alert)
     assert len(errors) == 1 and ":14: steps.1.text" in errors[0], errors
     assert _check(tmp_path, GOOD + alert.replace("incident.nope", "incident.id")) == []
+
+
+NEW_STEPS = """\
+  - id: page
+    kind: status_page
+    component: web app
+    status: investigating
+    title: "Incident {{ incident.id }}"
+    body: "We are looking into it. {{ vars.nothing | default('') }}"
+  - id: pause
+    kind: wait
+    minutes: 30
+  - id: shout
+    kind: escalate
+    minutes: 15
+    slack_channel: "#leads"
+    mention_group: S0ONCALL1
+    text: "Nobody has incident {{ incident.id }}"
+  - id: tell
+    kind: slack_alert
+    slack_channel: "#comms"
+    text: "Started {{ incident.title }}"
+"""
+
+
+def test_new_step_kinds_pass_and_keep_their_order(tmp_path):
+    assert _check(tmp_path, GOOD + NEW_STEPS) == []
+    folder = tmp_path / "playbooks"
+    segments = load_segments(shipped_config_dir() / "segments.yaml")
+    [playbook] = load_playbooks(folder, segments).playbooks
+    plan = [(step.id, minutes) for _, step, minutes in playbook.schedule("opened")]
+    # The wait delays what follows it; the escalation is due its own minutes after its place.
+    assert plan == [("mail", 0), ("page", 0), ("pause", 30), ("shout", 45), ("tell", 30)]
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "words"),
+    [
+        (("status: investigating", "status: on fire"), 15, "steps.1.status"),
+        (("minutes: 30", "minutes: -5"), 20, "steps.2.minutes"),
+        (("mention_group: S0ONCALL1", "mention_group: oncall"), 25, "steps.3.mention_group"),
+        (('    slack_channel: "#comms"\n', '    channel: "#comms"\n'), 29, "steps.4.channel"),
+        (("Incident {{ incident.id }}", "Incident {{ incident.nope }}"), 16, "steps.1.title"),
+        (("Nobody has incident {{ incident.id }}", "{{ incident.id("), 26, "steps.3.text"),
+    ],
+)
+def test_new_step_kinds_name_the_line_of_a_mistake(tmp_path, change, line, words):
+    errors = _check(tmp_path, GOOD + NEW_STEPS.replace(*change))
+    assert len(errors) == 1, errors
+    assert f"p.yaml:{line}:" in errors[0] and words in errors[0], errors

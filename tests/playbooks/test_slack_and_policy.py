@@ -18,9 +18,9 @@ from playbooks.announce import APPROVE
 from playbooks.approvals import approve, preapprove
 from playbooks.channels.sms import TwilioSmsChannel
 from playbooks.channels.smtp import SmtpChannel
+from playbooks.drafting import make_drafts
 from playbooks.models import Delivery
 from playbooks.policy import Retries, SendingConfig
-from playbooks.service import make_drafts
 from playbooks.slack import parse_action, signature_valid
 from tests.playbooks.fakes import sms_server
 from tests.playbooks.helpers import customers, outage_incident, send_pass, setup_for

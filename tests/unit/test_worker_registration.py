@@ -16,6 +16,14 @@ def test_every_pipeline_agent_and_timer_is_registered():
         "detect_anomalies",
         "correlate_anomalies",
         "notify_incidents",
+        "run_playbooks",
     } <= agents
     timers = {task.__name__ for task in app._app_tasks}
-    assert {"advance_live_series", "learn_corrections", "republish_inbox"} <= timers
+    assert {
+        "advance_live_series",
+        "learn_corrections",
+        "republish_inbox",
+        "advance_playbooks",
+        "reconcile_playbooks",
+        "send_outbox",
+    } <= timers
