@@ -59,8 +59,14 @@ def _windows() -> Table:
 
 
 def _features(row: Any) -> dict[Hashable, Any]:
-    """A window row (start, n, n_negative, sum_compound) as the detector's features."""
-    return {"n": int(row[1]), "n_negative": int(row[2]), "sum_compound": float(row[3] or 0.0)}
+    """A window row (start, n, n_negative, sum_compound) as the detector's features; the start
+    lets the detector learn and apply its daily and weekly seasonality."""
+    return {
+        "start": row[0],
+        "n": int(row[1]),
+        "n_negative": int(row[2]),
+        "sum_compound": float(row[3] or 0.0),
+    }
 
 
 def anomaly_id(series: str, start: datetime, metric: str) -> str:
@@ -158,8 +164,8 @@ class SeriesDetectors:
                         windows.c.series == series, windows.c.closed.is_(False)
                     )
                 ).scalar()
-        for _start, n, n_negative, sum_compound in reversed(rows):
-            detector.learn_one({"n": n, "n_negative": n_negative, "sum_compound": sum_compound})
+        for row in reversed(rows):
+            detector.learn_one(_features(row))
         state = SeriesState(series, detector, next_window)
         self._states[series] = state
         return state
