@@ -37,6 +37,7 @@ class DetectorSettings(BaseModel):
     seasonal: bool = True
     season_half_life_days: float = Field(default=14.0, gt=0)
     season_prior: float = Field(default=50.0, ge=0)
+    dispersion_half_life_windows: float = Field(default=0.0, ge=0)
 
     def build(self) -> CountSpikeDetector:
         return CountSpikeDetector(
@@ -55,6 +56,7 @@ class DetectorSettings(BaseModel):
             seasonal=self.seasonal,
             season_half_life_days=self.season_half_life_days,
             season_prior=self.season_prior,
+            dispersion_half_life=self.dispersion_half_life_windows,
         )
 
     def judge(

@@ -52,6 +52,7 @@ NEGATIVE_SHARE = "negative_share"
 SENTIMENT_SHIFT = "sentiment_shift"
 # Bounds on the seasonal factor: a slot that has been silent still expects a little.
 MIN_FACTOR, MAX_FACTOR = 0.05, 20.0
+SEASON_CLIP_SD = 3.0  # seasonal slots learn at most this many standard deviations above normal
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         seasonal: bool = True,
         season_half_life_days: float = 14.0,
         season_prior: float = 50.0,
+        dispersion_half_life: float = 0.0,
     ) -> None:
         self.half_life = half_life
         self.warmup = warmup
@@ -146,12 +148,18 @@ class CountSpikeDetector(base.AnomalyDetector):
         self.seasonal = seasonal
         self.season_half_life_days = season_half_life_days
         self.season_prior = season_prior
+        self.dispersion_half_life = dispersion_half_life
         self._season = SeasonalProfile(season_half_life_days, season_prior)
         self._factor = 1.0  # the seasonal factor of the window being scored or learnt
         fading = 1.0 - 0.5 ** (1.0 / half_life)
         self._n_mean = WarmEWMean(fading)
         self._n_var = WarmEWVar(fading)
         self._neg_mean = WarmEWMean(fading)
+        # Long-run over-dispersion relative to the mean squared (var = mean + excess * mean^2):
+        # how bursty the series is in general, not just in the last few hours.
+        self._excess = WarmEWMean(
+            1.0 - 0.5 ** (1.0 / dispersion_half_life) if dispersion_half_life > 0 else 0.0
+        )
         self._compound_mean = WarmEWMean(fading)
         self._compound_windows = 0
         self._hold_left = 0
@@ -207,8 +215,12 @@ class CountSpikeDetector(base.AnomalyDetector):
             self._compound_mean.update(float(x.get("sum_compound", 0.0)) / float(x["n"]))
             self._compound_windows += 1
         self._recent.append((int(x.get("n", 0)), int(x.get("n_negative", 0)), mean, var))
+        if self.dispersion_half_life > 0 and self.warmed_up:
+            self._excess.update(((n - mean) ** 2 - mean) / (mean * mean))
         if seconds is not None and self.warmed_up:  # a level to compare with exists
-            self._season.update(seconds, n, level=self._n_mean.get())
+            # Winsorised: one burst must not make its hour and weekday look busy for weeks.
+            typical = min(n, mean + SEASON_CLIP_SD * math.sqrt(var))
+            self._season.update(seconds, typical, level=self._n_mean.get())
         # The level and its spread are kept deseasonalised; _mean() and _var() put it back.
         self._n_mean.update(n / self._factor)
         self._n_var.update(n / self._factor)
@@ -344,7 +356,9 @@ class CountSpikeDetector(base.AnomalyDetector):
         return self._mean(), lower, upper
 
     def _var(self) -> float:
-        return max(self._n_var.get() * self._factor * self._factor, self._mean())
+        mean = self._mean()
+        bursty = mean + max(self._excess.get(), 0.0) * mean * mean
+        return max(self._n_var.get() * self._factor * self._factor, bursty)
 
     def _mean(self) -> float:
         # An empty history still expects *something*.
