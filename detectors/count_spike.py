@@ -52,7 +52,8 @@ NEGATIVE_SHARE = "negative_share"
 SENTIMENT_SHIFT = "sentiment_shift"
 # Bounds on the seasonal factor: a slot that has been silent still expects a little.
 MIN_FACTOR, MAX_FACTOR = 0.05, 20.0
-SEASON_CLIP_SD = 3.0  # seasonal slots learn at most this many standard deviations above normal
+# Seasonal slots learn at most twice the expected count, or three standard deviations above it.
+SEASON_CLIP_RATIO, SEASON_CLIP_SD = 2.0, 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +219,10 @@ class CountSpikeDetector(base.AnomalyDetector):
         if self.dispersion_half_life > 0 and self.warmed_up:
             self._excess.update(((n - mean) ** 2 - mean) / (mean * mean))
         if seconds is not None and self.warmed_up:  # a level to compare with exists
-            # Winsorised: one burst must not make its hour and weekday look busy for weeks.
-            typical = min(n, mean + SEASON_CLIP_SD * math.sqrt(var))
+            # The raw count, not the crisis-held one (a new daily rhythm must be learnable),
+            # but winsorised: one burst must not make its hour and weekday look busy for weeks.
+            ceiling = max(SEASON_CLIP_RATIO * mean, mean + SEASON_CLIP_SD * math.sqrt(var))
+            typical = min(float(x.get("n", 0)), ceiling)
             self._season.update(seconds, typical, level=self._n_mean.get())
         # The level and its spread are kept deseasonalised; _mean() and _var() put it back.
         self._n_mean.update(n / self._factor)

@@ -67,9 +67,12 @@ class WarmEWVar:
 
 
 HOURS = 24
-WEEKDAYS = 7
 _DAY = 86_400.0
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
+# Hour profiles: Monday to Friday share one, Saturday and Sunday have their own.
+_DAY_CLASS = (0, 0, 0, 0, 0, 1, 2)
+_SLOTS = 3 * HOURS
+_MAX_GROWTH = 500.0  # rescale the sums before exp() of the weight overflows
 
 
 def event_seconds(start: datetime | float | int) -> float:
@@ -82,70 +85,66 @@ def event_seconds(start: datetime | float | int) -> float:
 
 
 class SeasonalProfile:
-    """Multiplicative hour-of-day and day-of-week factors, learnt online from event time.
+    """Multiplicative hour-of-day factors for weekdays, Saturdays and Sundays, learnt online.
 
-    Each of the 24 hour slots and 7 weekday slots keeps two decayed sums: the mentions it saw
-    and the mentions the rest of the model expected there. Its factor is their ratio, with
-    ``prior`` pseudo-mentions on both sides, so a sparse series stays near 1 (no season) until
-    it has seen enough to say otherwise. Hours are interpolated between slot centres, so a
-    5-minute window at 18:55 is not judged by a cliff at 19:00. State is 93 floats, whatever the
-    window length.
+    Three day profiles of 24 hours each carry both the daily and the weekly rhythm: office-hours
+    traffic is not the same shape on Sunday, and no product of an hour factor and a weekday
+    factor can say "busy 09:00-18:00, but not at weekends". Each slot keeps two decayed sums: the
+    mentions it saw and the mentions the level alone expected there. Its factor is their ratio,
+    with ``prior`` pseudo-mentions on both sides, so a sparse series stays near 1 (no season)
+    until it has seen enough to say otherwise. State is 145 floats, whatever the window length.
+
+    Decay without a timestamp per slot: a window at time t is added with weight
+    exp(rate * (t - origin)), so older sums weigh exponentially less; the prior grows with the
+    same weight, and everything is rescaled before the weights overflow.
 
     >>> p = SeasonalProfile(half_life_days=14.0, prior=10.0)
     >>> for day in range(14):
     ...     for hour in range(24):
     ...         busy = 9 <= hour < 17
     ...         p.update(day * 86_400 + hour * 3600 + 1800, 30.0 if busy else 10.0, level=20.0)
-    >>> round(p.factor(12 * 3600 + 1800), 1), round(p.factor(3 * 3600 + 1800), 1)
-    (1.5, 0.5)
+    >>> round(p.factor(12 * 3600 + 1800), 2), round(p.factor(3 * 3600 + 1800), 2)
+    (1.48, 0.52)
     """
 
     def __init__(self, half_life_days: float, prior: float) -> None:
         self.half_life_days = half_life_days
         self.prior = prior
         self._rate = math.log(2.0) / (half_life_days * _DAY)
-        slots = HOURS + WEEKDAYS
-        self._observed = array("d", [0.0] * slots)
-        self._expected = array("d", [0.0] * slots)
-        self._updated = array("d", [math.nan] * slots)
+        self._observed = array("d", [0.0] * _SLOTS)
+        self._expected = array("d", [0.0] * _SLOTS)
+        self._origin = math.nan  # event time at which a window weighs 1
 
-    def _slots(self, seconds: float) -> tuple[int, int, float, int]:
-        """Lower hour slot, upper hour slot, weight of the upper one, weekday slot."""
-        position = (seconds % _DAY) / 3600.0 - 0.5  # hour slots are centred on :30
-        lower = math.floor(position)
-        upper_weight = position - lower
-        weekday = (int(seconds // _DAY) + _EPOCH_WEEKDAY) % WEEKDAYS
-        return lower % HOURS, (lower + 1) % HOURS, upper_weight, HOURS + weekday
+    @staticmethod
+    def _slot(seconds: float) -> int:
+        weekday = (int(seconds // _DAY) + _EPOCH_WEEKDAY) % 7
+        return _DAY_CLASS[weekday] * HOURS + int((seconds % _DAY) // 3600)
 
-    def _ratio(self, slot: int) -> float:
-        return (self._observed[slot] + self.prior) / (self._expected[slot] + self.prior)
-
-    def _factors(self, seconds: float) -> tuple[float, float, tuple[int, int, float, int]]:
-        slots = self._slots(seconds)
-        lower, upper, weight, weekday = slots
-        hour = (1.0 - weight) * self._ratio(lower) + weight * self._ratio(upper)
-        return hour, self._ratio(weekday), slots
+    def _weight(self, seconds: float) -> float:
+        if math.isnan(self._origin):
+            return 1.0
+        return math.exp(min(self._rate * (seconds - self._origin), _MAX_GROWTH))
 
     def factor(self, seconds: float) -> float:
         """Expected volume at this event time relative to the series' deseasonalised level."""
-        hour, weekday, _slots = self._factors(seconds)
-        return hour * weekday
+        slot = self._slot(seconds)
+        prior = self.prior * self._weight(seconds)
+        return (self._observed[slot] + prior) / (self._expected[slot] + prior)
 
     def update(self, seconds: float, observed: float, level: float) -> None:
         """Learn one window: it held ``observed`` where the level alone expected ``level``."""
-        hour, weekday, (lower, upper, weight, weekday_slot) = self._factors(seconds)
-        for slot, share, other in (
-            (lower, 1.0 - weight, weekday),
-            (upper, weight, weekday),
-            (weekday_slot, 1.0, hour),
-        ):
-            if share <= 0.0:
-                continue
-            last = self._updated[slot]
-            if not math.isnan(last) and seconds > last:
-                keep = math.exp(-self._rate * (seconds - last))
-                self._observed[slot] *= keep
-                self._expected[slot] *= keep
-            self._observed[slot] += share * observed
-            self._expected[slot] += share * level * other
-            self._updated[slot] = max(seconds, last) if not math.isnan(last) else seconds
+        if math.isnan(self._origin):
+            self._origin = seconds
+        if self._rate * (seconds - self._origin) > _MAX_GROWTH / 2:
+            self._rescale(seconds)
+        weight = self._weight(seconds)
+        slot = self._slot(seconds)
+        self._observed[slot] += weight * observed
+        self._expected[slot] += weight * level
+
+    def _rescale(self, seconds: float) -> None:
+        shrink = 1.0 / self._weight(seconds)
+        for slot in range(_SLOTS):
+            self._observed[slot] *= shrink
+            self._expected[slot] *= shrink
+        self._origin = seconds
