@@ -92,7 +92,8 @@ class SeasonalProfile:
     factor can say "busy 09:00-18:00, but not at weekends". Each slot keeps two decayed sums: the
     mentions it saw and the mentions the level alone expected there. Its factor is their ratio,
     with ``prior`` pseudo-mentions on both sides, so a sparse series stays near 1 (no season)
-    until it has seen enough to say otherwise. State is 145 floats, whatever the window length.
+    until it has seen enough to say otherwise, and every factor is 1 during the first day.
+    State is 146 floats, whatever the window length.
 
     Decay without a timestamp per slot: a window at time t is added with weight
     exp(rate * (t - origin)), so older sums weigh exponentially less; the prior grows with the
@@ -103,8 +104,9 @@ class SeasonalProfile:
     ...     for hour in range(24):
     ...         busy = 9 <= hour < 17
     ...         p.update(day * 86_400 + hour * 3600 + 1800, 30.0 if busy else 10.0, level=20.0)
-    >>> round(p.factor(12 * 3600 + 1800), 2), round(p.factor(3 * 3600 + 1800), 2)
-    (1.48, 0.52)
+    >>> day = 14 * 86_400  # a Thursday
+    >>> round(p.factor(day + 12 * 3600 + 1800), 2), round(p.factor(day + 3 * 3600 + 1800), 2)
+    (1.47, 0.53)
     """
 
     def __init__(self, half_life_days: float, prior: float) -> None:
@@ -114,6 +116,7 @@ class SeasonalProfile:
         self._observed = array("d", [0.0] * _SLOTS)
         self._expected = array("d", [0.0] * _SLOTS)
         self._origin = math.nan  # event time at which a window weighs 1
+        self._first = math.nan  # event time of the first window learnt
 
     @staticmethod
     def _slot(seconds: float) -> int:
@@ -127,6 +130,10 @@ class SeasonalProfile:
 
     def factor(self, seconds: float) -> float:
         """Expected volume at this event time relative to the series' deseasonalised level."""
+        if not seconds - self._first >= _DAY:
+            # Less than a day of history says nothing about hours yet; minutes-old zeros must
+            # not both pull the level down and brand this hour as a quiet one.
+            return 1.0
         slot = self._slot(seconds)
         prior = self.prior * self._weight(seconds)
         return (self._observed[slot] + prior) / (self._expected[slot] + prior)
@@ -134,7 +141,7 @@ class SeasonalProfile:
     def update(self, seconds: float, observed: float, level: float) -> None:
         """Learn one window: it held ``observed`` where the level alone expected ``level``."""
         if math.isnan(self._origin):
-            self._origin = seconds
+            self._origin = self._first = seconds
         if self._rate * (seconds - self._origin) > _MAX_GROWTH / 2:
             self._rescale(seconds)
         weight = self._weight(seconds)
