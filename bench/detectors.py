@@ -13,6 +13,7 @@ import pickle
 import sys
 import time
 from collections.abc import Hashable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -62,11 +63,14 @@ def main() -> None:
     detectors = [settings.build() for _ in range(series)]
     rng = np.random.default_rng(1)
     rates = rng.gamma(1.5, 4.0, series)  # mostly sparse series, a few busy ones
+    start = datetime(2026, 3, 2, tzinfo=UTC)
     started = time.perf_counter()
-    for _ in range(windows):
+    for window in range(windows):
         counts = rng.poisson(rates)
+        at = start + timedelta(minutes=window)  # window starts feed the seasonal term
         for detector, n in zip(detectors, counts, strict=True):
             x: dict[Hashable, Any] = {
+                "start": at,
                 "n": int(n),
                 "n_negative": int(n) // 8,
                 "sum_compound": 0.1 * int(n),

@@ -144,9 +144,10 @@ def run_series(
     bands: list[tuple[int, float, float]] = []
     for index, (start, n, n_negative, sum_compound) in enumerate(history.rows):
         if band_stride and index % band_stride == 0 and detector.warmed_up:
-            _mean, lower, upper = detector.volume_band()
+            _mean, lower, upper = detector.volume_band(start)
             bands.append((index, lower, upper))
         x: dict[Hashable, Any] = {
+            "start": start,
             "n": n,
             "n_negative": n_negative,
             "sum_compound": sum_compound,

@@ -62,8 +62,14 @@ def _windows() -> Table:
 
 
 def _features(row: Any) -> dict[Hashable, Any]:
-    """A window row (start, n, n_negative, sum_compound) as the detector's features."""
-    return {"n": int(row[1]), "n_negative": int(row[2]), "sum_compound": float(row[3] or 0.0)}
+    """A window row (start, n, n_negative, sum_compound) as the detector's features; the start
+    lets the detector learn and apply its daily and weekly seasonality."""
+    return {
+        "start": row[0],
+        "n": int(row[1]),
+        "n_negative": int(row[2]),
+        "sum_compound": float(row[3] or 0.0),
+    }
 
 
 def anomaly_id(series: str, start: datetime, metric: str) -> str:
@@ -164,8 +170,8 @@ class SeriesDetectors:
             terms = warm_terms(
                 session, series, self.config.build_terms(), self.config.max_gap_windows
             )
-        for _start, n, n_negative, sum_compound in reversed(rows):
-            detector.learn_one({"n": n, "n_negative": n_negative, "sum_compound": sum_compound})
+        for row in reversed(rows):
+            detector.learn_one(_features(row))
         state = SeriesState(series, detector, next_window, terms=terms)
         self._states[series] = state
         return state

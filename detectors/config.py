@@ -35,6 +35,10 @@ class DetectorSettings(BaseModel):
     hold_windows: int = Field(default=15, ge=0)
     max_hold_windows: int = Field(default=60, ge=1)
     compound_spread: float = Field(default=0.5, gt=0, le=2)
+    seasonal: bool = True
+    season_half_life_days: float = Field(default=14.0, gt=0)
+    season_prior: float = Field(default=50.0, ge=0)
+    dispersion_half_life_windows: float = Field(default=0.0, ge=0)
 
     def build(self) -> CountSpikeDetector:
         return CountSpikeDetector(
@@ -50,6 +54,10 @@ class DetectorSettings(BaseModel):
             hold_windows=self.hold_windows,
             max_hold_windows=self.max_hold_windows,
             compound_spread=self.compound_spread,
+            seasonal=self.seasonal,
+            season_half_life_days=self.season_half_life_days,
+            season_prior=self.season_prior,
+            dispersion_half_life=self.dispersion_half_life_windows,
         )
 
     def judge(

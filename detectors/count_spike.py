@@ -14,6 +14,11 @@ z-scores: sparse series (a few mentions an hour) must not fire on noise.
 * Sentiment shift: the window's mean compound score against its baseline, with the standard
   error shrinking as the window holds more mentions.
 
+Volume expectations know daily and weekly seasonality: when a window carries its event time
+(``x["start"]``, a datetime or epoch seconds), the level is multiplied by hour-of-day and
+day-of-week factors learnt online (see ``SeasonalProfile``), shrunk toward 1 for sparse series.
+Without a start time the detector has no seasonal term.
+
 The score is the surprise ``-log10 P(X >= observed)``: 5 means "about 1 in 100,000 windows".
 Windows that score above the threshold teach the baseline only their upper-band value, so a
 crisis does not become the new normal within minutes.
@@ -38,13 +43,17 @@ from typing import Any
 from river import base
 from scipy.stats import betabinom, nbinom, poisson
 
-from detectors.ewstats import WarmEWMean, WarmEWVar
+from detectors.ewstats import SeasonalProfile, WarmEWMean, WarmEWVar, event_seconds
 from detectors.tails import beta_binomial_upper, nb_lower, nb_upper, normal_lower, surprise
 
 VOLUME = "volume"
 VOLUME_DROP = "volume_drop"
 NEGATIVE_SHARE = "negative_share"
 SENTIMENT_SHIFT = "sentiment_shift"
+# Bounds on the seasonal factor: a slot that has been silent still expects a little.
+MIN_FACTOR, MAX_FACTOR = 0.05, 20.0
+# Seasonal slots learn at most twice the expected count, or three standard deviations above it.
+SEASON_CLIP_RATIO, SEASON_CLIP_SD = 2.0, 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,13 @@ class CountSpikeDetector(base.AnomalyDetector):
         back after a busy spell is not a broken source.
     compound_spread
         Typical spread of one mention's compound score, for the sentiment shift's error.
+    seasonal
+        Learn hour-of-day and day-of-week factors from the windows' start times.
+    season_half_life_days
+        Days after which a window weighs half as much in its seasonal slots.
+    season_prior
+        Pseudo-mentions each seasonal slot starts with: a slot's factor leaves 1 only once it
+        has seen several times this many mentions, so sparse series stay unseasonal.
     """
 
     def __init__(
@@ -112,6 +128,10 @@ class CountSpikeDetector(base.AnomalyDetector):
         drop_min_expected: float = 30.0,
         drop_max_ratio: float = 0.35,
         compound_spread: float = 0.5,
+        seasonal: bool = True,
+        season_half_life_days: float = 14.0,
+        season_prior: float = 50.0,
+        dispersion_half_life: float = 0.0,
     ) -> None:
         self.half_life = half_life
         self.warmup = warmup
@@ -126,10 +146,21 @@ class CountSpikeDetector(base.AnomalyDetector):
         self.drop_min_expected = drop_min_expected
         self.drop_max_ratio = drop_max_ratio
         self.compound_spread = compound_spread
+        self.seasonal = seasonal
+        self.season_half_life_days = season_half_life_days
+        self.season_prior = season_prior
+        self.dispersion_half_life = dispersion_half_life
+        self._season = SeasonalProfile(season_half_life_days, season_prior)
+        self._factor = 1.0  # the seasonal factor of the window being scored or learnt
         fading = 1.0 - 0.5 ** (1.0 / half_life)
         self._n_mean = WarmEWMean(fading)
         self._n_var = WarmEWVar(fading)
         self._neg_mean = WarmEWMean(fading)
+        # Long-run over-dispersion relative to the mean squared (var = mean + excess * mean^2):
+        # how bursty the series is in general, not just in the last few hours.
+        self._excess = WarmEWMean(
+            1.0 - 0.5 ** (1.0 / dispersion_half_life) if dispersion_half_life > 0 else 0.0
+        )
         self._compound_mean = WarmEWMean(fading)
         self._compound_windows = 0
         self._hold_left = 0
@@ -148,11 +179,22 @@ class CountSpikeDetector(base.AnomalyDetector):
     def warmed_up(self) -> bool:
         return self._learned >= self.warmup
 
+    def _at(self, x: dict[Hashable, Any]) -> float | None:
+        """Set the seasonal factor for this window; its event time in seconds, if known."""
+        start = x.get("start") if self.seasonal else None
+        if start is None:
+            self._factor = 1.0
+            return None
+        seconds = event_seconds(start)
+        self._factor = min(max(self._season.factor(seconds), MIN_FACTOR), MAX_FACTOR)
+        return seconds
+
     def learn_one(self, x: dict[Hashable, Any]) -> None:
+        seconds = self._at(x)
         n = float(x.get("n", 0))
         n_negative = float(x.get("n_negative", 0))
         learn_compound = n > 0
-        mean, var = self._mean(), max(self._n_var.get(), self._mean())
+        mean, var = self._mean(), self._var()
         if self.warmed_up:
             scores = {f.metric: f.score for f in self.assess(x, bands=False)}
             if max(scores[VOLUME], scores[NEGATIVE_SHARE]) >= self.learn_clip_score:
@@ -174,9 +216,18 @@ class CountSpikeDetector(base.AnomalyDetector):
             self._compound_mean.update(float(x.get("sum_compound", 0.0)) / float(x["n"]))
             self._compound_windows += 1
         self._recent.append((int(x.get("n", 0)), int(x.get("n_negative", 0)), mean, var))
-        self._n_mean.update(n)
-        self._n_var.update(n)
-        self._neg_mean.update(min(n_negative, n))
+        if self.dispersion_half_life > 0 and self.warmed_up:
+            self._excess.update(((n - mean) ** 2 - mean) / (mean * mean))
+        if seconds is not None and self.warmed_up:  # a level to compare with exists
+            # The raw count, not the crisis-held one (a new daily rhythm must be learnable),
+            # but winsorised: one burst must not make its hour and weekday look busy for weeks.
+            ceiling = max(SEASON_CLIP_RATIO * mean, mean + SEASON_CLIP_SD * math.sqrt(var))
+            typical = min(float(x.get("n", 0)), ceiling)
+            self._season.update(seconds, typical, level=self._n_mean.get())
+        # The level and its spread are kept deseasonalised; _mean() and _var() put it back.
+        self._n_mean.update(n / self._factor)
+        self._n_var.update(n / self._factor)
+        self._neg_mean.update(min(n_negative, n) / self._factor)
         self._learned += 1
 
     def score_one(self, x: dict[Hashable, Any]) -> float:
@@ -190,6 +241,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         ``bands=False`` skips the quantiles (lower and upper are NaN): scoring a window then
         costs microseconds, which is what lets a backtest replay a year in seconds.
         """
+        self._at(x)
         n = int(x.get("n", 0))
         n_negative = min(int(x.get("n_negative", 0)), n)
         volume = Finding(
@@ -220,7 +272,7 @@ class CountSpikeDetector(base.AnomalyDetector):
             n + sum(h[0] for h in history),
             n_negative + sum(h[1] for h in history),
             self._mean() + sum(h[2] for h in history),
-            max(self._n_var.get(), self._mean()) + sum(h[3] for h in history),
+            self._var() + sum(h[3] for h in history),
             len(history) + 1,
         )
 
@@ -298,21 +350,26 @@ class CountSpikeDetector(base.AnomalyDetector):
             n,
         )
 
-    def volume_band(self) -> tuple[float, float, float]:
-        """Expected volume and its usual range for the next window (for plots and reports)."""
+    def volume_band(self, start: Any = None) -> tuple[float, float, float]:
+        """Expected volume and its usual range for the next window (for plots and reports);
+        ``start`` is that window's start, for its seasonal factor."""
+        if start is not None:
+            self._at({"start": start})
         lower, upper = self._volume_band()
         return self._mean(), lower, upper
 
     def _var(self) -> float:
-        return max(self._n_var.get(), self._mean())
+        mean = self._mean()
+        bursty = mean + max(self._excess.get(), 0.0) * mean * mean
+        return max(self._n_var.get() * self._factor * self._factor, bursty)
 
     def _mean(self) -> float:
-        return max(self._n_mean.get(), 0.5)  # an empty history still expects *something*
+        # An empty history still expects *something*.
+        return max(self._n_mean.get() * self._factor, 0.5)
 
     def _dispersion(self) -> tuple[float, float | None]:
         """Mean, and the negative binomial size when the series is over-dispersed (else None)."""
-        mean = self._mean()
-        var = max(self._n_var.get(), mean)
+        mean, var = self._mean(), self._var()
         if var > mean * 1.05:
             return mean, mean * mean / (var - mean)
         return mean, None

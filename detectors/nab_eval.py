@@ -96,7 +96,10 @@ def load_profiles(data_dir: Path) -> tuple[Profile, ...]:
 
 
 def detect(
-    values: list[float], detector_settings: DetectorSettings, policy: PolicySettings
+    values: list[float],
+    detector_settings: DetectorSettings,
+    policy: PolicySettings,
+    starts: list[datetime] | None = None,
 ) -> tuple[list[float], list[int]]:
     """Anomaly scores per row (score before learn) and the rows that alert under the policy."""
     detector = detector_settings.build()
@@ -105,6 +108,8 @@ def detect(
     quiet_until = -1
     for row, value in enumerate(values):
         x: dict[Hashable, Any] = {"n": int(value), "n_negative": 0}
+        if starts is not None:
+            x["start"] = starts[row]
         # NAB realTweets labels spikes; the volume-spike finding is what is scored here.
         judged = detector.assess(x, bands=False) if detector.warmed_up else []
         score = next((f.score for f in judged if f.metric == VOLUME), 0.0)
@@ -139,8 +144,9 @@ def run(
 ) -> NabRun:
     scores, alerts = {}, {}
     for nab_file in files:
+        starts = [_parse_time(t) for t in nab_file.timestamps]
         scores[nab_file.key], alerts[nab_file.key] = detect(
-            nab_file.values, detector_settings, policy
+            nab_file.values, detector_settings, policy, starts
         )
         on_file(nab_file.key)
     return NabRun(files, scores, alerts)
