@@ -73,6 +73,7 @@ VARIANTS = (
     Variant("dense, domains balanced", 0.0, 1e-3, True),
     Variant("dense + n-grams ×0.3, domains balanced", 0.3, 1e-4, True),
     Variant("dense + n-grams ×1.0, domains balanced", 1.0, 1e-4, True),
+    Variant("dense + n-grams ×1.0, L2 1e-3, domains balanced", 1.0, 1e-3, True),
 )
 
 
