@@ -24,13 +24,15 @@ from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.explain import describe
 from detectors.feedback import alert_score_for
 from detectors.series import encode_keys
+from detectors.snapshots import load_snapshot, save_snapshot
 from detectors.term_store import save_terms, warm_terms, window_terms
 from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
 from monitor.storage.db import insert_for, session_scope
-from monitor.storage.models import Anomaly, Mention, SeriesWindow
+from monitor.storage.models import Anomaly, Mention, SeasonalBaseline, SeriesWindow
 from streams.windows import window_starts_between
 
 _WARM_WINDOWS = 500
+_SEASON_SAVE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class SeriesState:
     live: bool = False
     closed: int = field(default=0)
     terms: TermBurstDetector = field(default_factory=TermBurstDetector)
+    season_saved: datetime | None = None  # the window through which the profile is stored
 
 
 def _windows() -> Table:
@@ -129,6 +132,12 @@ class SeriesDetectors:
                     found.extend(self._advance(state, now - self._lateness, now))
         return found
 
+    def expected_volume(self, series: str, start: datetime) -> tuple[float, float, float]:
+        """Expected mentions in the window starting at ``start``, with its usual range."""
+        with self._lock:
+            state = self._states.get(series) or self._warm(series)
+            return state.detector.volume_band(start)
+
     def forget_partitions(self, partitions: Iterable[int]) -> None:
         """Partitions moved to another worker: drop their state; it warms from SQL there."""
         gone = set(partitions)
@@ -170,9 +179,17 @@ class SeriesDetectors:
             terms = warm_terms(
                 session, series, self.config.build_terms(), self.config.max_gap_windows
             )
-        for row in reversed(rows):
-            detector.learn_one(_features(row))
-        state = SeriesState(series, detector, next_window, terms=terms)
+            season = load_snapshot(session, SeasonalBaseline, series)
+        replay = [_features(row) for row in reversed(rows)]  # oldest first
+        saved_through = season[0] if season else None
+        covered = [x for x in replay if saved_through is not None and x["start"] <= saved_through]
+        if season:
+            detector.restore_season(season[1])
+        for x in covered:
+            detector.replay_one(x)
+        for x in replay[len(covered) :]:
+            detector.learn_one(x)
+        state = SeriesState(series, detector, next_window, terms=terms, season_saved=saved_through)
         self._states[series] = state
         return state
 
@@ -197,6 +214,13 @@ class SeriesDetectors:
         found = self._close(state, starts, now)
         state.next_window = last + self._step
         return found
+
+    def _season_due(self, state: SeriesState, through: datetime) -> bool:
+        """Hourly is often enough: a profile with a two-week memory barely moves in an hour, and
+        the windows after the snapshot are replayed on restart anyway."""
+        if not self.config.detector.seasonal:
+            return False
+        return state.season_saved is None or through - state.season_saved >= _SEASON_SAVE_EVERY
 
     def _windows_with_mentions(
         self, series: str, first: datetime, before: datetime
@@ -309,6 +333,15 @@ class SeriesDetectors:
                 )
             if terms:
                 save_terms(session, state.series, state.terms, starts[-1])
+            if self._season_due(state, starts[-1]):
+                save_snapshot(
+                    session,
+                    SeasonalBaseline,
+                    state.series,
+                    starts[-1],
+                    state.detector.season_snapshot(),
+                )
+                state.season_saved = starts[-1]
         return found
 
     def _record(

@@ -152,6 +152,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         self.dispersion_half_life = dispersion_half_life
         self._season = SeasonalProfile(season_half_life_days, season_prior)
         self._factor = 1.0  # the seasonal factor of the window being scored or learnt
+        self._season_frozen = False  # replaying windows the restored profile already holds
         fading = 1.0 - 0.5 ** (1.0 / half_life)
         self._n_mean = WarmEWMean(fading)
         self._n_var = WarmEWVar(fading)
@@ -218,7 +219,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         self._recent.append((int(x.get("n", 0)), int(x.get("n_negative", 0)), mean, var))
         if self.dispersion_half_life > 0 and self.warmed_up:
             self._excess.update(((n - mean) ** 2 - mean) / (mean * mean))
-        if seconds is not None and self.warmed_up:  # a level to compare with exists
+        if seconds is not None and self.warmed_up and not self._season_frozen:
             # The raw count, not the crisis-held one (a new daily rhythm must be learnable),
             # but winsorised: one burst must not make its hour and weekday look busy for weeks.
             ceiling = max(SEASON_CLIP_RATIO * mean, mean + SEASON_CLIP_SD * math.sqrt(var))
@@ -229,6 +230,23 @@ class CountSpikeDetector(base.AnomalyDetector):
         self._n_var.update(n / self._factor)
         self._neg_mean.update(min(n_negative, n) / self._factor)
         self._learned += 1
+
+    def season_snapshot(self) -> dict[str, Any]:
+        """The learnt daily and weekly profile, to store: replaying the last few hundred windows
+        after a restart rebuilds the level but not weeks of hour-of-week rhythm."""
+        return self._season.snapshot()
+
+    def restore_season(self, state: dict[str, Any]) -> None:
+        self._season.restore(state)
+
+    def replay_one(self, x: dict[Hashable, Any]) -> None:
+        """Learn a window that the restored seasonal profile already holds: the level and spread
+        are rebuilt against that profile, and the profile does not count the window twice."""
+        self._season_frozen = True
+        try:
+            self.learn_one(x)
+        finally:
+            self._season_frozen = False
 
     def score_one(self, x: dict[Hashable, Any]) -> float:
         if not self.warmed_up:

@@ -9,16 +9,15 @@ worker continues from exactly what was learnt.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from detectors.series import encode_keys
+from detectors.snapshots import load_snapshot, save_snapshot
 from detectors.terms import TermBurstDetector
 from detectors.vocabulary import count_terms
-from monitor.storage.db import insert_for
 from monitor.storage.models import Mention, SeriesWindow, TermBaseline
 from streams.windows import window_start
 
@@ -50,14 +49,7 @@ def save_terms(
     session: Session, series: str, detector: TermBurstDetector, through: datetime
 ) -> None:
     """The baseline after the windows up to ``through``, in the caller's transaction."""
-    table = TermBaseline.__table__  # type: ignore[attr-defined]
-    state = json.dumps(detector.snapshot(), separators=(",", ":"), ensure_ascii=False)
-    upsert = insert_for(session, table).values(series=series, through_window=through, state=state)
-    session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["series"], set_={"through_window": through, "state": state}
-        )
-    )
+    save_snapshot(session, TermBaseline, series, through, detector.snapshot())
 
 
 def warm_terms(
@@ -67,16 +59,17 @@ def warm_terms(
 
     Those are all empty: a close that holds a window with mentions writes a new snapshot.
     """
-    saved = session.get(TermBaseline, series)
+    saved = load_snapshot(session, TermBaseline, series)
     if saved is None:
         return detector
-    detector.restore(json.loads(saved.state))
+    through, state = saved
+    detector.restore(state)
     windows = SeriesWindow.__table__.c  # type: ignore[attr-defined]
     quiet_since = session.execute(
         select(func.count()).where(
             windows.series == series,
             windows.closed.is_(True),
-            windows.window_start > saved.through_window,
+            windows.window_start > through,
         )
     ).scalar_one()
     for _ in range(min(int(quiet_since), max_gap_windows)):

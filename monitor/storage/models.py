@@ -116,6 +116,20 @@ class TermBaseline(SQLModel, table=True):
     state: str = Field(sa_column=Column(Text, nullable=False))  # JSON, TermBurstDetector.snapshot
 
 
+class SeasonalBaseline(SQLModel, table=True):
+    """A series' learnt hour-of-week volume profile as of ``through_window``.
+
+    Saved at most hourly by window closing; the count detectors' level is rebuilt by replaying
+    recent windows, but weeks of rhythm are not in those windows.
+    """
+
+    __tablename__ = "seasonal_baselines"
+
+    series: str = Field(primary_key=True, max_length=200)
+    through_window: datetime = _utc()  # type: ignore[assignment]
+    state: str = Field(sa_column=Column(Text, nullable=False))  # JSON, SeasonalProfile.snapshot
+
+
 class Incident(SQLModel, table=True):
     """Anomalies merged while a crisis lasts; one alert per incident, not per window."""
 

@@ -1,0 +1,45 @@
+"""Learnt detector state kept in SQL, one JSON row per series, written in the closing transaction.
+
+Count detectors rebuild their level by replaying recent windows, but some memories are longer
+than any replay: the term-burst baseline (which terms are usual) and the hour-of-week volume
+profile (weeks of rhythm). Those are saved as snapshots with the last window they include, so a
+restarted or rebalanced worker continues from exactly what was learnt.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from monitor.storage.db import insert_for
+
+
+def save_snapshot(
+    session: Session,
+    model: type[SQLModel],
+    series: str,
+    through: datetime,
+    state: dict[str, Any],
+) -> None:
+    """Upsert ``state`` as learnt through the window starting at ``through``."""
+    table = model.__table__  # type: ignore[attr-defined]
+    text = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+    upsert = insert_for(session, table).values(series=series, through_window=through, state=text)
+    session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["series"], set_={"through_window": through, "state": text}
+        )
+    )
+
+
+def load_snapshot(
+    session: Session, model: type[SQLModel], series: str
+) -> tuple[datetime, dict[str, Any]] | None:
+    """The saved state and the last window it includes, or None for a series never saved."""
+    saved = session.get(model, series)
+    if saved is None:
+        return None
+    return saved.through_window, json.loads(saved.state)  # type: ignore[attr-defined]
