@@ -21,6 +21,7 @@ from detectors.config import DetectionConfig
 from detectors.count_spike import Finding
 from detectors.explain import describe
 from detectors.sentiment import Scorer
+from detectors.series import NO_FAN_OUT, FanOut
 from streams.ingest import score_batch
 from streams.mentions import MentionIn, parse_event_time
 from streams.windows import aggregate, window_starts_between
@@ -92,12 +93,15 @@ def load_value_csv(path: Path) -> SeriesHistory:
 
 
 def histories_from_mentions(
-    mentions: list[MentionIn], scorer: Scorer, window_seconds: int
+    mentions: list[MentionIn], scorer: Scorer, window_seconds: int, fan_out: FanOut = NO_FAN_OUT
 ) -> list[SeriesHistory]:
-    """Score and count mentions into windows per series, filling quiet windows with zero."""
+    """Score and count mentions into windows per series, filling quiet windows with zero.
+
+    ``fan_out`` adds the topic:, product: (and segment:) series the live pipeline would count.
+    """
     if not mentions:
         raise BacktestError("no valid mentions to backtest")
-    counted = [item.counted() for item in score_batch(mentions, scorer)]
+    counted = [item.counted() for item in score_batch(mentions, scorer, fan_out=fan_out)]
     deltas = aggregate(counted, window_seconds)
     per_series: dict[str, dict[datetime, tuple[int, int, float]]] = defaultdict(dict)
     for (series, start), delta in deltas.items():
