@@ -78,6 +78,18 @@ class SegmentLookup(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class KnownSegments:
+    """A fixed answer (pseudonymised id to segments), for simulations and offline backtests."""
+
+    by_customer: Mapping[str, Sequence[str]]
+
+    def segments_of(
+        self, customer_ids: Collection[str], *, now: datetime
+    ) -> Mapping[str, Sequence[str]]:
+        return {c: self.by_customer.get(c, ()) for c in customer_ids}
+
+
+@dataclass(frozen=True, slots=True)
 class FanOut:
     """How the live pipeline attributes a batch: the topics file and the customers' segments."""
 
