@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from faust.web import Request, Response, View
 
 from monitor import resources
 from monitor.app import app
+from monitor.incidents.feedback_buttons import ACTION_PREFIX as FEEDBACK_ACTIONS
 from monitor.settings import get_settings
 from playbooks import audit
 from playbooks.approvals import approve, edit, reject
@@ -31,6 +33,7 @@ from playbooks.slack import (
     open_modal,
     parse_action,
     parse_submission,
+    payload_of,
     signature_valid,
 )
 from playbooks.views import error_response
@@ -57,11 +60,15 @@ class SlackInteractions(View):
         submission = parse_submission(body)
         if submission is not None:
             return await self._submit(submission)
+        payload = payload_of(body) or {}
+        for action in payload.get("actions") or []:
+            prefix = str(action.get("action_id", "")).partition(":")[0]
+            if prefix in _BLOCK_ACTIONS:
+                _in_background(_BLOCK_ACTIONS[prefix](payload))
+                return self.text("", status=200)
         action = parse_action(body)
         if action is not None:
-            task = asyncio.create_task(_decide(action))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            _in_background(_decide(action))
         return self.text("", status=200)
 
     async def _submit(self, submission: EditSubmission) -> Response:
@@ -83,6 +90,36 @@ class SlackInteractions(View):
         except DraftError as exc:
             return self.json(_modal_error(str(exc)))
         return self.json({"response_action": "clear"})
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Slack wants an answer within 3 s: the work goes on after it."""
+    task = asyncio.create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _incident_feedback(payload: dict[str, Any]) -> None:
+    """The alert's Confirmed / False alarm buttons (monitor.incidents.slack_feedback)."""
+    from monitor.incidents.feedback_buttons import parse_feedback_click
+    from monitor.incidents.slack_feedback import answer_click
+
+    click = parse_feedback_click(payload)
+    if click is not None:
+        await answer_click(
+            resources.engine(),
+            click,
+            settings=get_settings(),
+            detector=resources.detection_config().detector,
+            allowed=_slack_approvers(),
+        )
+
+
+# Buttons by action_id prefix (``prefix:…``); each handler reads its own payload in the
+# background. Draft buttons (crisismon_approve …) are handled below, by parse_action.
+_BLOCK_ACTIONS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, None]]] = {
+    FEEDBACK_ACTIONS: _incident_feedback,
+}
 
 
 def _modal_error(message: str) -> dict[str, Any]:

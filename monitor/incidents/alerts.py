@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.explain import METRIC_TITLES
+from monitor.incidents.feedback_buttons import feedback_blocks
 from monitor.incidents.service import SEVERITY_RANK, IncidentDetail
 from monitor.storage.models import Anomaly
 
@@ -136,6 +137,8 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
                 },
             }
         )
+    if detail.incident.id is not None:
+        blocks.extend(feedback_blocks(detail.incident.id))
     text, slack_text = _as_text(plain, icon, dashboard_url), _as_text(slack, icon, dashboard_url)
     if detail.incident.drill:
         # A drill's alert says so first, in every place a person may read it.
