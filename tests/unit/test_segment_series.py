@@ -185,3 +185,36 @@ def test_a_bad_topics_file_names_its_line(tmp_path: Path, text: str, message: st
         load_topics(path)
     assert str(caught.value).startswith(str(path))
     assert message in str(caught.value)
+
+
+def test_topics_check_shows_matches_and_fails_in_one_line_on_a_bad_file(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    def check(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "CRISISMON_CONFIG_DIR": str(config)}
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", "topics", "check", *args],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    good = check(shipped_config_dir(), "--text", "Charged twice in the iOS app!")
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.strip().splitlines()[-1] == "topic:billing product:mobile-app"
+
+    (tmp_path / "topics.yaml").write_text(
+        "topics:\n  billing:\n    - refund\n    - 12.5.x!\n  Bad: [x]\n"
+    )
+    bad = check(tmp_path)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == (
+        f"crisismon: error: {tmp_path / 'topics.yaml'}:5: topics.Bad: name 'Bad' must be 1-50 of "
+        "a-z, 0-9, '_', '-' and start alphanumeric (it becomes part of a series name)"
+    )
