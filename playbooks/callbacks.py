@@ -16,6 +16,8 @@ from faust.web import Request, Response, View
 from monitor import resources
 from monitor.app import app
 from monitor.incidents.feedback_buttons import ACTION_PREFIX as FEEDBACK_ACTIONS
+from monitor.incidents.feedback_buttons import parse_feedback_click
+from monitor.incidents.slack_feedback import answer_click
 from monitor.settings import get_settings
 from playbooks import audit
 from playbooks.approvals import approve, edit, reject
@@ -101,9 +103,6 @@ def _in_background(work: Coroutine[Any, Any, None]) -> None:
 
 async def _incident_feedback(payload: dict[str, Any]) -> None:
     """The alert's Confirmed / False alarm buttons (monitor.incidents.slack_feedback)."""
-    from monitor.incidents.feedback_buttons import parse_feedback_click
-    from monitor.incidents.slack_feedback import answer_click
-
     click = parse_feedback_click(payload)
     if click is not None:
         await answer_click(
