@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -31,15 +32,18 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+@lru_cache(maxsize=1024)  # topics and products of one mention read the same text in turn
 def normalise(text: str) -> str:
     """Casefolded words without accents, separated by single spaces.
 
     >>> normalise("  Café-Login:  FAILED ")
     'cafe login failed'
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_WORD.sub(" ", plain).strip()
+    folded = text.casefold()
+    if not folded.isascii():  # most texts are ASCII: no accents to strip
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", folded).strip()
 
 
 def _valid_name(name: str) -> str:
