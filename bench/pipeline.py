@@ -5,6 +5,9 @@
 * pipeline: the same N mentions replayed into the running worker, timed until all are stored
   (validate, VADER, series fan-out, one SQL transaction per batch, ticks).
 
+Tickets carry the id of one of `CUSTOMERS` imported customers (as a help desk sends it), so
+the fan-out to ``segment:`` series is part of what is measured.
+
 Run: ``python -m bench.pipeline [N]``. Prints both rates and their ratio.
 """
 
@@ -21,8 +24,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import embedded_service, stored_mentions, wait_for
 from monitor.kafka_probe import parse_bootstrap
+from monitor.settings import Settings
+from monitor.storage.db import make_engine
+from playbooks.customers import CustomerIn, upsert
 from streams.replay import replay
 from streams.scenario import outage_scenario, write_jsonl
+
+CUSTOMERS = 2_000
 
 
 def mentions(n: int) -> list[dict[str, object]]:
@@ -36,7 +44,24 @@ def mentions(n: int) -> list[dict[str, object]]:
         first = datetime.fromisoformat(str(chunk[0]["event_time"]))
         end += end - first + timedelta(minutes=1)
         run += 1
+    for index, item in enumerate(items):
+        if item["source"] == "tickets":
+            item["customer_id"] = f"cust-{index % CUSTOMERS}"
     return items[:n]
+
+
+def customers() -> list[CustomerIn]:
+    """A tenth on the enterprise plan (so in segment vip), the rest spread over regions."""
+    return [
+        CustomerIn(
+            external_id=f"cust-{i}",
+            plan="enterprise" if i % 10 == 0 else "pro",
+            region="eu" if i % 3 == 0 else "us",
+            lifetime_value=float(i % 7000),
+            signup_date=datetime(2025, 1, 1, tzinfo=UTC),
+        )
+        for i in range(CUSTOMERS)
+    ]
 
 
 async def raw_pass_through(broker_url: str, payloads: list[bytes]) -> float:
@@ -63,11 +88,18 @@ async def raw_pass_through(broker_url: str, payloads: list[bytes]) -> float:
         await producer.stop()
 
 
+def import_customers(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url)
+    upsert(engine, customers=customers(), now=datetime.now(UTC))
+    engine.dispose()
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     items = mentions(n)
     with tempfile.TemporaryDirectory() as tmp, embedded_service("bench") as service:
         service.start()
+        import_customers(service.settings)
         path = write_jsonl(items, Path(tmp) / "bench.jsonl")
         payloads = path.read_bytes().splitlines()
         raw_seconds = asyncio.run(raw_pass_through(service.broker_url, payloads))

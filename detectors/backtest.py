@@ -21,6 +21,7 @@ from detectors.config import DetectionConfig
 from detectors.count_spike import Finding
 from detectors.explain import describe, describe_top_terms
 from detectors.sentiment import Scorer
+from detectors.series import NO_FAN_OUT, FanOut
 from detectors.terms import TermCount
 from detectors.vocabulary import count_terms
 from streams.ingest import score_batch
@@ -100,12 +101,15 @@ def load_value_csv(path: Path) -> SeriesHistory:
 
 
 def histories_from_mentions(
-    mentions: list[MentionIn], scorer: Scorer, window_seconds: int
+    mentions: list[MentionIn], scorer: Scorer, window_seconds: int, fan_out: FanOut = NO_FAN_OUT
 ) -> list[SeriesHistory]:
-    """Score and count mentions into windows per series, filling quiet windows with zero."""
+    """Score and count mentions into windows per series, filling quiet windows with zero.
+
+    ``fan_out`` adds the topic:, product: (and segment:) series the live pipeline would count.
+    """
     if not mentions:
         raise BacktestError("no valid mentions to backtest")
-    scored = score_batch(mentions, scorer)
+    scored = score_batch(mentions, scorer, fan_out=fan_out)
     counted = [item.counted() for item in scored]
     deltas = aggregate(counted, window_seconds)
     # The texts of each (series, window), counted into terms as closing windows live does.

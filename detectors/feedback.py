@@ -101,3 +101,15 @@ def threshold_history(engine: Engine, *, limit: int = 50) -> list[ThresholdChang
                 select(ThresholdChange).order_by(col(ThresholdChange.id).desc()).limit(limit)
             ).all()
         )
+
+
+def feedback_on(engine: Engine, *, incident_id: int) -> list[DetectorFeedback]:
+    """Every verdict given on the incident, oldest first."""
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(DetectorFeedback)
+                .where(DetectorFeedback.incident_id == incident_id)
+                .order_by(col(DetectorFeedback.id))
+            ).all()
+        )

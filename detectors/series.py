@@ -1,7 +1,8 @@
 """Which series a mention counts toward.
 
-Each series kind is one function from a mention to zero or more keys; adding a kind
-(``segment:``, ``topic:``, ``lang:`` …) is one more entry in `SERIES_KINDS`.
+Each series kind is one function from a mention and its `Attribution` (what is known beyond its
+own fields: its customer's segments, the configured topics and products) to zero or more keys;
+adding a kind is one more entry in `SERIES_KINDS`.
 
 >>> from datetime import UTC, datetime
 >>> from streams.mentions import MentionIn
@@ -15,8 +16,12 @@ Each series kind is one function from a mention to zero or more keys; adding a k
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
+from detectors.topics import NO_TOPICS, Topics
 from streams.mentions import MentionIn
 
 GLOBAL = "global"
@@ -25,33 +30,99 @@ REVIEWS = "reviews"
 # window for window, and every alert would name both.
 MAIN_LANGUAGE = "en"
 
-SeriesKind = Callable[[MentionIn], Iterable[str]]
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """What one batch of mentions is attributed to beyond their own fields.
+
+    ``segments`` maps a pseudonymised customer id to the segments that customer is in now;
+    an id that is not there (an unknown customer) is in none.
+    """
+
+    segments: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    topics: Topics = NO_TOPICS
+
+
+NO_ATTRIBUTION = Attribution()
+
+SeriesKind = Callable[[MentionIn, Attribution], Iterable[str]]
 
 SERIES_KINDS: list[SeriesKind] = [
-    lambda mention: [GLOBAL],
-    lambda mention: [f"source:{mention.source}"],
+    lambda mention, _: [GLOBAL],
+    lambda mention, _: [f"source:{mention.source}"],
     # Reviews: every mention with a star rating, whatever the store; windows keep the stars.
-    lambda mention: [REVIEWS] if mention.rating is not None else [],
+    lambda mention, _: [REVIEWS] if mention.rating is not None else [],
     # Set by scoring: the mention's own tag or the detected language (``lang:es``).
-    lambda mention: (
+    lambda mention, _: (
         [f"lang:{mention.lang}"] if mention.lang and mention.lang != MAIN_LANGUAGE else []
     ),
+    # The segments of the mention's customer (pseudonymised id), evaluated at ingest.
+    lambda mention, known: [
+        f"segment:{name}" for name in known.segments.get(mention.customer_id or "", ())
+    ],
+    # config/topics.yaml: phrases in the text, and products named or tagged by the source.
+    lambda mention, known: [f"topic:{name}" for name in known.topics.topics_in(mention.text)],
+    lambda mention, known: [
+        f"product:{name}"
+        for name in known.topics.products_in(mention.text, product=mention.product)
+    ],
 ]
+
+
+class SegmentLookup(Protocol):
+    """Which segments each of some pseudonymised customer ids is in at ``now``."""
+
+    def segments_of(
+        self, customer_ids: Collection[str], *, now: datetime
+    ) -> Mapping[str, Sequence[str]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KnownSegments:
+    """A fixed answer (pseudonymised id to segments), for simulations and offline backtests."""
+
+    by_customer: Mapping[str, Sequence[str]]
+
+    def segments_of(
+        self, customer_ids: Collection[str], *, now: datetime
+    ) -> Mapping[str, Sequence[str]]:
+        return {c: self.by_customer.get(c, ()) for c in customer_ids}
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """How the live pipeline attributes a batch: the topics file and the customers' segments."""
+
+    topics: Topics = NO_TOPICS
+    segments: SegmentLookup | None = None
+
+    def attribution(self, mentions: Iterable[MentionIn], *, now: datetime) -> Attribution:
+        """One segment lookup for the whole batch, so ingest pays per batch, not per mention."""
+        ids = {m.customer_id for m in mentions if m.customer_id}
+        found = self.segments.segments_of(ids, now=now) if self.segments and ids else {}
+        return Attribution(found, self.topics)
+
+
+NO_FAN_OUT = FanOut()
 
 
 DRILL_PREFIX = "drill:"
 
 
-def series_keys(mention: MentionIn) -> list[str]:
+def series_keys(mention: MentionIn, known: Attribution = NO_ATTRIBUTION) -> list[str]:
     """Every key of every kind; a drill mention counts only in ``drill:``-prefixed twins.
 
     >>> from datetime import UTC, datetime
     >>> series_keys(MentionIn("x", "1", "hi", datetime(2026, 1, 1, tzinfo=UTC), drill=True))
     ['drill:global', 'drill:source:x']
+    >>> known = Attribution({"psn:1": ["vip"]}, Topics.of({"billing": ["charged twice"]}, {}))
+    >>> series_keys(MentionIn("x", "2", "Charged twice!", datetime(2026, 1, 1, tzinfo=UTC),
+    ...                       customer_id="psn:1"), known)
+    ['global', 'source:x', 'segment:vip', 'topic:billing']
     """
     keys: list[str] = []
     for kind in SERIES_KINDS:
-        keys.extend(key for key in kind(mention) if key not in keys)
+        keys.extend(key for key in kind(mention, known) if key not in keys)
     return [DRILL_PREFIX + key for key in keys] if mention.drill else keys
 
 

@@ -11,6 +11,8 @@ from detectors.closing import SeriesDetectors
 from detectors.config import DetectionConfig, load_detection_config
 from detectors.sentiment import CustomerServiceScorer, build_scorer
 from detectors.sentiment.corrections import CorrectionFollower
+from detectors.series import FanOut
+from detectors.topics import load_topics
 from monitor.notifiers import Notifier, build_notifier
 from monitor.settings import get_settings
 from monitor.storage.db import make_engine
@@ -83,3 +85,18 @@ def series_detectors() -> SeriesDetectors:
 @lru_cache(maxsize=1)
 def notifier() -> Notifier:
     return build_notifier(get_settings())
+
+
+@lru_cache(maxsize=1)
+def fan_out() -> FanOut:
+    """Topics from topics.yaml, customers' segments from segments.yaml; a bad file fails here."""
+    from playbooks.attribution import CustomerSegments
+    from playbooks.segments import load_segments
+
+    settings = get_settings()
+    topics = load_topics(settings.config_dir / "topics.yaml")
+    path = settings.config_dir / "segments.yaml"
+    if not path.exists():
+        return FanOut(topics)
+    lookup = CustomerSegments(engine(), load_segments(path), privacy().pseudonymiser)
+    return FanOut(topics, lookup)

@@ -58,9 +58,16 @@ def run_worker(settings: Settings) -> NoReturn:
     from faust.worker import Worker
 
     from monitor.app import app
-    from monitor.resources import detection_config, polled_sources, scorer, webhook_sources
+    from monitor.resources import (
+        detection_config,
+        fan_out,
+        polled_sources,
+        scorer,
+        webhook_sources,
+    )
 
     detection_config()  # a broken detection.yaml fails here, before Faust starts
+    fan_out()  # and a broken topics.yaml or segments.yaml
     webhook_sources()  # so does a broken sources.yaml, a missing secret or pseudonym key
     polled_sources()
     scorer()  # and a broken lexicon; it learns the stored corrections before ingesting

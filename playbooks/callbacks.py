@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from faust.web import Request, Response, View
@@ -16,6 +16,9 @@ from faust.web import Request, Response, View
 from monitor import resources
 from monitor.app import app
 from monitor.incidents.acknowledge import UnknownIncident, acknowledge
+from monitor.incidents.feedback_buttons import ACTION_PREFIX as FEEDBACK_ACTIONS
+from monitor.incidents.feedback_buttons import parse_feedback_click
+from monitor.incidents.slack_feedback import answer_click
 from monitor.settings import get_settings
 from playbooks import audit
 from playbooks.approvals import approve, edit, reject
@@ -35,6 +38,7 @@ from playbooks.slack import (
     parse_ack,
     parse_action,
     parse_submission,
+    payload_of,
     signature_valid,
 )
 from playbooks.views import error_response
@@ -61,6 +65,12 @@ class SlackInteractions(View):
         submission = parse_submission(body)
         if submission is not None:
             return await self._submit(submission)
+        payload = payload_of(body) or {}
+        for action in payload.get("actions") or []:
+            prefix = str(action.get("action_id", "")).partition(":")[0]
+            if prefix in _BLOCK_ACTIONS:
+                _in_background(_BLOCK_ACTIONS[prefix](payload))
+                return self.text("", status=200)
         action = parse_action(body)
         if action is not None:
             _in_background(_decide(action))
@@ -107,6 +117,26 @@ async def _acknowledge(ack: AckAction) -> None:
         log.warning("slack acknowledgement by %s refused: %s", who, exc)
         return
     log.info("incident %s acknowledged in Slack by %s", ack.incident_id, done.by)
+
+
+async def _incident_feedback(payload: dict[str, Any]) -> None:
+    """The alert's Confirmed / False alarm buttons (monitor.incidents.slack_feedback)."""
+    click = parse_feedback_click(payload)
+    if click is not None:
+        await answer_click(
+            resources.engine(),
+            click,
+            settings=get_settings(),
+            detector=resources.detection_config().detector,
+            allowed=_slack_approvers(),
+        )
+
+
+# Buttons by action_id prefix (``prefix:…``); each handler reads its own payload in the
+# background. Draft buttons (crisismon_approve …) are handled below, by parse_action.
+_BLOCK_ACTIONS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, None]]] = {
+    FEEDBACK_ACTIONS: _incident_feedback,
+}
 
 
 def _modal_error(message: str) -> dict[str, Any]:

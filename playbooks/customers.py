@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from monitor.storage.db import insert_for, session_scope
 from playbooks.models import Consent, Customer
+from streams.privacy import Pseudonymiser, customer_pseudonym
 
 CHANNELS = ("email", "sms", "webhook", "slack")
 BATCH = 500
@@ -161,6 +162,7 @@ def import_file(
     path: Path,
     now: datetime,
     on_progress: Callable[[int], None] | None = None,
+    pseudonymiser: Pseudonymiser | None = None,
 ) -> ImportReport:
     """Validate and upsert every customer in ``path``; rejected rows are reported, not fatal."""
     report = ImportReport()
@@ -174,17 +176,28 @@ def import_file(
             except ValidationError as exc:
                 report.rejected.append((line, describe(exc)))
         if len(batch) >= BATCH:
-            report.imported += upsert(engine, customers=batch, now=now)
+            report.imported += upsert(engine, customers=batch, now=now, pseudonymiser=pseudonymiser)
             batch = []
         if on_progress:
             on_progress(1)
     if batch:
-        report.imported += upsert(engine, customers=batch, now=now)
+        report.imported += upsert(engine, customers=batch, now=now, pseudonymiser=pseudonymiser)
     return report
 
 
-def upsert(engine: Engine, *, customers: list[CustomerIn], now: datetime) -> int:
-    """Insert or update customers by external id, with their consents, in one transaction."""
+def upsert(
+    engine: Engine,
+    *,
+    customers: list[CustomerIn],
+    now: datetime,
+    pseudonymiser: Pseudonymiser | None = None,
+) -> int:
+    """Insert or update customers by external id, with their consents, in one transaction.
+
+    With a keyed ``pseudonymiser`` each customer also gets the pseudonym mentions carry for
+    them, so mentions are attributed to their segments (`playbooks.attribution`).
+    """
+    keyed = pseudonymiser if pseudonymiser is not None and pseudonymiser.key else None
     table = Customer.__table__  # type: ignore[attr-defined]
     consents = Consent.__table__  # type: ignore[attr-defined]
     latest = {c.external_id: c for c in customers}  # the last record of an id wins
@@ -193,9 +206,12 @@ def upsert(engine: Engine, *, customers: list[CustomerIn], now: datetime) -> int
             values = item.model_dump(exclude={"consent", "tags"})
             values["tags"] = " " + " ".join(sorted(set(item.tags))) + " "
             values["updated_at"] = now
+            given = item.model_fields_set - {"consent", "external_id"}
+            if keyed is not None:
+                values["pseudonym"] = customer_pseudonym(keyed, item.external_id)
+                given = given | {"pseudonym"}
             stmt = insert_for(session, table).values(**values)
             # A record updates only the fields it carries; the others keep their values.
-            given = item.model_fields_set - {"consent", "external_id"}
             stmt = stmt.on_conflict_do_update(
                 index_elements=["external_id"],
                 set_={k: stmt.excluded[k] for k in values if k in given or k == "updated_at"},

@@ -21,6 +21,9 @@ class Customer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(max_length=200, unique=True)
+    # The external id as mentions carry it (streams.privacy, kind "customer_id"); not unique:
+    # ids that differ only in case share one. None until a pseudonym key is configured.
+    pseudonym: str | None = Field(default=None, max_length=40, index=True)
     locale: str = Field(default="en", max_length=16)
     timezone: str = Field(default="UTC", max_length=64)
     region: str | None = Field(default=None, max_length=64)

@@ -56,6 +56,11 @@ def _payload(body: bytes) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
+def payload_of(body: bytes) -> dict[str, Any] | None:
+    """The JSON payload of an interaction request (form field ``payload``), or None."""
+    return _payload(body)
+
+
 def parse_action(body: bytes) -> DraftAction | None:
     """The draft decision in a block_actions payload, or None for anything else."""
     payload = _payload(body)

@@ -175,7 +175,13 @@ class Customers(View):
                 errors.append({"index": index, "error": str(exc)})
         if errors:
             return self.json({"error": errors[0]["error"], "errors": errors}, status=400)
-        count = await asyncio.to_thread(upsert, resources.engine(), customers=parsed, now=utcnow())
+        count = await asyncio.to_thread(
+            upsert,
+            resources.engine(),
+            customers=parsed,
+            now=utcnow(),
+            pseudonymiser=resources.privacy().pseudonymiser,
+        )
         return self.json({"upserted": count})
 
 

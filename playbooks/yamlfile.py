@@ -54,6 +54,8 @@ def _in_file(data: Any, loc: Path_) -> Path_:
     """Drop the parts pydantic adds for unions (tags, 'function-after[…]') from a location."""
     kept: list[str | int] = []
     for index, part in enumerate(loc):
+        if part == "[key]":
+            continue  # pydantic's marker for "the key itself is wrong": the key's line says it
         if isinstance(data, dict) and isinstance(part, str) and part not in data:
             following = loc[index + 1] if index + 1 < len(loc) else None
             if "[" in part or part.startswith("function-") or following in data:

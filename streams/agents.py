@@ -29,6 +29,7 @@ INBOX_REPUBLISH_AFTER = timedelta(seconds=30)
 async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
     """Validate, score and store mentions in batches; tell detect which windows moved."""
     config = resources.detection_config()
+    fan_out = resources.fan_out()
     lateness = timedelta(seconds=config.allowed_lateness_seconds)
     async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
         now = datetime.now(UTC)
@@ -42,6 +43,7 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
             now=now,
             topic=MENTIONS_RAW,
             privacy=resources.privacy(),
+            fan_out=fan_out,
         )
         for rejected in outcome.rejected:
             await dead_letter.send(

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
 from detectors.sentiment import Scorer
-from detectors.series import encode_keys, series_keys
+from detectors.series import NO_FAN_OUT, FanOut, encode_keys, series_keys
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
 from streams.mentions import InvalidMention, MentionIn, decode_mention
@@ -58,8 +58,16 @@ class StoredBatch:
     copies: dict[str, str] = field(default_factory=dict)
 
 
-def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMention]:
-    """Score each mention; its language (own tag or detected) routes it to a ``lang:`` series."""
+def score_batch(
+    mentions: Sequence[MentionIn],
+    scorer: Scorer,
+    *,
+    fan_out: FanOut = NO_FAN_OUT,
+    now: datetime | None = None,
+) -> list[ScoredMention]:
+    """Score each mention; its language (own tag or detected) routes it to a ``lang:`` series,
+    its customer to ``segment:`` series (as segments stand at ``now``), its text to topics."""
+    known = fan_out.attribution(mentions, now=now or datetime.now(UTC))
     scored = []
     for mention in mentions:
         sentiment = scorer.score(mention.text, mention.lang)
@@ -70,7 +78,7 @@ def score_batch(mentions: Sequence[MentionIn], scorer: Scorer) -> list[ScoredMen
                 mention,
                 sentiment.compound,
                 sentiment.label,
-                tuple(series_keys(mention)),
+                tuple(series_keys(mention, known)),
                 signature=signature(mention.text),
                 confidence=sentiment.confidence,
                 drivers=sentiment.drivers,
@@ -250,6 +258,7 @@ def ingest_raw_batch(
     now: datetime,
     topic: str = "mentions.raw",
     privacy: Privacy = NO_KEY,
+    fan_out: FanOut = NO_FAN_OUT,
 ) -> IngestOutcome:
     """Everything the ingest agent does between the broker and the ticks, in plain Python.
 
@@ -270,7 +279,7 @@ def ingest_raw_batch(
             progress[partition] = mention.event_time
     stored = store_batch(
         engine,
-        score_batch(valid, scorer),
+        score_batch(valid, scorer, fan_out=fan_out, now=now),
         window_seconds=window_seconds,
         now=now,
         progress=progress,

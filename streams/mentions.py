@@ -26,14 +26,21 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from streams.privacy import NO_KEY, Privacy, PseudonymKeyMissing, Redactor, redact_emails
+from streams.privacy import (
+    CUSTOMER_ID,
+    NO_KEY,
+    Privacy,
+    PseudonymKeyMissing,
+    Redactor,
+    redact_emails,
+)
 
 MAX_TEXT_CHARS = 5000
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_RE = re.compile(r"\s+")
 _OPTIONAL_STRINGS = {"url": 2000, "lang": 16, "priority": 20, "product": 200, "network": 50}
-_IDENTITIES = ("author", "customer_id")
+_IDENTITIES = ("author", CUSTOMER_ID)
 MAX_TAGS = 20
 _TAG_RE = re.compile(r"[\s,]+")
 _HIDDEN_TAGS = {"script", "style", "head", "title"}
@@ -253,7 +260,7 @@ def parse_mention(
         author=_identity(data, "author", privacy),
         url=optional["url"],
         lang=optional["lang"],
-        customer_id=_identity(data, "customer_id", privacy),
+        customer_id=_identity(data, CUSTOMER_ID, privacy),
         priority=optional["priority"],
         product=optional["product"],
         network=optional["network"].lower() if optional["network"] else None,

@@ -191,6 +191,19 @@ class Pseudonymiser:
         return PSEUDONYM_PREFIX + digest[:24]
 
 
+CUSTOMER_ID = "customer_id"  # the pseudonym kind of the customer ids mentions carry
+
+
+def customer_pseudonym(pseudonymiser: Pseudonymiser, external_id: str) -> str:
+    """The id a mention carries for this customer: how customers and mentions meet.
+
+    >>> p = Pseudonymiser(b"k" * 32)
+    >>> customer_pseudonym(p, "C-1001") == p.pseudonym("customer_id", "c-1001 ")
+    True
+    """
+    return pseudonymiser.pseudonym(CUSTOMER_ID, external_id)
+
+
 def _hint(value: str) -> str:
     """Name a field without echoing the identity it holds."""
     return f"({len(value)} characters)"

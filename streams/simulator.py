@@ -1,9 +1,11 @@
 """Synthetic mention streams with daily and weekly seasonality and injected crises.
 
 Each scenario is ordinary traffic (three sources, an afternoon peak, a quiet night, calmer
-weekends) plus one kind of trouble, and says when that trouble became detectable and which
-series should notice it. Tests use it to check that detection comes within a window of onset and
-that a quiet week raises nothing; `crisismon simulate` writes it as JSONL for `crisismon replay`.
+weekends; every ticket from one of `SIMULATED_CUSTOMERS`, a tenth of them on the enterprise
+plan, so in segment vip) plus one kind of trouble, and says when that trouble became detectable
+and which series should notice it. Tests use it to check that detection comes within a window
+of onset and that a quiet week raises nothing; `crisismon simulate` writes it as JSONL for
+`crisismon replay`, and the customers next to it for `crisismon customers import`.
 
 >>> from datetime import UTC, datetime
 >>> s = simulate("outage", start=datetime(2026, 3, 2, tzinfo=UTC), days=1, seed=1)
@@ -26,6 +28,20 @@ SOURCE_SHARES = {"social": 0.5, "reviews": 0.2, "tickets": 0.3}
 BASE_PER_MINUTE = 10.0
 
 
+# The customers tickets come from, as `crisismon customers import` reads them.
+SIMULATED_CUSTOMERS: tuple[dict[str, Any], ...] = tuple(
+    {
+        "external_id": f"sim-c{i}",
+        "plan": "enterprise" if i % 10 == 0 else "basic",
+        "region": "eu" if i % 3 == 0 else "us",
+        "signup_date": "2024-01-15T00:00:00+00:00",
+    }
+    for i in range(200)
+)
+_VIPS = [c["external_id"] for c in SIMULATED_CUSTOMERS if c["plan"] == "enterprise"]
+_EVERYONE = [c["external_id"] for c in SIMULATED_CUSTOMERS]
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
@@ -34,6 +50,7 @@ class Scenario:
     onset: datetime | None  # when the trouble became detectable; None for a quiet scenario
     expected_series: frozenset[str] = field(default_factory=frozenset)
     began: datetime | None = None  # when the trouble began (a slow wave is detectable later)
+    customers: tuple[dict[str, Any], ...] = SIMULATED_CUSTOMERS
 
 
 def seasonal_rate(moment: datetime, base: float = BASE_PER_MINUTE) -> float:
@@ -60,8 +77,10 @@ def _complaint_wave(minutes: float, source: str, rate: float) -> tuple[float, fl
 
 
 def _segment_crisis(minutes: float, source: str, rate: float) -> tuple[float, float]:
-    if source == "reviews" and 0 <= minutes < 40:
-        return (rate * 5.0, 1.0)
+    # Three angry tickets a minute, all from VIPs (see _TROUBLE_FROM), who usually write one
+    # ticket in five minutes; global (ten a minute at 14:00) moves too little to alert.
+    if source == "tickets" and 0 <= minutes < 40:
+        return (3.0, 1.0)
     return (0.0, 1.0)
 
 
@@ -104,10 +123,10 @@ SCENARIOS: dict[str, tuple[str, Trouble | None, float, frozenset[str]]] = {
         frozenset({"global"}),
     ),
     "segment-crisis": (
-        "angry reviews only (one source); global barely moves",
+        "angry tickets from VIP customers only; global barely moves",
         _segment_crisis,
         0.0,
-        frozenset({"source:reviews"}),
+        frozenset({"segment:vip"}),
     ),
     "volume-drop": (
         "the ticket form breaks: no tickets for two hours",
@@ -123,6 +142,8 @@ SCENARIOS: dict[str, tuple[str, Trouble | None, float, frozenset[str]]] = {
     ),
     "quiet": ("ordinary traffic only", None, 0.0, frozenset()),
 }
+# Whose trouble it is, where not everyone's.
+_TROUBLE_FROM = {"segment-crisis": _VIPS}
 
 
 def simulate(
@@ -140,6 +161,7 @@ def simulate(
         raise ValueError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
     description, trouble, detectable_after, expected = SCENARIOS[name]
     rng = random.Random(seed)
+    who = random.Random(seed + 1)  # its own draws: customer ids leave the traffic unchanged
     minutes = int(days * 24 * 60)
     if onset_after is None:
         day = int(days * 2 / 3)
@@ -153,21 +175,27 @@ def simulate(
         for source, share in SOURCE_SHARES.items():
             rate = total * share
             angry, keep = trouble(since, source, rate) if trouble else (0.0, 1.0)
-            for kind, count, texts in (
-                ("base", _poisson(rng, rate * keep), _ORDINARY),
-                ("trouble", _poisson(rng, angry), TROUBLE_TEXTS.get(name, _ANGRY)),
+            for kind, count, texts, customers in (
+                ("base", _poisson(rng, rate * keep), _ORDINARY, _EVERYONE),
+                (
+                    "trouble",
+                    _poisson(rng, angry),
+                    TROUBLE_TEXTS.get(name, _ANGRY),
+                    _TROUBLE_FROM.get(name, _EVERYONE),
+                ),
             ):
                 for _ in range(count):
-                    items.append(
-                        {
-                            "source": source,
-                            "external_id": f"{run_id}-{name}-{kind}-{len(items)}",
-                            "text": rng.choice(texts),
-                            "event_time": (
-                                moment + timedelta(seconds=rng.uniform(0, 59.9))
-                            ).isoformat(),
-                        }
-                    )
+                    item = {
+                        "source": source,
+                        "external_id": f"{run_id}-{name}-{kind}-{len(items)}",
+                        "text": rng.choice(texts),
+                        "event_time": (
+                            moment + timedelta(seconds=rng.uniform(0, 59.9))
+                        ).isoformat(),
+                    }
+                    if source == "tickets":  # help desks know who wrote
+                        item["customer_id"] = who.choice(customers)
+                    items.append(item)
     items.sort(key=lambda item: item["event_time"])
     detectable = onset + timedelta(minutes=detectable_after) if trouble else None
     return Scenario(

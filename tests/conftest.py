@@ -110,6 +110,7 @@ class FakeSlack:
     url: str
     posts: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # chat.update calls
 
     def texts(self) -> list[str]:
         return [str(p.get("text", "")) for p in self.posts]
@@ -122,6 +123,21 @@ def fake_slack() -> Iterator[FakeSlack]:
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     runner_box: dict[str, web.AppRunner] = {}
+
+    async def body_of(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        body = dict(await request.post())
+        if isinstance(body.get("blocks"), str):
+            body["blocks"] = json.loads(body["blocks"])
+        return body
+
+    async def update_message(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization", "") != "Bearer xoxb-test-token":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        body = await body_of(request)
+        slack.updates.append(body)
+        return web.json_response({"ok": True, "channel": body.get("channel"), "ts": body.get("ts")})
 
     async def post_message(request: web.Request) -> web.Response:
         if request.headers.get("Authorization", "") != "Bearer xoxb-test-token":
@@ -145,6 +161,7 @@ def fake_slack() -> Iterator[FakeSlack]:
     async def start() -> None:
         app = web.Application()
         app.router.add_post("/api/chat.postMessage", post_message)
+        app.router.add_post("/api/chat.update", update_message)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()

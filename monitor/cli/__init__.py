@@ -26,6 +26,7 @@ from monitor.cli import (
     service,
     simulate,
     sources,
+    topics,
 )
 
 cli = typer.Typer(
@@ -53,6 +54,7 @@ cli.add_typer(drill.drill_cli, name="drill")
 cli.add_typer(sentiment.sentiment_cli, name="sentiment")
 cli.add_typer(customers.customers_cli, name="customers")
 cli.add_typer(customers.segments_cli, name="segments")
+cli.add_typer(topics.topics_cli, name="topics")
 cli.add_typer(playbooks.playbooks_cli, name="playbooks")
 cli.add_typer(playbooks.audit_cli, name="audit")
 cli.command("outbox")(playbooks.outbox_command)

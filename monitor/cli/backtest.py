@@ -31,7 +31,8 @@ def backtest_command(
     """Run the exact detector objects used live over a history file and print the alerts.
 
     Detection settings come from config/detection.yaml (CRISISMON_CONFIG_DIR). Mentions are
-    scored and counted into windows per series as the ingest agent does; a value CSV is one
+    scored and counted into windows per series as the ingest agent does (topics and products
+    from config/topics.yaml; no segment: series offline); a value CSV is one
     series whose window length is the step between its rows.
     """
     from detectors.backtest import (
@@ -41,6 +42,8 @@ def backtest_command(
         run_series,
     )
     from detectors.sentiment import build_scorer
+    from detectors.series import FanOut
+    from detectors.topics import load_topics
     from monitor.resources import detection_config
     from streams.privacy import Privacy
     from streams.replay import read_records, validate
@@ -60,7 +63,9 @@ def backtest_command(
         # The live scorer (lexicons and shipped model; staff corrections live in the database).
         current = settings()
         scorer = build_scorer(current.config_dir, current.sentiment_model)
-        histories = histories_from_mentions(mentions, scorer, config.window_seconds)
+        # Topics and products as live; segments need the customers table, so not offline.
+        topics = FanOut(load_topics(current.config_dir / "topics.yaml"))
+        histories = histories_from_mentions(mentions, scorer, config.window_seconds, topics)
 
     total = sum(len(h.rows) for h in histories)
     results = []

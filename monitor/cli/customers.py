@@ -31,7 +31,8 @@ def import_command(
     from monitor.cli import CliError
     from playbooks.customers import CustomerFileError, import_file, read_records
 
-    engine = ready_engine(settings())
+    current = settings()
+    engine = ready_engine(current)
     try:
         total = sum(1 for _ in read_records(path))
         with progress_bar() as progress:
@@ -41,6 +42,8 @@ def import_command(
                 path=path,
                 now=datetime.now(UTC),
                 on_progress=lambda n: progress.update(task, advance=n),
+                # Mentions carry customer ids pseudonymised with this key: store the same.
+                pseudonymiser=current.privacy.pseudonymiser,
             )
     except CustomerFileError as exc:
         raise CliError(str(exc)) from exc

@@ -27,6 +27,8 @@ def simulate_command(
 
     Replay it with `crisismon replay FILE` into a running service, or backtest it with
     `crisismon backtest FILE`. The crisis starts at 14:00 two thirds of the way through.
+    Tickets carry customer ids: import FILE's .customers.jsonl twin with `crisismon customers
+    import` first, so segment-crisis shows in segment:vip.
     """
     from streams.scenario import write_jsonl
     from streams.simulator import SCENARIOS, simulate
@@ -43,7 +45,10 @@ def simulate_command(
         first = first.replace(tzinfo=UTC) if first.tzinfo is None else first.astimezone(UTC)
     generated = simulate(scenario, start=first, days=days, seed=seed)
     write_jsonl(generated.items, out)
+    # Tickets name their customers; importing them first feeds the segment: series.
+    customers = write_jsonl(list(generated.customers), out.with_suffix(".customers.jsonl"))
     onset = f", detectable from {generated.onset:%Y-%m-%d %H:%M} UTC" if generated.onset else ""
     status.print(
         f"wrote {len(generated.items):,} mentions to {out}: {generated.description}{onset}"
     )
+    status.print(f"and the {len(generated.customers)} customers they name to {customers}")

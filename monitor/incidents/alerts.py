@@ -12,6 +12,7 @@ from typing import Any
 
 from detectors.explain import METRIC_TITLES, describe_top_terms
 from monitor.incidents.acknowledge import ack_block
+from monitor.incidents.feedback_buttons import feedback_blocks
 from monitor.incidents.service import SEVERITY_RANK, IncidentDetail, top_terms_of
 from monitor.storage.models import Anomaly
 
@@ -142,6 +143,7 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
         )
     if detail.incident.id is not None:
         blocks.append(ack_block(detail.incident.id))
+        blocks.extend(feedback_blocks(detail.incident.id))
     text, slack_text = _as_text(plain, icon, dashboard_url), _as_text(slack, icon, dashboard_url)
     if detail.incident.drill:
         # A drill's alert says so first, in every place a person may read it.

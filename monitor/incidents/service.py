@@ -152,18 +152,26 @@ def top_terms_of(detail: IncidentDetail) -> list[TermCount]:
     return next((t for a in detail.anomalies if (t := decode_top_terms(a.top_terms))), [])
 
 
+def series_breadth(series: str) -> int:
+    """How narrow a series is: global 0, a source or language 1, a segment, topic or product 2.
+
+    >>> sorted(["topic:billing", "global", "source:social"], key=series_breadth)
+    ['global', 'source:social', 'topic:billing']
+    """
+    kind = series.removeprefix("drill:").partition(":")[0]
+    return {"global": 0, "segment": 2, "topic": 2, "product": 2}.get(kind, 1)
+
+
 def get_detail(engine: Engine, *, incident_id: int) -> IncidentDetail | None:
-    """An incident with its anomalies (strongest first) and their example mentions."""
+    """An incident with its anomalies (strongest first; among equally strong ones the broadest
+    series first, since scores are capped) and their example mentions."""
     with Session(engine, expire_on_commit=False) as session:
         incident = session.get(Incident, incident_id)
         if incident is None:
             return None
-        anomalies = list(
-            session.exec(
-                select(Anomaly)
-                .where(Anomaly.incident_id == incident_id)
-                .order_by(col(Anomaly.score).desc(), col(Anomaly.anomaly_id))
-            ).all()
+        anomalies = sorted(
+            session.exec(select(Anomaly).where(Anomaly.incident_id == incident_id)).all(),
+            key=lambda a: (-a.score, series_breadth(a.series), a.anomaly_id),
         )
         wanted: list[str] = []
         for anomaly in anomalies:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -50,3 +51,29 @@ class SlackNotifier:
         session = getattr(self._client, "session", None)
         if session is not None and not session.closed:
             await session.close()
+
+
+async def update_message(
+    *,
+    token: SecretStr,
+    channel: str,
+    ts: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    base_url: str | None = None,
+) -> str | None:
+    """Replace a posted message (``chat.update``); the reason it failed, or None."""
+    client = AsyncWebClient(
+        token=token.get_secret_value(), timeout=5, base_url=base_url or AsyncWebClient.BASE_URL
+    )
+    try:
+        await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        return str(exc.response.get("error", "unknown_error"))
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        return str(exc) or type(exc).__name__
+    finally:
+        session = getattr(client, "session", None)
+        if session is not None and not session.closed:
+            await session.close()
+    return None
