@@ -122,7 +122,12 @@ def correlate(
             # named after its strongest anomaly, not the blip that happened to open it.
             if SEVERITY_RANK[graded] > SEVERITY_RANK[target.severity]:
                 target.severity = graded
-                strongest = max(members, key=lambda m: (SEVERITY_RANK[m.severity], m.score))
+                # Scores are capped, so among equals the broadest series names it: an outage
+                # is "… on global", not on whichever topic it also touched.
+                strongest = max(
+                    members,
+                    key=lambda m: (SEVERITY_RANK[m.severity], m.score, -series_breadth(m.series)),
+                )
                 target.title = f"{_metric_title(strongest.metric)} on {strongest.series}"
                 session.add(target)
         paged_now = is_paged(target.severity) and not (

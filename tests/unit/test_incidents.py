@@ -199,3 +199,16 @@ def test_an_incident_is_named_after_what_made_it_worth_a_page(engine):
     assert alert.text.splitlines()[0].endswith("Mention volume spike on global [CRITICAL]")
     # The alert's window starts with the burst, not with the blip twenty minutes earlier.
     assert f"{later:%Y-%m-%d %H:%M}–" in alert.text
+
+
+def test_among_equally_strong_anomalies_the_broadest_series_names_the_incident(engine):
+    # Scores are capped, so an outage's topic series often score exactly as high as global.
+    add_anomaly(engine, "topic", series="topic:billing", severity="critical", score=50.0)
+    add_anomaly(engine, "global", series="global", severity="critical", score=50.0)
+    first = correlate(engine, anomaly_id="topic", merge_gap=GAP, now=LATER)
+    second = correlate(engine, anomaly_id="global", merge_gap=GAP, now=LATER)
+    assert first is not None and second is not None
+    assert second.incident_id == first.incident_id
+    detail = get_detail(engine, incident_id=second.incident_id)
+    assert detail is not None
+    assert detail.incident.title == "Mention volume spike on global"
