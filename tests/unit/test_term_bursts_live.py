@@ -20,8 +20,12 @@ from monitor.incidents.service import correlate, get_detail
 from monitor.storage.models import TermBaseline
 from playbooks.service import facts_of
 from streams.mentions import parse_mention
+from streams.privacy import Privacy
 from streams.simulator import simulate
+from tests.conftest import TEST_PSEUDONYM_KEY
 from tests.unit.factories import store, windows
+
+PRIVACY = Privacy.from_key(TEST_PSEUDONYM_KEY)  # simulated tickets carry customer ids
 
 START = datetime(2026, 3, 2, 10, tzinfo=UTC)  # a Monday morning
 STEP = timedelta(minutes=1)
@@ -35,7 +39,7 @@ def store_wave(engine) -> None:
         "charged-twice", start=START, days=3.5 / 24, onset_after=ONSET - START, seed=11
     )
     assert scenario.onset == ONSET
-    store(engine, [parse_mention(item) for item in scenario.items], now=OBSERVED)
+    store(engine, [parse_mention(item, privacy=PRIVACY) for item in scenario.items], now=OBSERVED)
 
 
 def test_a_charged_twice_wave_is_found_within_a_window_and_named_in_the_alert(engine):
