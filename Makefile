@@ -27,8 +27,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Test files run two at a time (pytest-xdist, one file per process); PYTEST_WORKERS=0 runs them
+# one by one in this process.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP) ## unit, doctest and integration tests (real Tansu, PostgreSQL, SQLite)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest ## everything CI checks: ruff, mypy, pytest
 
