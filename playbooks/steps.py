@@ -242,20 +242,10 @@ async def run_step(
                 step=step,
                 now=now,
             )
-        elif isinstance(step, SlackAlert):
-            await _post_team(
-                engine,
-                run=run,
-                playbook=playbook,
-                step=step,
-                notifier_for=notifier_for,
-                now=now,
-                report=report,
-            )
-        elif isinstance(step, EscalateStep):
-            if incident.acknowledged_at is not None:
+        elif isinstance(step, SlackAlert | EscalateStep):
+            if isinstance(step, EscalateStep) and incident.acknowledged_at is not None:
                 reason = f"acknowledged by {incident.acknowledged_by}"
-            elif incident.status == "resolved":
+            elif isinstance(step, EscalateStep) and incident.status == "resolved":
                 reason = "the incident was resolved"
             else:
                 await _post_team(

@@ -88,31 +88,29 @@ def test_unusable_value_csvs_are_clear_errors(tmp_path: Path):
         load_value_csv(tmp_path / "missing.csv")
 
 
-def test_the_cli_prints_alerts_and_writes_the_plot(tmp_path: Path):
-    values = [30 + (i * 13) % 5 for i in range(400)]
-    values[350] = 500
-    csv_path = write_values(tmp_path / "Twitter_volume_X.csv", values)
+def crisismon(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command line, with the shipped config and a throwaway home."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor",
-            "backtest",
-            str(csv_path),
-            "--plot",
-            str(tmp_path / "out.png"),
-        ],
+        [sys.executable, "-m", "monitor", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=120,
         env={
             "PATH": "/usr/bin:/bin",
-            "HOME": str(tmp_path),
+            "HOME": str(home),
             "CRISISMON_CONFIG_DIR": str(REPO / "config"),
         },
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_cli_prints_alerts_and_writes_the_plot(tmp_path: Path):
+    values = [30 + (i * 13) % 5 for i in range(400)]
+    values[350] = 500
+    csv_path = write_values(tmp_path / "Twitter_volume_X.csv", values)
+    result = crisismon(tmp_path, "backtest", str(csv_path), "--plot", str(tmp_path / "out.png"))
     assert "Twitter_volume_X: 400 windows of 300s, 1 anomalous windows in 1 incidents" in (
         " ".join(result.stdout.split())
     )
@@ -120,44 +118,14 @@ def test_the_cli_prints_alerts_and_writes_the_plot(tmp_path: Path):
 
 
 def test_simulate_then_backtest_finds_the_one_segment_crisis(tmp_path: Path):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "CRISISMON_CONFIG_DIR": str(REPO / "config"),
-    }
     out = tmp_path / "segment.jsonl"
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor",
-            "simulate",
-            "--scenario",
-            "segment-crisis",
-            "--days",
-            "2",
-            "--start",
-            "2026-03-02T00:00:00Z",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env=env,
+    made = crisismon(
+        tmp_path,
+        *("simulate", "--scenario", "segment-crisis", "--days", "2"),
+        *("--start", "2026-03-02T00:00:00Z", "--out", str(out)),
     )
-    assert made.returncode == 0, made.stderr
     assert "detectable from 2026-03-03 14:00 UTC" in " ".join(made.stderr.split())
-    tested = subprocess.run(
-        [sys.executable, "-m", "monitor", "backtest", str(out), "--show", "1"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env=env,
-    )
-    assert tested.returncode == 0, tested.stderr
+    tested = crisismon(tmp_path, "backtest", str(out), "--show", "1")
     text = " ".join(tested.stdout.split())
     # Offline there are no customers to evaluate segments on: the VIPs' angry tickets show in
     # their source (and in topic:outage) as one incident; global's volume and negativity stay
@@ -173,31 +141,9 @@ def test_simulate_then_backtest_finds_the_one_segment_crisis(tmp_path: Path):
 
 
 def test_a_backtest_of_a_mentions_file_names_the_phrase_that_burst(tmp_path: Path):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "CRISISMON_CONFIG_DIR": str(REPO / "config"),
-    }
     out = tmp_path / "billing.jsonl"
-    simulate_args = ["--scenario", "charged-twice", "--days", "2", "--out", str(out)]
-    made = subprocess.run(
-        [sys.executable, "-m", "monitor", "simulate", *simulate_args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env=env,
-    )
-    assert made.returncode == 0, made.stderr
-    tested = subprocess.run(
-        [sys.executable, "-m", "monitor", "backtest", str(out), "--show", "1"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env=env,
-    )
-    assert tested.returncode == 0, tested.stderr
+    crisismon(tmp_path, "simulate", "--scenario", "charged-twice", "--days", "2", "--out", str(out))
+    tested = crisismon(tmp_path, "backtest", str(out), "--show", "1")
     text = " ".join(tested.stdout.split())
     assert 'global · term burst: "charged twice" in ' in text
     assert 'top terms: "charged twice" ' in text
