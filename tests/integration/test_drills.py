@@ -35,7 +35,10 @@ def test_drill_fires_a_drill_alert_and_leaves_the_real_series_alone(
     publish(write(baseline, tmp_path / "baseline.jsonl"), broker_url=tansu, namespace=namespace)
     wait_until(lambda: closed_windows(engine, "global") >= 150, 60, "the real baseline")
     real_windows = closed_windows(engine, "global")
-    assert fake_slack.posts == []
+    # The baseline is random traffic: a rare window of it may page on its own (it did once,
+    # 26 mentions vs 9.3 expected). This test is about what the drill touches.
+    is_drill = lambda post: post["text"].startswith("[DRILL] ")  # noqa: E731
+    assert not any(is_drill(p) for p in fake_slack.posts)
 
     started = subprocess.run(
         [sys.executable, "-m", "monitor", "drill", "start", "outage", "--wait", "90"],
@@ -51,15 +54,17 @@ def test_drill_fires_a_drill_alert_and_leaves_the_real_series_alone(
     assert "detect" in report and "after" in report
     assert "not part of drills yet: there is no playbook engine" in report
 
-    wait_until(lambda: len(fake_slack.posts) >= 1, 30, "the drill alert")
-    (post,) = fake_slack.posts
+    wait_until(lambda: any(is_drill(p) for p in fake_slack.posts), 30, "the drill alert")
+    (post,) = [p for p in fake_slack.posts if is_drill(p)]
     assert post["text"].startswith("[DRILL] ")
     assert post["blocks"][0]["text"]["text"].startswith("[DRILL] ")
     assert "drill:" in post["text"]
     with Session(engine) as session:
         incidents = session.exec(select(Incident)).all()
         drill_mentions = session.exec(select(Mention).where(Mention.drill.is_(True))).all()  # type: ignore[attr-defined]
-    assert [i.drill for i in incidents] == [True]
+    assert [i.drill for i in incidents].count(True) == 1
+    # No real incident holds anything the drill injected (drill mentions are in drill: series).
+    assert all("drill:" not in i.series for i in incidents if not i.drill)
     assert drill_mentions and all(" global " not in m.series_keys for m in drill_mentions)
     assert all(" drill:global " in m.series_keys for m in drill_mentions)
     # The real series learnt nothing from the drill: every drill mention is outside it.

@@ -142,7 +142,11 @@ def test_simulate_then_backtest_finds_the_one_segment_crisis(tmp_path: Path):
 
 def test_a_backtest_of_a_mentions_file_names_the_phrase_that_burst(tmp_path: Path):
     out = tmp_path / "billing.jsonl"
-    crisismon(tmp_path, "simulate", "--scenario", "charged-twice", "--days", "2", "--out", str(out))
+    crisismon(
+        tmp_path,
+        *("simulate", "--scenario", "charged-twice", "--days", "2"),
+        *("--start", "2026-03-02T00:00:00Z", "--out", str(out)),
+    )
     tested = crisismon(tmp_path, "backtest", str(out), "--show", "1")
     text = " ".join(tested.stdout.split())
     assert 'global · term burst: "charged twice" in ' in text
