@@ -9,7 +9,6 @@ mentions are closed and scored as zero. Nothing here knows about Faust.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
@@ -19,16 +18,16 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, func, select, update
 from sqlmodel import Session
 
+from detectors.anomaly_rows import anomaly_id, example_mention_ids
 from detectors.config import DetectionConfig
 from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.explain import describe
 from detectors.feedback import alert_score_for
-from detectors.series import encode_keys
 from detectors.snapshots import load_snapshot, save_snapshot
 from detectors.term_store import save_terms, warm_terms, window_terms
 from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
 from monitor.storage.db import insert_for, session_scope
-from monitor.storage.models import Anomaly, Mention, SeasonalBaseline, SeriesWindow
+from monitor.storage.models import Anomaly, SeasonalBaseline, SeriesWindow
 from streams.windows import window_starts_between
 
 _WARM_WINDOWS = 500
@@ -73,11 +72,6 @@ def _features(row: Any) -> dict[Hashable, Any]:
         "n_negative": int(row[2]),
         "sum_compound": float(row[3] or 0.0),
     }
-
-
-def anomaly_id(series: str, start: datetime, metric: str) -> str:
-    key = f"{series}\x1f{start.isoformat()}\x1f{metric}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class SeriesDetectors:
@@ -388,23 +382,3 @@ class SeriesDetectors:
             .on_conflict_do_nothing(index_elements=["anomaly_id"])
         )
         return DetectedAnomaly(aid, series, start, finding.metric, finding.score, severity)
-
-
-def example_mention_ids(
-    session: Session, series: str, start: datetime, end: datetime, *, limit: int
-) -> list[str]:
-    """The most negative mentions of a series' window: what a support lead wants to read first."""
-    if limit <= 0:
-        return []
-    mentions = Mention.__table__.c  # type: ignore[attr-defined]
-    rows = session.execute(
-        select(mentions.mention_id)
-        .where(
-            mentions.event_time >= start,
-            mentions.event_time < end,
-            mentions.series_keys.contains(encode_keys([series]), autoescape=True),
-        )
-        .order_by(mentions.compound.asc(), mentions.mention_id)
-        .limit(limit)
-    ).scalars()
-    return [str(r) for r in rows]

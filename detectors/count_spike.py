@@ -14,10 +14,8 @@ z-scores: sparse series (a few mentions an hour) must not fire on noise.
 * Sentiment shift: the window's mean compound score against its baseline, with the standard
   error shrinking as the window holds more mentions.
 
-Volume expectations know daily and weekly seasonality: when a window carries its event time
-(``x["start"]``, a datetime or epoch seconds), the level is multiplied by hour-of-day and
-day-of-week factors learnt online (see ``SeasonalProfile``), shrunk toward 1 for sparse series.
-Without a start time the detector has no seasonal term.
+Volume expectations know daily and weekly seasonality when a window carries its start
+(``x["start"]``): see ``SeasonalProfile``. Findings are ``detectors.findings.Finding``.
 
 The score is the surprise ``-log10 P(X >= observed)``: 5 means "about 1 in 100,000 windows".
 Windows that score above the threshold teach the baseline only their upper-band value, so a
@@ -37,37 +35,28 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from river import base
-from scipy.stats import betabinom, nbinom, poisson
 
 from detectors.ewstats import SeasonalProfile, WarmEWMean, WarmEWVar, event_seconds
-from detectors.tails import beta_binomial_upper, nb_lower, nb_upper, normal_lower, surprise
+from detectors.findings import NEGATIVE_SHARE, SENTIMENT_SHIFT, VOLUME, VOLUME_DROP, Finding
+from detectors.tails import (
+    beta_binomial_upper,
+    count_band,
+    nb_lower,
+    nb_size,
+    nb_upper,
+    normal_lower,
+    share_band,
+    surprise,
+)
 
-VOLUME = "volume"
-VOLUME_DROP = "volume_drop"
-NEGATIVE_SHARE = "negative_share"
-SENTIMENT_SHIFT = "sentiment_shift"
 # Bounds on the seasonal factor: a slot that has been silent still expects a little.
 MIN_FACTOR, MAX_FACTOR = 0.05, 20.0
 # Seasonal slots learn at most twice the expected count, or three standard deviations above it.
 SEASON_CLIP_RATIO, SEASON_CLIP_SD = 2.0, 3.0
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One metric of one window, judged against its baseline."""
-
-    metric: str
-    observed: float
-    expected: float
-    lower: float
-    upper: float
-    score: float
-    support: int  # how many mentions the figure rests on
-    windows: int = 1  # how many consecutive windows the figure sums (1: this window alone)
 
 
 class CountSpikeDetector(base.AnomalyDetector):
@@ -301,7 +290,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         if self.spike_span <= 1 or not self.warmed_up or len(self._recent) < self.spike_span - 1:
             return volume, negative
         total, total_negative, mean, var, k = self._span(self.spike_span, n, n_negative)
-        size = mean * mean / (var - mean) if var > mean * 1.05 else None
+        size = nb_size(mean, var)
         # Sustained means (nearly) every window is clearly up (half a standard deviation above
         # its expectation, or twice the usual negative share), not one spike echoing in the sum.
         history = [*list(self._recent)[-(k - 1) :], (n, n_negative, self._mean(), self._var())]
@@ -311,13 +300,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         if windows_up >= k - 1 and total >= self.min_count and total > mean:
             score = surprise(nb_upper(total, mean=mean, size=size))
             if score > volume.score:
-                lower = upper = math.nan
-                if bands:
-                    dist: Any = (
-                        poisson(mean) if size is None else nbinom(size, size / (size + mean))
-                    )
-                    tail = (1.0 - self.band) / 2
-                    lower, upper = float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
+                lower, upper = count_band(mean, size, self.band) if bands else (math.nan, math.nan)
                 volume = Finding(VOLUME, float(total), mean, lower, upper, score, total, k)
         if sour >= k - 1 and total_negative >= self.min_count and total_negative / total > share:
             alpha = share * self.share_concentration
@@ -333,17 +316,13 @@ class CountSpikeDetector(base.AnomalyDetector):
     def _drop(self, n: int, bands: bool) -> Finding:
         """The latest ``drop_span`` windows, this one included, against what they should hold."""
         observed, _negative, mean, var, k = self._span(self.drop_span, n, 0)
-        size = mean * mean / (var - mean) if var > mean * 1.05 else None
+        size = nb_size(mean, var)
         score = 0.0
         full = k == self.drop_span
         deep = observed <= self.drop_max_ratio * mean
         if self.warmed_up and full and mean >= self.drop_min_expected and deep:
             score = surprise(nb_lower(observed, mean=mean, size=size))
-        lower = upper = math.nan
-        if bands:
-            dist: Any = poisson(mean) if size is None else nbinom(size, size / (size + mean))
-            tail = (1.0 - self.band) / 2
-            lower, upper = float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
+        lower, upper = count_band(mean, size, self.band) if bands else (math.nan, math.nan)
         return Finding(VOLUME_DROP, float(observed), mean, lower, upper, score, observed, k)
 
     def _shift(self, x: dict[Hashable, Any], n: int) -> Finding:
@@ -387,10 +366,8 @@ class CountSpikeDetector(base.AnomalyDetector):
 
     def _dispersion(self) -> tuple[float, float | None]:
         """Mean, and the negative binomial size when the series is over-dispersed (else None)."""
-        mean, var = self._mean(), self._var()
-        if var > mean * 1.05:
-            return mean, mean * mean / (var - mean)
-        return mean, None
+        mean = self._mean()
+        return mean, nb_size(mean, self._var())
 
     def _volume_score(self, n: int) -> float:
         mean, size = self._dispersion()
@@ -399,10 +376,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         return surprise(nb_upper(n, mean=mean, size=size))
 
     def _volume_band(self) -> tuple[float, float]:
-        mean, size = self._dispersion()
-        dist: Any = poisson(mean) if size is None else nbinom(size, size / (size + mean))
-        tail = (1.0 - self.band) / 2
-        return float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
+        return count_band(*self._dispersion(), self.band)
 
     def _share(self) -> float:
         base_n = max(self._n_mean.get(), 1e-9)
@@ -419,11 +393,4 @@ class CountSpikeDetector(base.AnomalyDetector):
         return surprise(beta_binomial_upper(n_negative, n, alpha, beta))
 
     def _share_band(self, n: int) -> tuple[float, float]:
-        if n == 0:
-            return 0.0, 1.0
-        share = self._share()
-        dist = betabinom(
-            n, share * self.share_concentration, (1.0 - share) * self.share_concentration
-        )
-        tail = (1.0 - self.band) / 2
-        return float(dist.ppf(tail)) / n, float(dist.ppf(1.0 - tail)) / n
+        return share_band(n, self._share(), self.share_concentration, self.band)

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from scipy.special import betainc, betaln, gammaln, ndtr, pdtrc
+from scipy.stats import betabinom, nbinom, poisson
 
 MAX_SURPRISE = 50.0  # -log10 of a p-value that underflows; keeps scores finite
 
@@ -58,3 +59,26 @@ def beta_binomial_upper(k: int, n: int, alpha: float, beta: float) -> float:
 def normal_lower(z: float) -> float:
     """P(Z <= z) for a standard normal."""
     return float(ndtr(z))
+
+
+def nb_size(mean: float, var: float) -> float | None:
+    """The negative binomial size for this mean and variance; None (Poisson) when the counts are
+    not over-dispersed."""
+    return mean * mean / (var - mean) if var > mean * 1.05 else None
+
+
+def count_band(mean: float, size: float | None, coverage: float) -> tuple[float, float]:
+    """The central ``coverage`` range of a Poisson (size None) or negative binomial count."""
+    dist = poisson(mean) if size is None else nbinom(size, size / (size + mean))
+    tail = (1.0 - coverage) / 2
+    return float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
+
+
+def share_band(n: int, share: float, concentration: float, coverage: float) -> tuple[float, float]:
+    """The central ``coverage`` range of the share of ``n`` under a beta-binomial around
+    ``share``; the whole of 0..1 for an empty window."""
+    if n == 0:
+        return 0.0, 1.0
+    dist = betabinom(n, share * concentration, (1.0 - share) * concentration)
+    tail = (1.0 - coverage) / 2
+    return float(dist.ppf(tail)) / n, float(dist.ppf(1.0 - tail)) / n

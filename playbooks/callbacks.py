@@ -20,6 +20,7 @@ from monitor.incidents.feedback_buttons import ACTION_PREFIX as FEEDBACK_ACTIONS
 from monitor.incidents.feedback_buttons import parse_feedback_click
 from monitor.incidents.slack_feedback import answer_click
 from monitor.settings import get_settings
+from monitor.slack_api import signature_valid
 from playbooks import audit
 from playbooks.approvals import approve, edit, reject
 from playbooks.channels.sms import is_stop, request_signature
@@ -39,7 +40,6 @@ from playbooks.slack import (
     parse_action,
     parse_submission,
     payload_of,
-    signature_valid,
 )
 from playbooks.views import error_response
 

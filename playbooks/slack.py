@@ -1,40 +1,21 @@
 """Slack interactivity: verify the request signature, read a block_actions payload.
 
-The only playbooks module that imports slack_sdk.
+Slack itself is reached through the one adapter, monitor.slack_api.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from pydantic import SecretStr
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.signature import Clock, SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
 
 from monitor.incidents.acknowledge import ACK_ACTION
+from monitor.slack_api import call_once
 from playbooks.announce import APPROVE, EDIT, REJECT
 from playbooks.models import Draft
-
-
-class _FixedClock(Clock):
-    def __init__(self, now: float) -> None:
-        self._now = now
-
-    def now(self) -> float:
-        return self._now
-
-
-def signature_valid(
-    *, secret: str, body: bytes, timestamp: str, signature: str, now: float | None = None
-) -> bool:
-    """Slack's v0 HMAC-SHA256 signature, and a timestamp within 5 minutes of ``now``."""
-    verifier = SignatureVerifier(secret, clock=_FixedClock(time.time() if now is None else now))
-    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
 
 @dataclass(frozen=True)
@@ -178,13 +159,4 @@ async def open_modal(
     *, token: SecretStr, trigger_id: str, view: dict[str, Any], base_url: str | None = None
 ) -> str | None:
     """Open the modal (``views.open``); the reason it failed, or None."""
-    client = AsyncWebClient(
-        token=token.get_secret_value(), timeout=5, base_url=base_url or AsyncWebClient.BASE_URL
-    )
-    try:
-        await client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as exc:
-        return str(exc.response.get("error", "unknown_error"))
-    except SlackClientError as exc:
-        return str(exc)
-    return None
+    return await call_once(token, "views_open", base_url=base_url, trigger_id=trigger_id, view=view)

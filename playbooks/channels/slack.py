@@ -1,6 +1,6 @@
 """Customer messages in Slack (a Slack Connect channel shared with the customer).
 
-The only channel module that imports slack_sdk. Slack has no idempotency header, so the key
+Through the one Slack adapter (monitor.slack_api). Slack has no idempotency header, so the key
 travels as message metadata (``crisismon_message``), where a reader of the channel, or the
 fake Slack in the tests, can see that two posts are one message.
 """
@@ -8,9 +8,8 @@ fake Slack in the tests, can see that two posts are one message.
 from __future__ import annotations
 
 from pydantic import SecretStr
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
 
+from monitor.slack_api import SlackApi, SlackFailure
 from playbooks.channels import ChannelError, OutgoingMessage
 
 # Errors that a retry cannot fix: the channel is wrong, or the bot may not post there.
@@ -31,16 +30,13 @@ class SlackChannel:
     name = "slack"
 
     def __init__(self, *, token: SecretStr, base_url: str | None = None) -> None:
-        self._client = AsyncWebClient(
-            token=token.get_secret_value(),
-            timeout=10,
-            base_url=base_url or AsyncWebClient.BASE_URL,
-        )
+        self._api = SlackApi(token, base_url)
 
     async def send(self, message: OutgoingMessage) -> str:
         """Post the text to the customer's channel; the reference is the message ``ts``."""
         try:
-            response = await self._client.chat_postMessage(
+            response = await self._api.call(
+                "chat_postMessage",
                 channel=message.to,
                 text=message.text,
                 unfurl_links=False,
@@ -49,16 +45,13 @@ class SlackChannel:
                     "event_payload": {"idempotency_key": message.idempotency_key},
                 },
             )
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
+        except SlackFailure as exc:
+            if not exc.refused:
+                raise ChannelError(f"Slack unreachable: {exc.error}") from exc
             raise ChannelError(
-                f"Slack refused the message: {error}", permanent=error in _PERMANENT
+                f"Slack refused the message: {exc.error}", permanent=exc.error in _PERMANENT
             ) from exc
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            raise ChannelError(f"Slack unreachable: {exc or type(exc).__name__}") from exc
         return f"slack:{response.get('channel', message.to)}:{response.get('ts', '')}"
 
     async def close(self) -> None:
-        session = getattr(self._client, "session", None)
-        if session is not None and not session.closed:
-            await session.close()
+        await self._api.close()

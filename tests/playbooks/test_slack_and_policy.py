@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from monitor.broker import free_loopback_port
+from monitor.slack_api import signature_valid
 from playbooks import audit
 from playbooks.announce import APPROVE
 from playbooks.approvals import approve, preapprove
@@ -21,7 +22,7 @@ from playbooks.channels.smtp import SmtpChannel
 from playbooks.drafting import make_drafts
 from playbooks.models import Delivery
 from playbooks.policy import Retries, SendingConfig
-from playbooks.slack import parse_action, signature_valid
+from playbooks.slack import parse_action
 from tests.playbooks.fakes import sms_server
 from tests.playbooks.helpers import customers, outage_incident, send_pass, setup_for
 

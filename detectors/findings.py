@@ -1,0 +1,26 @@
+"""What every detector reports about one window: a finding per metric, judged against its
+baseline. Shared by the count and term-burst detectors, window closing, backtests and the
+explanations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VOLUME = "volume"
+VOLUME_DROP = "volume_drop"
+NEGATIVE_SHARE = "negative_share"
+SENTIMENT_SHIFT = "sentiment_shift"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One metric of one window, judged against its baseline."""
+
+    metric: str
+    observed: float
+    expected: float
+    lower: float
+    upper: float
+    score: float
+    support: int  # how many mentions the figure rests on
+    windows: int = 1  # how many consecutive windows the figure sums (1: this window alone)
