@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from detectors.count_spike import CountSpikeDetector, Finding
+from detectors.records import RecordDetector
 from detectors.terms import TermBurstDetector
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -127,6 +128,35 @@ class TermSettings(BaseModel):
         if any(grading.severity(f.score, alert_score) for f in findings):
             findings = detector.assess(x)
         return findings
+
+
+class RecordSettings(BaseModel):
+    """The busiest-stretch detector (`detectors/records.py`): each span's total against every
+    total of that span in the memory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spans_windows: tuple[int, ...] = Field(default=(5, 30, 120, 480), min_length=1)
+    memory_windows: int = Field(default=30240, ge=2)
+    bucket_windows: int = Field(default=360, ge=1)
+    min_count: int = Field(default=20, ge=1)
+    warmup_windows: int = Field(default=1440, ge=1)
+
+    @field_validator("spans_windows")
+    @classmethod
+    def _positive_spans(cls, spans: tuple[int, ...]) -> tuple[int, ...]:
+        if any(span < 1 for span in spans):
+            raise ValueError("every span must be at least one window")
+        return tuple(sorted(set(spans)))
+
+    def build(self) -> RecordDetector:
+        return RecordDetector(
+            spans=self.spans_windows,
+            memory=self.memory_windows,
+            bucket=self.bucket_windows,
+            min_count=self.min_count,
+            warmup=self.warmup_windows,
+        )
 
 
 class IncidentSettings(BaseModel):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 VOLUME = "volume"
 VOLUME_DROP = "volume_drop"
+VOLUME_RECORD = "volume_record"
 NEGATIVE_SHARE = "negative_share"
 SENTIMENT_SHIFT = "sentiment_shift"
 

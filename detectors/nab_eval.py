@@ -1,8 +1,8 @@
 """Run one fixed detector configuration over NAB's realTweets files and score it.
 
-The detector objects are the ones the live pipeline uses (`DetectorSettings.build()`); the alert
-policy mirrors the live incident merge: after an alert, a series stays quiet for ``cooldown``
-rows (one incident, not one alert per window).
+The detector is the busiest-stretch `RecordDetector` (`RecordSettings.build()`), the same class
+live series run; the alert policy mirrors the live incident merge: after an alert, a series
+stays quiet for ``cooldown`` rows (one incident, not one alert per window).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from detectors.config import DetectorSettings
-from detectors.count_spike import VOLUME
+from detectors.config import RecordSettings
 from detectors.nab import PROFILES, CorpusScore, Profile, score_corpus
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
@@ -36,9 +35,11 @@ class NabFile:
 
 @dataclass(frozen=True, slots=True)
 class PolicySettings:
-    """When a score becomes an alert: the fixed threshold and the incident cooldown."""
+    """When a score becomes an alert: the fixed threshold and the incident cooldown.
 
-    threshold: float = 5.0
+    No threshold means a full record: a total busier than every one of its span remembered."""
+
+    threshold: float | None = None
     cooldown_rows: int = 288  # one day of 5-minute rows
 
 
@@ -96,26 +97,20 @@ def load_profiles(data_dir: Path) -> tuple[Profile, ...]:
 
 
 def detect(
-    values: list[float],
-    detector_settings: DetectorSettings,
-    policy: PolicySettings,
-    starts: list[datetime] | None = None,
+    values: list[float], detector_settings: RecordSettings, policy: PolicySettings
 ) -> tuple[list[float], list[int]]:
     """Anomaly scores per row (score before learn) and the rows that alert under the policy."""
     detector = detector_settings.build()
+    threshold = detector.full_record_score if policy.threshold is None else policy.threshold
     scores: list[float] = []
     alerts: list[int] = []
     quiet_until = -1
     for row, value in enumerate(values):
-        x: dict[Hashable, Any] = {"n": int(value), "n_negative": 0}
-        if starts is not None:
-            x["start"] = starts[row]
-        # NAB realTweets labels spikes; the volume-spike finding is what is scored here.
-        judged = detector.assess(x, bands=False) if detector.warmed_up else []
-        score = next((f.score for f in judged if f.metric == VOLUME), 0.0)
+        x: dict[Hashable, Any] = {"n": int(value)}
+        score = detector.score_one(x)
         detector.learn_one(x)
         scores.append(score)
-        if score >= policy.threshold and row > quiet_until:
+        if score >= threshold and row > quiet_until:
             alerts.append(row)
             quiet_until = row + policy.cooldown_rows
     return scores, alerts
@@ -138,15 +133,14 @@ class NabRun:
 
 def run(
     files: list[NabFile],
-    detector_settings: DetectorSettings,
+    detector_settings: RecordSettings,
     policy: PolicySettings,
     on_file: Callable[[str], None] = lambda _key: None,
 ) -> NabRun:
     scores, alerts = {}, {}
     for nab_file in files:
-        starts = [_parse_time(t) for t in nab_file.timestamps]
         scores[nab_file.key], alerts[nab_file.key] = detect(
-            nab_file.values, detector_settings, policy, starts
+            nab_file.values, detector_settings, policy
         )
         on_file(nab_file.key)
     return NabRun(files, scores, alerts)

@@ -13,6 +13,7 @@ from detectors.count_spike import (
     VOLUME_DROP,
     CountSpikeDetector,
 )
+from detectors.records import RecordDetector
 from detectors.terms import TermBurstDetector
 
 ALERT_SCORE = 5.0  # config/detection.yaml's alert_score, the learn_clip_score default
@@ -57,7 +58,9 @@ RIVER_CHECKS = [
 
 
 @pytest.mark.parametrize(
-    "detector", [CountSpikeDetector, TermBurstDetector], ids=lambda d: d.__name__
+    "detector",
+    [CountSpikeDetector, TermBurstDetector, RecordDetector],
+    ids=lambda d: d.__name__,
 )
 @pytest.mark.parametrize("check", RIVER_CHECKS, ids=lambda check: check.__name__)
 def test_detector_keeps_rivers_estimator_contract(check, detector):

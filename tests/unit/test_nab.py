@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from detectors.config import DetectorSettings
+from detectors.config import RecordSettings
 from detectors.nab import PROFILES, STANDARD, score_corpus, score_file
 from detectors.nab_eval import NabDataError, PolicySettings, load_corpus, run, write_results
 
@@ -76,7 +76,10 @@ def write_corpus(root: Path) -> Path:
 def test_the_harness_detects_each_labelled_spike_once_and_writes_nab_results(tmp_path: Path):
     files = load_corpus(write_corpus(tmp_path / "nab"))
     assert [f.windows for f in files] == [[(1180, 1240)], [(1580, 1640)]]
-    result = run(files, DetectorSettings(), PolicySettings(threshold=8.0, cooldown_rows=288))
+    settings = RecordSettings(
+        spans_windows=(1, 6), memory_windows=1000, bucket_windows=50, warmup_windows=100
+    )
+    result = run(files, settings, PolicySettings(threshold=None, cooldown_rows=288))
     assert result.alerts == {
         "realTweets/Twitter_volume_A.csv": [1200],
         "realTweets/Twitter_volume_B.csv": [1600],

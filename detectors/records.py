@@ -1,0 +1,182 @@
+"""The busiest stretch in weeks: a record detector over several spans, with River's contract.
+
+People who watch mention volume say "this is the busiest two hours we have had in three weeks".
+That is what this detector measures. For each span (for example 5 minutes, 30 minutes, 2 hours
+and 8 hours of windows) it keeps the total of the latest windows and compares it with every total
+of that span it remembers (``memory`` windows back). The score is how far back one has to go to
+find a busier stretch: ``log10(1 + windows beaten)``. Under exchangeable traffic a total that
+beats the ``k`` totals before it has probability ``1 / (k + 1)``, so the score reads like the
+count detectors' surprise ("about 1 in N windows"). A total that beats everything remembered
+scores ``full_record_score``.
+
+It needs no distribution and no dispersion estimate, so it stays calibrated on bursty series
+where tail probabilities are not: ordinary bursts set the bar that a crisis has to clear. On
+NAB's realTweets it is what `crisismon eval nab` runs (see README).
+
+Totals of a span are compared only with totals that do not overlap the current one, so a burst
+is not measured against its own first minutes. Old totals are kept as per-bucket maxima
+(``bucket`` windows each), so the state is a few hundred numbers per series; whether a total
+beats everything remembered is exact, how far back it reaches is rounded to a bucket.
+
+>>> det = RecordDetector(spans=(1, 3), memory=100, bucket=10, min_count=1, warmup=5)
+>>> for n in [4, 6, 5, 7, 5, 6, 4, 5, 6, 5] * 3:
+...     det.learn_one({"n": n})
+>>> det.score_one({"n": 6}) < 1.0
+True
+>>> det.score_one({"n": 30}) == det.full_record_score
+True
+>>> finding = det.assess({"n": 30})
+>>> finding.observed, finding.expected, finding.windows
+(30.0, 7.0, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from river import base
+
+from detectors.findings import VOLUME_RECORD, Finding
+
+
+class _SpanHistory:
+    """Totals of one span: the ones still overlapping the current span, then bucket maxima."""
+
+    def __init__(self, span: int, memory: int, bucket: int) -> None:
+        self.span = span
+        self.bucket = bucket
+        self.pending: deque[float] = deque()
+        self.buckets: deque[float] = deque(maxlen=max(memory // bucket, 1))
+        self.open_max = -math.inf
+        self.open_len = 0
+
+    def push(self, total: float) -> None:
+        self.pending.append(total)
+        if len(self.pending) < self.span:
+            return
+        older = self.pending.popleft()
+        self.open_max = max(self.open_max, older)
+        self.open_len += 1
+        if self.open_len == self.bucket:
+            self.buckets.append(self.open_max)
+            self.open_max, self.open_len = -math.inf, 0
+
+    @property
+    def remembered(self) -> int:
+        return len(self.buckets) * self.bucket + self.open_len
+
+    def previous_high(self) -> float:
+        return max(self.open_max, max(self.buckets, default=-math.inf))
+
+    def windows_beaten(self, total: float) -> int | None:
+        """How many remembered totals, newest first, this one beats before a busier one;
+        None when it beats them all."""
+        if self.open_len and self.open_max >= total:
+            return 0
+        beaten = self.open_len
+        for high in reversed(self.buckets):
+            if high >= total:
+                return beaten
+            beaten += self.bucket
+        return None
+
+
+class RecordDetector(base.AnomalyDetector):
+    """Mention volume against its own busiest stretches over a long memory.
+
+    Parameters
+    ----------
+    spans
+        Lengths, in windows, of the stretches whose totals are compared (each on its own).
+    memory
+        How many windows back the totals are remembered.
+    bucket
+        Old totals are kept as the maximum of each ``bucket`` consecutive ones.
+    min_count
+        Fewest mentions a stretch needs before it can be a record at all: on a sparse series
+        the "busiest hour in weeks" may be three mentions.
+    warmup
+        Windows to learn before any score other than 0 is given.
+    """
+
+    def __init__(
+        self,
+        spans: Sequence[int] = (5, 30, 120, 480),
+        memory: int = 30240,
+        bucket: int = 360,
+        min_count: int = 5,
+        warmup: int = 60,
+    ) -> None:
+        self.spans = spans
+        self.memory = memory
+        self.bucket = bucket
+        self.min_count = min_count
+        self.warmup = warmup
+        self._histories = [_SpanHistory(span, memory, bucket) for span in spans]
+        self._recent: deque[float] = deque(maxlen=max(max(spans, default=1) - 1, 1))
+        self._learned = 0
+
+    @classmethod
+    def _unit_test_params(cls) -> Any:
+        yield {"spans": (1, 3), "memory": 100, "bucket": 10, "warmup": 3}
+
+    @property
+    def full_record_score(self) -> float:
+        """The score of a total that beats every remembered total of its span."""
+        return math.log10(1 + self.memory)
+
+    @property
+    def warmed_up(self) -> bool:
+        return self._learned >= self.warmup
+
+    def _total(self, span: int, n: float) -> float:
+        if span <= 1:
+            return n
+        history = list(self._recent)[-(span - 1) :]
+        return n + sum(history)
+
+    def learn_one(self, x: dict[Hashable, Any]) -> None:
+        n = float(x.get("n", 0))
+        for history in self._histories:
+            history.push(self._total(history.span, n))
+        self._recent.append(n)
+        self._learned += 1
+
+    def score_one(self, x: dict[Hashable, Any]) -> float:
+        return self.assess(x).score
+
+    def assess(self, x: dict[Hashable, Any]) -> Finding:
+        """The span whose total reaches furthest back: observed total, previous high, score."""
+        n = float(x.get("n", 0))
+        best = Finding(VOLUME_RECORD, n, math.nan, math.nan, math.nan, 0.0, int(n))
+        if not self.warmed_up:
+            return best
+        for history in self._histories:
+            if not history.remembered:
+                continue
+            total = self._total(history.span, n)
+            if total < self.min_count:
+                continue
+            high = history.previous_high()
+            beaten = history.windows_beaten(total)
+            score = self.full_record_score if beaten is None else math.log10(1 + beaten)
+            if score > best.score:
+                best = Finding(
+                    VOLUME_RECORD,
+                    total,
+                    high,
+                    math.nan,
+                    high,
+                    score,
+                    int(total),
+                    history.span,
+                )
+        return best
+
+    def remembered_windows(self) -> int:
+        """How many windows of history the longest-remembered span has seen (for "busiest in
+        N days" when the series is younger than the memory)."""
+        return max((h.remembered for h in self._histories), default=0)

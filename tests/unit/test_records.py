@@ -1,0 +1,106 @@
+"""The busiest-stretch detector: records over weeks, on any span, and nothing on a sparse trickle."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from detectors.config import ConfigError, RecordSettings, load_yaml_model
+from detectors.findings import VOLUME_RECORD
+from detectors.records import RecordDetector
+
+DAY = 288  # five-minute windows
+
+
+def fed(values, **params) -> RecordDetector:
+    params = {"spans": (1, 6, 24, 96), "memory": 21 * DAY, "bucket": 72, "warmup": DAY} | params
+    detector = RecordDetector(**params)
+    for value in values:
+        detector.learn_one({"n": int(value)})
+    return detector
+
+
+def poisson_days(days: float, rate: float, seed: int = 7) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(rate, int(days * DAY))
+
+
+def test_a_quiet_series_rarely_sets_a_three_week_record_once_the_memory_is_full():
+    values = poisson_days(42, 20.0)
+    detector = fed(values[: 21 * DAY])
+    records = 0
+    for value in values[21 * DAY :]:
+        x = {"n": int(value)}
+        records += detector.score_one(x) >= detector.full_record_score
+        detector.learn_one(x)
+    # Four spans, each an exchangeable record about once per memory: a handful, not dozens.
+    assert records <= 8
+
+
+def test_a_burst_beyond_everything_remembered_is_a_full_record_and_says_how_big():
+    detector = fed(poisson_days(3, 20.0))
+    finding = detector.assess({"n": 400})
+    assert finding.metric == VOLUME_RECORD
+    assert finding.score == detector.full_record_score
+    assert finding.observed == 400
+    assert finding.windows == 1
+    assert 25 <= finding.expected < 400  # the previous busiest five minutes
+
+
+def test_a_second_smaller_burst_scores_by_how_far_back_it_reaches():
+    values = list(poisson_days(3, 20.0))
+    values += [400] + list(poisson_days(1, 20.0, seed=8))
+    detector = fed(values)
+    second = detector.assess({"n": 200})
+    assert second.score < detector.full_record_score
+    # It beats about the day since the first burst (old totals are kept per 6-hour bucket).
+    assert math.log10(1 + 0.75 * DAY) <= second.score <= math.log10(1 + 1.25 * DAY)
+
+
+def test_a_slow_wave_too_small_for_any_five_minutes_is_a_record_over_eight_hours():
+    quiet = poisson_days(7, 20.0)
+    detector = fed(quiet)
+    busiest_window = int(quiet.max())
+    wave = 26  # within the ordinary range of a single window
+    assert wave < busiest_window
+    scores = []
+    for _ in range(96):
+        x = {"n": wave}
+        scores.append(detector.assess(x))
+        detector.learn_one(x)
+    assert scores[0].score < 2.0
+    last = scores[-1]
+    assert last.score == detector.full_record_score
+    assert last.windows in (24, 96)
+    assert last.observed == wave * last.windows
+
+
+def test_a_sparse_trickle_never_scores_however_unusual():
+    # One mention every eight hours: even the eight-hour total of a window of 3 stays below 5.
+    detector = fed([0] * (3 * DAY) + ([1] + [0] * 95) * 9, min_count=5)
+    assert detector.score_one({"n": 3}) == 0.0
+    assert detector.score_one({"n": 5}) == detector.full_record_score
+
+
+def test_a_record_is_forgotten_after_the_memory():
+    detector = fed(
+        [20] * DAY + [500] + [20] * (3 * DAY), spans=(1,), memory=2 * DAY, bucket=DAY // 4
+    )
+    assert detector.score_one({"n": 300}) == detector.full_record_score
+
+
+def test_nothing_scores_before_warm_up_and_scoring_learns_nothing():
+    detector = fed([20] * 10)
+    assert detector.score_one({"n": 10_000}) == 0.0
+    warm = fed([20] * (2 * DAY))
+    before = warm.assess({"n": 300})
+    warm.score_one({"n": 300})
+    assert warm.assess({"n": 300}) == before
+
+
+def test_record_settings_reject_a_span_of_zero(tmp_path):
+    path = tmp_path / "records.yaml"
+    path.write_text("spans_windows: [5, 0]\n")
+    with pytest.raises(ConfigError, match=r"records\.yaml: spans_windows: .*at least one window"):
+        load_yaml_model(path, RecordSettings)
