@@ -20,6 +20,7 @@ from typing import Any
 from detectors.config import DetectionConfig
 from detectors.count_spike import Finding
 from detectors.explain import describe, describe_top_terms
+from detectors.record_store import record_finding
 from detectors.sentiment import Scorer
 from detectors.series import NO_FAN_OUT, FanOut
 from detectors.terms import TermCount
@@ -51,14 +52,16 @@ class BacktestAlert:
     severity: str
     finding: Finding
     top_terms: tuple[TermCount, ...] = ()
+    window_seconds: int = 60
 
     def describe(self) -> str:
         terms = (
             f" · top terms: {describe_top_terms(list(self.top_terms))}" if self.top_terms else ""
         )
+        what = describe(self.finding, self.window_seconds)
         return (
             f"{self.window_start:%Y-%m-%d %H:%M} UTC  {self.severity:8}  {self.series} · "
-            f"{self.finding.metric.replace('_', ' ')}: {describe(self.finding)}{terms}"
+            f"{self.finding.metric.replace('_', ' ')}: {what}{terms}"
         )
 
 
@@ -142,6 +145,7 @@ def run_series(
     """Score before learn, window by window, and grade findings as the live pipeline does."""
     detector = config.detector.build()
     terms = config.build_terms()
+    records = config.records.build()
     scores: list[float] = []
     expected: list[float] = []
     alerts: list[BacktestAlert] = []
@@ -160,15 +164,23 @@ def run_series(
         counted = config.detector.judge(detector, x)
         findings = counted + config.terms.judge(terms, x, config.detector)
         top: tuple[TermCount, ...] = ()
-        for finding in findings:
-            severity = config.detector.severity(finding.score)
+        alerting = any(config.detector.severity(f.score) for f in findings)
+        if alerting:
+            top = tuple(terms.top_terms(x, config.terms.top_terms))
+        record = record_finding(config.records, records, x, alerting)
+        judged = [(f, config.detector.severity(f.score)) for f in findings]
+        for finding, severity in [*judged, *([record] if record else [])]:
             if severity is not None:
-                top = top or tuple(terms.top_terms(x, config.terms.top_terms))
-                alerts.append(BacktestAlert(history.series, start, severity, finding, top))
+                alerts.append(
+                    BacktestAlert(
+                        history.series, start, severity, finding, top, history.window_seconds
+                    )
+                )
         scores.append(max((f.score for f in findings), default=0.0))
         expected.append(counted[0].expected / counted[0].windows if counted else float("nan"))
         detector.learn_one(x)
         terms.learn_one(x)
+        records.learn_one(x)
         if index % 1000 == 999:
             on_progress(1000)
     on_progress(len(history.rows) % 1000)

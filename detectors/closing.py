@@ -23,15 +23,18 @@ from detectors.config import DetectionConfig
 from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.explain import describe
 from detectors.feedback import alert_score_for
-from detectors.snapshots import load_snapshot, save_snapshot
+from detectors.findings import VOLUME_RECORD
+from detectors.record_store import record_finding, warm_records
+from detectors.records import RecordDetector
+from detectors.snapshots import load_snapshot, save_snapshot, snapshot_due
 from detectors.term_store import save_terms, warm_terms, window_terms
 from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
 from monitor.storage.db import insert_for, session_scope
-from monitor.storage.models import Anomaly, SeasonalBaseline, SeriesWindow
+from monitor.storage.models import Anomaly, RecordBaseline, SeasonalBaseline, SeriesWindow
 from streams.windows import window_starts_between
 
 _WARM_WINDOWS = 500
-_SEASON_SAVE_EVERY = timedelta(hours=1)
+_DETECTOR_NAMES = {TERM_BURST: "term-burst", VOLUME_RECORD: "record"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ class SeriesState:
     closed: int = field(default=0)
     terms: TermBurstDetector = field(default_factory=TermBurstDetector)
     season_saved: datetime | None = None  # the window through which the profile is stored
+    records: RecordDetector = field(default_factory=RecordDetector)
+    records_saved: datetime | None = None
 
 
 def _windows() -> Table:
@@ -174,7 +179,8 @@ class SeriesDetectors:
                 session, series, self.config.build_terms(), self.config.max_gap_windows
             )
             season = load_snapshot(session, SeasonalBaseline, series)
-        replay = [_features(row) for row in reversed(rows)]  # oldest first
+            replay = [_features(row) for row in reversed(rows)]  # oldest first
+            records, records_saved = warm_records(session, series, self.config.records, replay)
         saved_through = season[0] if season else None
         covered = [x for x in replay if saved_through is not None and x["start"] <= saved_through]
         if season:
@@ -183,7 +189,15 @@ class SeriesDetectors:
             detector.replay_one(x)
         for x in replay[len(covered) :]:
             detector.learn_one(x)
-        state = SeriesState(series, detector, next_window, terms=terms, season_saved=saved_through)
+        state = SeriesState(
+            series,
+            detector,
+            next_window,
+            terms=terms,
+            season_saved=saved_through,
+            records=records,
+            records_saved=records_saved,
+        )
         self._states[series] = state
         return state
 
@@ -208,13 +222,6 @@ class SeriesDetectors:
         found = self._close(state, starts, now)
         state.next_window = last + self._step
         return found
-
-    def _season_due(self, state: SeriesState, through: datetime) -> bool:
-        """Hourly is often enough: a profile with a two-week memory barely moves in an hour, and
-        the windows after the snapshot are replayed on restart anyway."""
-        if not self.config.detector.seasonal:
-            return False
-        return state.season_saved is None or through - state.season_saved >= _SEASON_SAVE_EVERY
 
     def _windows_with_mentions(
         self, series: str, first: datetime, before: datetime
@@ -289,6 +296,7 @@ class SeriesDetectors:
                     x["terms"] = terms.get(start, {})
                     state.detector.learn_one(x)
                     state.terms.learn_one(x)
+                    state.records.learn_one(x)
                     continue
                 x = claimed[start]
                 x["terms"] = terms.get(start, {})
@@ -296,13 +304,12 @@ class SeriesDetectors:
                 findings = counted + self.config.terms.judge(
                     state.terms, x, self.config.detector, alert
                 )
-                top = (
-                    state.terms.top_terms(x, self.config.terms.top_terms)
-                    if any(self.config.detector.severity(f.score, alert) for f in findings)
-                    else []
-                )
+                alerting = any(self.config.detector.severity(f.score, alert) for f in findings)
+                top = state.terms.top_terms(x, self.config.terms.top_terms) if alerting else []
+                record = record_finding(self.config.records, state.records, x, alerting)
                 state.detector.learn_one(x)
                 state.terms.learn_one(x)
+                state.records.learn_one(x)
                 state.closed += 1
                 verdicts.append(
                     {
@@ -311,9 +318,10 @@ class SeriesDetectors:
                         "b_expected": counted[0].expected / counted[0].windows if counted else None,
                     }
                 )
-                for finding in findings:
+                judged = [(f, None) for f in findings] + ([record] if record else [])
+                for finding, severity in judged:
                     anomaly = self._record(
-                        session, state.series, start, finding, now, alert, top_terms=top
+                        session, state.series, start, finding, now, alert, top, severity
                     )
                     if anomaly is not None:
                         found.append(anomaly)
@@ -327,7 +335,11 @@ class SeriesDetectors:
                 )
             if terms:
                 save_terms(session, state.series, state.terms, starts[-1])
-            if self._season_due(state, starts[-1]):
+            if snapshot_due(self.config.records.enabled, state.records_saved, starts[-1]):
+                snapshot = state.records.snapshot()
+                save_snapshot(session, RecordBaseline, state.series, starts[-1], snapshot)
+                state.records_saved = starts[-1]
+            if snapshot_due(self.config.detector.seasonal, state.season_saved, starts[-1]):
                 save_snapshot(
                     session,
                     SeasonalBaseline,
@@ -346,10 +358,10 @@ class SeriesDetectors:
         finding: Finding,
         now: datetime,
         alert_score: float,
-        *,
-        top_terms: list[TermCount] | None = None,
+        top_terms: list[TermCount],
+        severity: str | None,
     ) -> DetectedAnomaly | None:
-        severity = self.config.detector.severity(finding.score, alert_score)
+        severity = severity or self.config.detector.severity(finding.score, alert_score)
         if severity is None:
             return None
         end = start + self._step
@@ -362,7 +374,7 @@ class SeriesDetectors:
             "series": series,
             "window_start": start,
             "window_end": end,
-            "detector": "term-burst" if finding.metric == TERM_BURST else "count-spike",
+            "detector": _DETECTOR_NAMES.get(finding.metric, "count-spike"),
             "metric": finding.metric,
             "observed": finding.observed,
             "expected": finding.expected,
@@ -370,10 +382,10 @@ class SeriesDetectors:
             "upper": finding.upper,
             "score": finding.score,
             "severity": severity,
-            "summary": describe(finding),
+            "summary": describe(finding, self.config.window_seconds),
             "example_mention_ids": " ".join(examples),
             "detected_at": now,
-            "top_terms": encode_top_terms(top_terms or []),
+            "top_terms": encode_top_terms(top_terms),
         }
         table = Anomaly.__table__  # type: ignore[attr-defined]
         session.execute(

@@ -136,6 +136,9 @@ class RecordSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = True
+    # A full record pages on its own (warning) instead of only explaining other anomalies.
+    alert: bool = False
     spans_windows: tuple[int, ...] = Field(default=(5, 30, 120, 480), min_length=1)
     memory_windows: int = Field(default=30240, ge=2)
     bucket_windows: int = Field(default=360, ge=1)
@@ -176,6 +179,7 @@ class DetectionConfig(BaseModel):
     max_gap_windows: int = Field(default=1440, ge=1)
     detector: DetectorSettings = DetectorSettings()
     terms: TermSettings = TermSettings()
+    records: RecordSettings = RecordSettings()
     incidents: IncidentSettings = IncidentSettings()
 
     def build_terms(self) -> TermBurstDetector:

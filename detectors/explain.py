@@ -5,6 +5,8 @@
 >>> from detectors.count_spike import Finding
 >>> describe(Finding("volume", 58, 11.2, 4, 20, 9.1, 58))
 '58 mentions vs 11.2 expected (usual range 4–20), about 1 in 1.3 billion windows'
+>>> describe(Finding("volume_record", 1280, 874, math.nan, 874, math.log10(30241), 1280, 120))
+'1,280 mentions in 2 hours, the most of any 2 hours in 21 days (previous high 874)'
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from detectors.count_spike import (
     VOLUME_DROP,
     Finding,
 )
+from detectors.findings import VOLUME_RECORD
 from detectors.terms import TERM_BURST, TermCount, TermFinding
 
 METRIC_TITLES = {
@@ -26,6 +29,7 @@ METRIC_TITLES = {
     NEGATIVE_SHARE: "Negative mentions spike",
     SENTIMENT_SHIFT: "Sentiment shift",
     TERM_BURST: "Term burst",
+    VOLUME_RECORD: "Busiest stretch in weeks",
 }
 
 
@@ -64,7 +68,30 @@ def _usual(expected: float) -> str:
     return "0" if expected < 0.05 else f"{expected:.1f}".removesuffix(".0")
 
 
-def describe(finding: Finding) -> str:
+def duration(seconds: float) -> str:
+    """A length of time in the largest whole unit.
+
+    >>> duration(300), duration(7200), duration(1.5 * 86400)
+    ('5 minutes', '2 hours', '36 hours')
+    """
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and (seconds % size == 0 or unit != "day"):
+            count = round(seconds / size, 1)
+            return f"{count:g} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} seconds"
+
+
+def describe_record(finding: Finding, window_seconds: int) -> str:
+    """A record in plain words; its score is log10(1 + windows beaten), so the reach is exact."""
+    reach = round(10**finding.score - 1) * window_seconds
+    span = duration(finding.windows * window_seconds)
+    return (
+        f"{finding.observed:,.0f} mentions in {span}, the most of any {span} in "
+        f"{duration(reach)} (previous high {finding.expected:,.0f})"
+    )
+
+
+def describe(finding: Finding, window_seconds: int = 60) -> str:
     if isinstance(finding, TermFinding) and finding.term:
         tested = f"{finding.tested} terms" if finding.tested != 1 else "1 term"
         return (
@@ -72,6 +99,8 @@ def describe(finding: Finding) -> str:
             f"{_usual(finding.expected)} expected (usual range {finding.lower:g}–"
             f"{finding.upper:g}), {rarity(finding.score)} (allowing for the {tested} tested)"
         )
+    if finding.metric == VOLUME_RECORD:
+        return describe_record(finding, window_seconds)
     span = f" in the last {finding.windows} windows" if finding.windows > 1 else ""
     if finding.metric == NEGATIVE_SHARE:
         negatives = round(finding.observed * finding.support)

@@ -118,6 +118,7 @@ class RecordDetector(base.AnomalyDetector):
         self._histories = [_SpanHistory(span, memory, bucket) for span in spans]
         self._recent: deque[float] = deque(maxlen=max(max(spans, default=1) - 1, 1))
         self._learned = 0
+        self._streak = False  # the latest learnt window was a full record
 
     @classmethod
     def _unit_test_params(cls) -> Any:
@@ -138,7 +139,14 @@ class RecordDetector(base.AnomalyDetector):
         history = list(self._recent)[-(span - 1) :]
         return n + sum(history)
 
+    @property
+    def in_streak(self) -> bool:
+        """Whether the latest learnt window was already a full record: while a burst sits inside
+        a longer span, every later window's total of that span is a record too."""
+        return self._streak
+
     def learn_one(self, x: dict[Hashable, Any]) -> None:
+        self._streak = self.score_one(x) >= self.full_record_score
         n = float(x.get("n", 0))
         for history in self._histories:
             history.push(self._total(history.span, n))
@@ -164,17 +172,55 @@ class RecordDetector(base.AnomalyDetector):
             beaten = history.windows_beaten(total)
             score = self.full_record_score if beaten is None else math.log10(1 + beaten)
             if score > best.score:
+                # The usual range is every remembered total: from nothing to the previous high.
                 best = Finding(
                     VOLUME_RECORD,
                     total,
                     high,
-                    math.nan,
+                    0.0,
                     high,
                     score,
                     int(total),
                     history.span,
                 )
         return best
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything learnt, as JSON-ready data: weeks of totals are more than a restart
+        replays."""
+        return {
+            "learned": self._learned,
+            "streak": self._streak,
+            "recent": list(self._recent),
+            "spans": [
+                {
+                    "span": h.span,
+                    "pending": list(h.pending),
+                    "buckets": list(h.buckets),
+                    "open_max": h.open_max if h.open_len else None,
+                    "open_len": h.open_len,
+                }
+                for h in self._histories
+            ],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a snapshot; a span the snapshot does not know starts empty."""
+        self._learned = int(state["learned"])
+        self._streak = bool(state.get("streak", False))
+        self._recent.clear()
+        self._recent.extend(float(n) for n in state["recent"])
+        saved = {int(s["span"]): s for s in state["spans"]}
+        for history in self._histories:
+            span_state = saved.get(history.span)
+            if span_state is None:
+                continue
+            history.pending = deque(float(t) for t in span_state["pending"])
+            history.buckets.clear()
+            history.buckets.extend(float(t) for t in span_state["buckets"])
+            history.open_len = int(span_state["open_len"])
+            open_max = span_state["open_max"]
+            history.open_max = -math.inf if open_max is None else float(open_max)
 
     def remembered_windows(self) -> int:
         """How many windows of history the longest-remembered span has seen (for "busiest in

@@ -9,12 +9,20 @@ restarted or rebalanced worker continues from exactly what was learnt.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, SQLModel
 
 from monitor.storage.db import insert_for
+
+SNAPSHOT_EVERY = timedelta(hours=1)
+
+
+def snapshot_due(enabled: bool, saved: datetime | None, through: datetime) -> bool:
+    """Hourly is often enough: memories of weeks barely move in an hour, and the windows after
+    the snapshot are replayed on restart anyway."""
+    return enabled and (saved is None or through - saved >= SNAPSHOT_EVERY)
 
 
 def save_snapshot(

@@ -303,3 +303,14 @@ class SentimentCorrection(SQLModel, table=True):
     label: str = Field(max_length=10)
     who: str = Field(max_length=200)
     created_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class RecordBaseline(SQLModel, table=True):
+    """A series' busiest totals per span over the record memory (weeks), as of
+    ``through_window``; saved with the seasonal profile, at most hourly."""
+
+    __tablename__ = "record_baselines"
+
+    series: str = Field(primary_key=True, max_length=200)
+    through_window: datetime = _utc()  # type: ignore[assignment]
+    state: str = Field(sa_column=Column(Text, nullable=False))  # JSON, RecordDetector.snapshot

@@ -1,4 +1,4 @@
-"""The busiest-stretch detector: records over weeks, on any span, and nothing on a sparse trickle."""
+"""The busiest-stretch detector: records over weeks, on any span, never on a sparse trickle."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_a_burst_beyond_everything_remembered_is_a_full_record_and_says_how_big(
 
 def test_a_second_smaller_burst_scores_by_how_far_back_it_reaches():
     values = list(poisson_days(3, 20.0))
-    values += [400] + list(poisson_days(1, 20.0, seed=8))
+    values += [400, *list(poisson_days(1, 20.0, seed=8))]
     detector = fed(values)
     second = detector.assess({"n": 200})
     assert second.score < detector.full_record_score
