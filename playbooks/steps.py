@@ -36,7 +36,7 @@ from playbooks.schema import (
     matches,
 )
 from playbooks.service import DraftError, Setup, facts_of
-from playbooks.team import alert_message, escalation_message, post_once, team_key
+from playbooks.team import alert_message, escalation_message, give_up, post_once, team_key
 
 log = logging.getLogger(__name__)
 # Back-off of a failed step: 5 s, 10 s, 20 s … at most 5 minutes; given up after this many.
@@ -314,6 +314,7 @@ def _retry(engine: Engine, run_id: int, error: str, now: datetime) -> None:
         run.last_error = error[:2000]
         if run.attempts >= MAX_ATTEMPTS:
             run.status = "failed"
+            give_up(session, key=team_key(run.incident_id, run.step_id), error=error, now=now)
             log.error("playbook step %s/%s gave up: %s", run.playbook, run.step_id, error)
         else:
             delay = min(RETRY_MAX, RETRY_FIRST * 2 ** (run.attempts - 1))

@@ -1,7 +1,10 @@
 """Team messages (slack_alert and escalate steps): once per (incident, step), no approval.
 
 The claim is an outbox row (``deliveries``) with the key ``INCIDENT:team:STEP`` and status
-``claimed``, so a replayed incident event or a second worker never posts it twice.
+``claimed``, so a replayed incident event or a second worker never posts it twice. When Slack
+cannot be reached (or asks us to slow down) the row becomes ``retrying`` and the step is tried
+again with the playbook steps' back-off; the next attempt takes the claim over. A refusal (an
+unknown channel, a revoked token) is final: ``dead``, with the reason in the audit log.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
 from monitor.incidents.acknowledge import ack_block
@@ -26,6 +29,10 @@ from playbooks.schema import EscalateStep, Playbook, SlackAlert
 from playbooks.service import incident_context
 
 log = logging.getLogger(__name__)
+
+
+class TeamMessageRetry(RuntimeError):
+    """Slack could not take the message now; the step is tried again later."""
 
 
 def team_key(incident_id: int, step_id: str) -> str:
@@ -59,30 +66,66 @@ def claim(session: Session, *, key: str, now: datetime) -> bool:
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(table.c.id)
     ).first()
-    return inserted is not None
+    if inserted is not None:
+        return True
+    # An earlier attempt could not reach Slack: this one takes the claim over (only one does).
+    retaken = session.execute(
+        update(table)
+        .where(table.c.idempotency_key == key, table.c.status == "retrying")
+        .values(status="claimed", next_attempt_at=now)
+        .returning(table.c.id)
+    ).first()
+    return retaken is not None
 
 
 def record_team_alert(
-    engine: Engine, *, key: str, via: str, error: str | None, now: datetime
+    engine: Engine,
+    *,
+    key: str,
+    via: str,
+    error: str | None,
+    now: datetime,
+    transient: bool = False,
 ) -> None:
-    """Mark the claimed alert sent, or dead with the error (it is not retried)."""
+    """Mark the claimed alert sent, retrying (Slack unreachable: tried again later) or dead
+    with the error (refused: final)."""
     with session_scope(engine) as session:
         delivery = session.exec(select(Delivery).where(Delivery.idempotency_key == key)).first()
         if delivery is None:
             return
         delivery.attempts += 1
-        delivery.status = "dead" if error else "sent"
+        delivery.status = "sent" if error is None else "retrying" if transient else "dead"
         delivery.last_error = error
         delivery.sent_at = None if error else now
         session.add(delivery)
-        audit.append(
-            session,
-            actor="engine",
-            action="dead-letter" if error else "send",
-            subject=f"delivery:{key}",
-            detail={"channel": "team", "via": via, "error": error},
-            now=now,
-        )
+        if error is None or not transient:
+            audit.append(
+                session,
+                actor="engine",
+                action="dead-letter" if error else "send",
+                subject=f"delivery:{key}",
+                detail={"channel": "team", "via": via, "error": error},
+                now=now,
+            )
+
+
+def give_up(session: Session, *, key: str, error: str, now: datetime) -> None:
+    """The step ran out of attempts: a message still waiting to be retried is dead."""
+    delivery = session.exec(
+        select(Delivery).where(Delivery.idempotency_key == key, Delivery.status == "retrying")
+    ).first()
+    if delivery is None:
+        return
+    delivery.status, delivery.last_error = "dead", error[:2000]
+    session.add(delivery)
+    audit.append(
+        session,
+        actor="engine",
+        action="dead-letter",
+        subject=f"delivery:{key}",
+        detail={"channel": "team", "error": error[:500], "gave_up": True},
+        now=now,
+    )
 
 
 def alert_message(detail: IncidentDetail, playbook: Playbook, step: SlackAlert) -> AlertMessage:
@@ -115,19 +158,27 @@ def escalation_message(
 async def post_once(
     engine: Engine, *, key: str, message: AlertMessage, notifier: Notifier, now: datetime
 ) -> bool:
-    """Post a team message once per key; True when posted. A failed post is recorded (dead),
-    not retried."""
+    """Post a team message once per key; True when posted. A refused post is recorded (dead);
+    one that could not reach Slack is recorded (retrying) and raises `TeamMessageRetry`."""
     if not await asyncio.to_thread(_claim, engine, key, now):
         return False
-    error = None
+    error, transient = None, False
     try:
         await notifier.post_alert(message)
     except NotifierError as exc:
-        error = str(exc)
+        error, transient = str(exc), exc.transient
         log.error("team message %s not delivered: %s", key, exc)
     await asyncio.to_thread(
-        record_team_alert, engine, key=key, via=notifier.name, error=error, now=now
+        record_team_alert,
+        engine,
+        key=key,
+        via=notifier.name,
+        error=error,
+        now=now,
+        transient=transient,
     )
+    if transient:
+        raise TeamMessageRetry(str(error))
     return error is None
 
 

@@ -9,7 +9,13 @@ from monitor.settings import Settings
 
 
 class NotifierError(RuntimeError):
-    """The alert could not be delivered; the message says why in one line."""
+    """The alert could not be delivered; the message says why in one line. ``transient`` means
+    trying again later may work (Slack unreachable or asking us to slow down), as opposed to a
+    refusal such as an unknown channel or a revoked token."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Notifier(Protocol):

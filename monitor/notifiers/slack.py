@@ -12,6 +12,10 @@ from monitor.notifiers import NotifierError
 from monitor.slack_api import SlackApi, SlackFailure, call_once
 
 _ATTEMPTS = 3
+# API errors that say "not now" rather than "no": Slack's own trouble.
+_TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+)
 
 
 class SlackNotifier:
@@ -34,14 +38,16 @@ class SlackNotifier:
                 )
                 return str(response.get("ts") or "")
             except SlackFailure as exc:
-                if exc.refused:
+                if exc.refused and exc.error not in _TRANSIENT_ERRORS:
                     raise NotifierError(f"Slack refused the alert: {exc.error}") from exc
                 last_error = exc.error
                 if exc.retry_after is not None:
                     await asyncio.sleep(min(exc.retry_after, 30))
                 else:
                     await asyncio.sleep(0.5 * 2**attempt)
-        raise NotifierError(f"Slack unreachable after {_ATTEMPTS} attempts: {last_error}")
+        raise NotifierError(
+            f"Slack unreachable after {_ATTEMPTS} attempts: {last_error}", transient=True
+        )
 
     async def close(self) -> None:
         await self._api.close()

@@ -21,16 +21,56 @@ from monitor.storage.models import Incident
 from playbooks.approvals import approve
 from playbooks.channels.console import ConsoleChannel
 from playbooks.models import AuditEntry, Delivery, Draft, StepRun
-from playbooks.steps import AdvanceReport, advance_due, runs_of, schedule, unscheduled
+from playbooks.steps import (
+    MAX_ATTEMPTS,
+    RETRY_MAX,
+    AdvanceReport,
+    advance_due,
+    runs_of,
+    schedule,
+    unscheduled,
+)
 from tests.playbooks.helpers import config_copy, customers, outage_incident, send_pass, setup_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
+SECOND = timedelta(seconds=1)
 
 
 def _advance(engine, setup, now, stream: io.StringIO) -> AdvanceReport:
     console = ConsoleNotifier(stream)
     return asyncio.run(advance_due(engine, setup=setup, now=now, notifier_for=lambda _: console))
+
+
+def _advance_with_slack(
+    engine, setup, now: datetime, url: str, token: str = "xoxb-test-token"
+) -> AdvanceReport:
+    """Advance with team messages going to the fake Slack through the real client."""
+
+    async def run() -> AdvanceReport:
+        made: list[SlackNotifier] = []
+
+        def slack(channel: str | None) -> SlackNotifier:
+            made.append(
+                SlackNotifier(token=SecretStr(token), channel=channel or "#crisis", base_url=url)
+            )
+            return made[-1]
+
+        try:
+            return await advance_due(engine, setup=setup, now=now, notifier_for=slack)
+        finally:
+            for notifier in made:
+                await notifier.close()
+
+    return asyncio.run(run())
+
+
+def _team_delivery(engine, incident: int, step: str) -> Delivery:
+    with Session(engine) as session:
+        key = f"{incident}:team:{step}"
+        found = session.exec(select(Delivery).where(Delivery.idempotency_key == key)).one()
+        session.expunge(found)
+        return found
 
 
 def _status(engine, incident: int) -> dict[str, str]:
@@ -114,28 +154,12 @@ def test_escalation_reaches_slack_with_the_group_mention_and_an_ack_button(
     incident = outage_incident(engine)
     schedule(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
 
-    async def run(now: datetime) -> AdvanceReport:
-        made: list[SlackNotifier] = []
+    def run(now: datetime) -> AdvanceReport:
+        return _advance_with_slack(engine, setup, now, fake_slack.url)
 
-        def slack(channel: str | None) -> SlackNotifier:
-            made.append(
-                SlackNotifier(
-                    token=SecretStr("xoxb-test-token"),
-                    channel=channel or "#crisis",
-                    base_url=fake_slack.url,
-                )
-            )
-            return made[-1]
-
-        try:
-            return await advance_due(engine, setup=setup, now=now, notifier_for=slack)
-        finally:
-            for notifier in made:
-                await notifier.close()
-
-    asyncio.run(run(NOW))
+    run(NOW)
     assert [p["channel"] for p in fake_slack.posts] == ["#crisis-comms"]
-    asyncio.run(run(NOW + 46 * MINUTE))
+    run(NOW + 46 * MINUTE)
     escalation = fake_slack.posts[-1]
     assert escalation["channel"] == "#incident-leads"
     assert escalation["text"].startswith("<!subteam^S0ONCALL1> ")
@@ -143,6 +167,54 @@ def test_escalation_reaches_slack_with_the_group_mention_and_an_ack_button(
     assert [(b["action_id"], b["value"]) for b in buttons] == [
         (f"incident_ack_{incident}", str(incident))
     ]
+
+
+def test_a_slack_alert_slack_could_not_take_is_posted_later_exactly_once(engine, fake_slack):
+    setup = setup_for()
+    incident = outage_incident(engine)
+    schedule(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
+    fake_slack.fail_next = [429, 429, 429]  # every attempt of the first run is rate-limited
+    report = _advance_with_slack(engine, setup, NOW, fake_slack.url)
+    assert fake_slack.posts == []
+    assert [name.split("/")[-1] for name in report.retrying] == ["tell-comms"]
+    assert _team_delivery(engine, incident, "tell-comms").status == "retrying"
+    assert _status(engine, incident)["tell-comms"] == "scheduled"
+
+    _advance_with_slack(engine, setup, NOW + 2 * SECOND, fake_slack.url)  # not due yet
+    assert fake_slack.posts == []
+    _advance_with_slack(engine, setup, NOW + 6 * SECOND, fake_slack.url)
+    _advance_with_slack(engine, setup, NOW + 20 * SECOND, fake_slack.url)
+    assert [p["channel"] for p in fake_slack.posts] == ["#crisis-comms"]
+    assert _team_delivery(engine, incident, "tell-comms").status == "sent"
+    assert _status(engine, incident)["tell-comms"] == "done"
+
+
+def test_a_refused_slack_alert_is_dead_at_once_and_a_lasting_outage_gives_up(engine, fake_slack):
+    setup = setup_for()
+    refused = outage_incident(engine, tag="r")
+    schedule(engine, setup=setup, incident_id=refused, change="opened", now=NOW)
+    # A wrong token is a refusal (invalid_auth): no point in trying again.
+    _advance_with_slack(engine, setup, NOW, fake_slack.url, token="xoxb-revoked")
+    assert _team_delivery(engine, refused, "tell-comms").status == "dead"
+    assert _status(engine, refused)["tell-comms"] == "done"
+
+    # Slack down for longer than the step's attempts: the step fails, the message is dead.
+    other = outage_incident(engine, tag="u", day=2)
+    schedule(engine, setup=setup, incident_id=other, change="opened", now=NOW)
+    fake_slack.fail_next = [429] * 3 * MAX_ATTEMPTS
+    now = NOW
+    for _ in range(MAX_ATTEMPTS):
+        _advance_with_slack(engine, setup, now, fake_slack.url)
+        now += RETRY_MAX
+    assert "#crisis-comms" not in [p["channel"] for p in fake_slack.posts]
+    assert _status(engine, other)["tell-comms"] == "failed"
+    delivery = _team_delivery(engine, other, "tell-comms")
+    assert (delivery.status, delivery.attempts) == ("dead", MAX_ATTEMPTS)
+    with Session(engine) as session:
+        audit = session.exec(
+            select(AuditEntry).where(AuditEntry.subject == f"delivery:{other}:team:tell-comms")
+        ).all()
+    assert [a.action for a in audit] == ["dead-letter"]  # once, when it gave up
 
 
 def test_resolving_cancels_waiting_steps_and_schedules_the_all_clear(engine):
