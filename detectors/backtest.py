@@ -165,9 +165,9 @@ def run_series(
         findings = counted + config.terms.judge(terms, x, config.detector)
         top: tuple[TermCount, ...] = ()
         alerting = any(config.detector.severity(f.score) for f in findings)
-        if alerting:
-            top = tuple(terms.top_terms(x, config.terms.top_terms))
         record = record_finding(config.records, records, x, alerting)
+        if alerting or record:
+            top = tuple(terms.top_terms(x, config.terms.top_terms))
         judged = [(f, config.detector.severity(f.score)) for f in findings]
         for finding, severity in [*judged, *([record] if record else [])]:
             if severity is not None:

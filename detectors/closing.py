@@ -305,8 +305,9 @@ class SeriesDetectors:
                     state.terms, x, self.config.detector, alert
                 )
                 alerting = any(self.config.detector.severity(f.score, alert) for f in findings)
-                top = state.terms.top_terms(x, self.config.terms.top_terms) if alerting else []
                 record = record_finding(self.config.records, state.records, x, alerting)
+                reported = alerting or record is not None
+                top = state.terms.top_terms(x, self.config.terms.top_terms) if reported else []
                 state.detector.learn_one(x)
                 state.terms.learn_one(x)
                 state.records.learn_one(x)

@@ -21,6 +21,7 @@ from detectors.count_spike import (
     Finding,
 )
 from detectors.findings import VOLUME_RECORD
+from detectors.records import RecordFinding
 from detectors.terms import TERM_BURST, TermCount, TermFinding
 
 METRIC_TITLES = {
@@ -82,8 +83,10 @@ def duration(seconds: float) -> str:
 
 
 def describe_record(finding: Finding, window_seconds: int) -> str:
-    """A record in plain words; its score is log10(1 + windows beaten), so the reach is exact."""
-    reach = round(10**finding.score - 1) * window_seconds
+    """A record in plain words: how far back it reaches (its score is log10(1 + windows
+    beaten), unless the finding says how much history a young series had)."""
+    windows = finding.reach if isinstance(finding, RecordFinding) else round(10**finding.score - 1)
+    reach = windows * window_seconds
     span = duration(finding.windows * window_seconds)
     return (
         f"{finding.observed:,.0f} mentions in {span}, the most of any {span} in "

@@ -47,8 +47,9 @@ def record_finding(
     finding = detector.assess(x)
     if finding.score < detector.full_record_score:
         return None
-    if detector.in_streak:  # one report per record streak, not one per window of it
+    if detector.in_streak and detector.streak_reported:
+        return None  # one report per record streak, not one per window of it
+    if not (settings.alert or alerting):
         return None
-    if settings.alert:
-        return finding, "warning"
-    return (finding, "info") if alerting else None
+    detector.streak_reported = True
+    return finding, "warning" if settings.alert else "info"

@@ -35,11 +35,21 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from river import base
 
 from detectors.findings import VOLUME_RECORD, Finding
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFinding(Finding):
+    """A record: ``observed`` is the span's total, ``expected`` and ``upper`` the previous high,
+    ``windows`` the span, and ``reach`` how many windows of history it beats (for a full record,
+    all it remembers: less than the memory while the series is young)."""
+
+    reach: int = 0
 
 
 class _SpanHistory:
@@ -117,8 +127,13 @@ class RecordDetector(base.AnomalyDetector):
         self.warmup = warmup
         self._histories = [_SpanHistory(span, memory, bucket) for span in spans]
         self._recent: deque[float] = deque(maxlen=max(max(spans, default=1) - 1, 1))
+        self._sums = [0.0 for _ in spans]  # each span's total of the windows before this one
         self._learned = 0
         self._streak = False  # the latest learnt window was a full record
+        # Whether the current streak has been reported (by the live pipeline): it is reported
+        # once, but a streak that starts before its window alerts is reported when it does.
+        self.streak_reported = False
+        self._scored: tuple[int, float, float] | None = None  # (learned, n, score) just scored
 
     @classmethod
     def _unit_test_params(cls) -> Any:
@@ -133,11 +148,8 @@ class RecordDetector(base.AnomalyDetector):
     def warmed_up(self) -> bool:
         return self._learned >= self.warmup
 
-    def _total(self, span: int, n: float) -> float:
-        if span <= 1:
-            return n
-        history = list(self._recent)[-(span - 1) :]
-        return n + sum(history)
+    def _total(self, index: int, n: float) -> float:
+        return n + self._sums[index]
 
     @property
     def in_streak(self) -> bool:
@@ -146,43 +158,51 @@ class RecordDetector(base.AnomalyDetector):
         return self._streak
 
     def learn_one(self, x: dict[Hashable, Any]) -> None:
-        self._streak = self.score_one(x) >= self.full_record_score
         n = float(x.get("n", 0))
-        for history in self._histories:
-            history.push(self._total(history.span, n))
+        scored = self._scored
+        fresh = scored is not None and scored[:2] == (self._learned, n)
+        score = scored[2] if fresh and scored is not None else self.score_one(x)
+        self._streak = score >= self.full_record_score
+        if not self._streak:
+            self.streak_reported = False
+        for index, history in enumerate(self._histories):
+            history.push(self._total(index, n))
+            if history.span > 1:
+                # Slide the span: the newest window joins, the oldest of the span - 1 leaves.
+                leaving = (
+                    self._recent[-(history.span - 1)]
+                    if len(self._recent) >= history.span - 1
+                    else 0.0
+                )
+                self._sums[index] += n - leaving
         self._recent.append(n)
         self._learned += 1
 
     def score_one(self, x: dict[Hashable, Any]) -> float:
         return self.assess(x).score
 
-    def assess(self, x: dict[Hashable, Any]) -> Finding:
+    def assess(self, x: dict[Hashable, Any]) -> RecordFinding:
         """The span whose total reaches furthest back: observed total, previous high, score."""
         n = float(x.get("n", 0))
-        best = Finding(VOLUME_RECORD, n, math.nan, math.nan, math.nan, 0.0, int(n))
+        best = RecordFinding(VOLUME_RECORD, n, math.nan, math.nan, math.nan, 0.0, int(n))
         if not self.warmed_up:
             return best
-        for history in self._histories:
+        for index, history in enumerate(self._histories):
             if not history.remembered:
                 continue
-            total = self._total(history.span, n)
+            total = self._total(index, n)
             if total < self.min_count:
                 continue
             high = history.previous_high()
             beaten = history.windows_beaten(total)
             score = self.full_record_score if beaten is None else math.log10(1 + beaten)
             if score > best.score:
+                reach = min(history.remembered, self.memory) if beaten is None else beaten
                 # The usual range is every remembered total: from nothing to the previous high.
-                best = Finding(
-                    VOLUME_RECORD,
-                    total,
-                    high,
-                    0.0,
-                    high,
-                    score,
-                    int(total),
-                    history.span,
+                best = RecordFinding(
+                    VOLUME_RECORD, total, high, 0.0, high, score, int(total), history.span, reach
                 )
+        self._scored = (self._learned, n, best.score)
         return best
 
     def snapshot(self) -> dict[str, Any]:
@@ -191,6 +211,7 @@ class RecordDetector(base.AnomalyDetector):
         return {
             "learned": self._learned,
             "streak": self._streak,
+            "streak_reported": self.streak_reported,
             "recent": list(self._recent),
             "spans": [
                 {
@@ -208,8 +229,12 @@ class RecordDetector(base.AnomalyDetector):
         """Continue from a snapshot; a span the snapshot does not know starts empty."""
         self._learned = int(state["learned"])
         self._streak = bool(state.get("streak", False))
+        self.streak_reported = bool(state.get("streak_reported", False))
+        self._scored = None
         self._recent.clear()
         self._recent.extend(float(n) for n in state["recent"])
+        recent = list(self._recent)
+        self._sums = [sum(recent[-(span - 1) :]) if span > 1 else 0.0 for span in self.spans]
         saved = {int(s["span"]): s for s in state["spans"]}
         for history in self._histories:
             span_state = saved.get(history.span)

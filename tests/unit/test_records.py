@@ -9,6 +9,7 @@ import pytest
 
 from detectors.config import ConfigError, RecordSettings, load_yaml_model
 from detectors.findings import VOLUME_RECORD
+from detectors.record_store import record_finding
 from detectors.records import RecordDetector
 
 DAY = 288  # five-minute windows
@@ -97,6 +98,27 @@ def test_nothing_scores_before_warm_up_and_scoring_learns_nothing():
     before = warm.assess({"n": 300})
     warm.score_one({"n": 300})
     assert warm.assess({"n": 300}) == before
+
+
+def test_a_record_streak_is_reported_once_when_its_window_alerts():
+    settings = RecordSettings(
+        spans_windows=(1, 6, 24, 96), memory_windows=21 * DAY, bucket_windows=72, min_count=5
+    )
+    detector = fed(poisson_days(3, 20.0), memory=21 * DAY)
+    reported = []
+    # A busy stretch: every window beats the last, but the count detector alerts only from
+    # the second one on (as when a rise starts just below the alert score).
+    for n, alerting in ((60, False), (90, True), (120, True)):
+        x = {"n": n}
+        reported.append(record_finding(settings, detector, x, alerting))
+        detector.learn_one(x)
+    assert reported[0] is None  # a record alone explains nothing and pages no one
+    assert reported[1] is not None and reported[1][1] == "info"
+    assert reported[2] is None  # the same streak, already told
+    for _ in range(DAY):
+        detector.learn_one({"n": 20})
+    again = record_finding(settings, detector, {"n": 500}, True)
+    assert again is not None  # a new streak is reported again
 
 
 def test_record_settings_reject_a_span_of_zero(tmp_path):
