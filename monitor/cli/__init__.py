@@ -69,41 +69,36 @@ def _fail(message: str, *, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
-def main() -> None:
-    from detectors.backtest import BacktestError
-    from detectors.config import ConfigError
-    from detectors.nab_eval import NabDataError
-    from detectors.plot import PlotUnavailable
-    from detectors.sentiment.batch import BatchError
-    from detectors.sentiment.corrections import CorrectionError
-    from detectors.sentiment.training import DataError
-    from monitor.broker import BrokerError
-    from monitor.service import ServiceError
-    from monitor.storage.db import DatabaseError
-    from monitor.worker import WorkerError
-    from playbooks.yamlfile import ConfigFileError
-    from streams.drills import DrillError
-    from streams.replay import ReplayError
-    from streams.sources.config import SourceConfigError
+# Failures that are expected and explain themselves in one line, by module: looked up only
+# when something was raised, and only in modules already imported (a class from a module that
+# never loaded cannot have been raised), so `crisismon --help` does not import SciPy.
+_EXPECTED_ERRORS = (
+    ("detectors.backtest", "BacktestError"),
+    ("detectors.config", "ConfigError"),
+    ("detectors.nab_eval", "NabDataError"),
+    ("detectors.plot", "PlotUnavailable"),
+    ("detectors.sentiment.batch", "BatchError"),
+    ("detectors.sentiment.corrections", "CorrectionError"),
+    ("detectors.sentiment.training", "DataError"),
+    ("monitor.broker", "BrokerError"),
+    ("monitor.service", "ServiceError"),
+    ("monitor.storage.db", "DatabaseError"),
+    ("monitor.worker", "WorkerError"),
+    ("playbooks.yamlfile", "ConfigFileError"),
+    ("streams.drills", "DrillError"),
+    ("streams.replay", "ReplayError"),
+    ("streams.sources.config", "SourceConfigError"),
+)
 
-    expected = (
-        BatchError,
-        BrokerError,
-        ConfigError,
-        CorrectionError,
-        DataError,
-        DatabaseError,
-        DrillError,
-        ReplayError,
-        ServiceError,
-        SourceConfigError,
-        WorkerError,
-        NabDataError,
-        BacktestError,
-        PlotUnavailable,
-        CliError,
-        ConfigFileError,
-    )
+
+def _is_expected(exc: BaseException) -> bool:
+    if isinstance(exc, CliError):
+        return True
+    loaded = (getattr(sys.modules[m], name) for m, name in _EXPECTED_ERRORS if m in sys.modules)
+    return isinstance(exc, tuple(loaded))
+
+
+def main() -> None:
     try:
         # Not standalone: click's usage errors reach us instead of being drawn as a box.
         outcome = cli(standalone_mode=False)
@@ -114,8 +109,6 @@ def main() -> None:
         _fail(_usage_line(exc), code=exc.exit_code)
     except typer.Abort:
         _fail("aborted")
-    except expected as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
@@ -123,6 +116,10 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as exc:
+        if not _is_expected(exc):
+            raise
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     # A command that ends with typer.Exit(code) returns the code instead of raising.
     if isinstance(outcome, int) and not isinstance(outcome, bool) and outcome != 0:
         raise SystemExit(outcome)

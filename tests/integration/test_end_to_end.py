@@ -65,10 +65,14 @@ def test_spike_fires_one_alert_and_baseline_none(
     assert "usual range" in text
     assert "outage" in text.lower() or "down" in text.lower()  # an example mention is quoted
 
-    with Session(engine) as session:
-        incidents = session.exec(select(Incident)).all()
-    assert len(incidents) == 1
-    assert incidents[0].alert_text == text  # what was posted is what is stored
+    def incidents() -> list[Incident]:
+        with Session(engine) as session:
+            return list(session.exec(select(Incident)).all())
+
+    # The alert is recorded after Slack accepts it, so the row may lag the post by a moment.
+    wait_until(lambda: incidents()[0].alert_text is not None, 10, "the alert to be recorded")
+    assert len(incidents()) == 1
+    assert incidents()[0].alert_text == text  # what was posted is what is stored
 
     # The same file again: stored once, counted once, no second alert.
     everything = write(items, tmp_path / "all.jsonl")
