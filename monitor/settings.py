@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     slack_approvers: str = Field(
         default="", description="comma-separated Slack user ids allowed to approve drafts"
     )
+    slack_responders: str = Field(
+        default="",
+        description="comma-separated Slack user ids allowed to acknowledge incidents, besides "
+        "the approvers; empty: anyone in the workspace",
+    )
 
     # Playbooks: who may approve over the web API, and where customer messages go.
     api_tokens: SecretStr | None = Field(

@@ -15,7 +15,7 @@ from faust.web import Request, Response, View
 
 from monitor import resources
 from monitor.app import app
-from monitor.incidents.acknowledge import UnknownIncident, acknowledge
+from monitor.incidents.acknowledge import UnknownIncident, acknowledge, may_acknowledge
 from monitor.incidents.feedback_buttons import ACTION_PREFIX as FEEDBACK_ACTIONS
 from monitor.incidents.feedback_buttons import parse_feedback_click
 from monitor.incidents.slack_feedback import answer_click
@@ -109,6 +109,17 @@ def _in_background(work: Coroutine[Any, Any, None]) -> None:
 
 async def _acknowledge(ack: AckAction) -> None:
     who = f"slack:{ack.user_name or ack.user_id}"
+    settings = get_settings()
+    if not may_acknowledge(
+        ack.user_id, responders=settings.slack_responders, approvers=settings.slack_approvers
+    ):
+        log.warning(
+            "slack acknowledgement of incident %s by %s refused: not in "
+            "CRISISMON_SLACK_RESPONDERS or CRISISMON_SLACK_APPROVERS",
+            ack.incident_id,
+            who,
+        )
+        return
     try:
         done = await asyncio.to_thread(
             acknowledge, resources.engine(), incident_id=ack.incident_id, who=who, now=utcnow()

@@ -20,6 +20,23 @@ from playbooks import audit
 ACK_ACTION = "incident_ack"
 
 
+def may_acknowledge(user_id: str, *, responders: str, approvers: str) -> bool:
+    """Whether a Slack user may press Acknowledge: anyone when no responders are listed (an
+    incident tool's usual rule: whoever has it says so), otherwise the responders and approvers.
+
+    >>> may_acknowledge("U9", responders="", approvers="U1")
+    True
+    >>> may_acknowledge("U9", responders="U2, U3", approvers="U1")
+    False
+    >>> may_acknowledge("U1", responders="U2,U3", approvers="U1")
+    True
+    """
+    listed = {u.strip() for u in responders.split(",") if u.strip()}
+    if not listed:
+        return True
+    return user_id in listed | {u.strip() for u in approvers.split(",") if u.strip()}
+
+
 class UnknownIncident(LookupError):
     """No incident has this id."""
 

@@ -63,10 +63,10 @@ def _ack_button(fake_slack, incident: int) -> dict | None:
     return None
 
 
-def _ack_payload(button: dict, user: str = "ana") -> bytes:
+def _ack_payload(button: dict, user: str = "ana", user_id: str = "U42") -> bytes:
     payload = {
         "type": "block_actions",
-        "user": {"id": "U42", "username": user, "name": user},
+        "user": {"id": user_id, "username": user, "name": user},
         "trigger_id": "1.2.3",
         "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"]}],
     }
@@ -112,6 +112,7 @@ def test_status_page_slack_customers_and_escalation(
             "CRISISMON_API_TOKENS": "ana-token=ana:approver,imp=ivan:importer",
             "CRISISMON_SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "CRISISMON_SLACK_APPROVERS": "W111",
+            "CRISISMON_SLACK_RESPONDERS": "U42",  # ana may acknowledge; mallory (U99) may not
             "CRISISMON_UNSUBSCRIBE_SECRET": "unsub-secret",
             "CRISISMON_STATUS_PAGE_TITLE": "Acme status",
         }
@@ -178,6 +179,10 @@ def test_status_page_slack_customers_and_escalation(
     wait_until(lambda: _ack_button(fake_slack, b) is not None, 30, "B's Acknowledge button")
     body = _ack_payload(_ack_button(fake_slack, b))
     assert _slack_post(web, body, tamper=True)[0] == 401
+    # Someone not among the responders: Slack gets its answer, the click changes nothing (the
+    # audit at the end has no acknowledgement by mallory).
+    outsider = _ack_payload(_ack_button(fake_slack, b), user="mallory", user_id="U99")
+    assert _slack_post(web, outsider)[0] == 200
     status, took, _ = _slack_post(web, body)
     assert status == 200 and took < 3.0
 
