@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detectors.nab import STANDARD, score_corpus
-from detectors.nab_eval import NabFile, load_corpus
+from detectors.nab_eval import NabFile, load_corpus, one_per_cooldown
 
 DAY = 288
 MEMORIES_DAYS = (3, 7, 10, 14, 21, 28, 60)
@@ -80,15 +80,6 @@ def full_records(values: NDArray[np.float64], spans: Sequence[int], memory: int)
     return hit
 
 
-def alerts(hit: NDArray, cooldown: int) -> list[int]:
-    rows, quiet_until = [], -1
-    for row in np.flatnonzero(hit):
-        if row > quiet_until:
-            rows.append(int(row))
-            quiet_until = int(row) + cooldown
-    return rows
-
-
 def score(files: list[NabFile], chosen: dict[str, list[int]]) -> float:
     return score_corpus(
         ((chosen[f.key], f.windows, len(f.values)) for f in files), STANDARD
@@ -106,7 +97,8 @@ def main() -> None:
 
     def alerts_of(config: Config, nab_file: NabFile) -> list[int]:
         spans, days, cooldown = config
-        return alerts(hits[(spans, days, nab_file.key)], cooldown)
+        rows = np.flatnonzero(hits[(spans, days, nab_file.key)]).tolist()
+        return one_per_cooldown(rows, cooldown)
 
     def grid_scores(train: list[NabFile]) -> dict[Config, float]:
         return {

@@ -9,7 +9,7 @@ from `DetectorSettings.build()`, scored before it learns, exactly as `detectors.
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,11 +20,11 @@ from typing import Any
 from detectors.config import DetectionConfig
 from detectors.count_spike import Finding
 from detectors.explain import describe, describe_top_terms
-from detectors.record_store import record_finding
+from detectors.judging import judge_window, learn_window
 from detectors.sentiment import Scorer
 from detectors.series import NO_FAN_OUT, FanOut
 from detectors.terms import TermCount
-from detectors.vocabulary import count_terms
+from detectors.vocabulary import mention_terms
 from streams.ingest import score_batch
 from streams.mentions import MentionIn, parse_event_time
 from streams.windows import aggregate, window_start, window_starts_between
@@ -115,12 +115,14 @@ def histories_from_mentions(
     scored = score_batch(mentions, scorer, fan_out=fan_out)
     counted = [item.counted() for item in scored]
     deltas = aggregate(counted, window_seconds)
-    # The texts of each (series, window), counted into terms as closing windows live does.
-    texts: dict[tuple[str, datetime], list[str]] = defaultdict(list)
+    # Mentions saying each term, per (series, window), as closing windows live counts them;
+    # each text is cut into terms once, however many series it counts toward.
+    term_counts: dict[tuple[str, datetime], Counter[str]] = defaultdict(Counter)
     for item in scored:
         start = window_start(item.mention.event_time, window_seconds)
+        said = mention_terms(item.mention.text)
         for key in item.series_keys:
-            texts[(key, start)].append(item.mention.text)
+            term_counts[(key, start)].update(said)
     per_series: dict[str, dict[datetime, tuple[int, int, float]]] = defaultdict(dict)
     for (series, start), delta in deltas.items():
         per_series[series][start] = (delta.n, delta.n_negative, delta.sum_compound)
@@ -131,7 +133,7 @@ def histories_from_mentions(
     for series in sorted(per_series):
         known = per_series[series]
         rows = [(s, *known.get(s, (0, 0, 0.0))) for s in starts]
-        terms = {s: count_terms(texts[(series, s)]) for s in known}
+        terms = {s: dict(term_counts[(series, s)]) for s in known}
         histories.append(SeriesHistory(series, window_seconds, rows, terms))
     return histories
 
@@ -161,26 +163,16 @@ def run_series(
             "sum_compound": sum_compound,
             "terms": history.terms.get(start, {}),
         }
-        counted = config.detector.judge(detector, x)
-        findings = counted + config.terms.judge(terms, x, config.detector)
-        top: tuple[TermCount, ...] = ()
-        alerting = any(config.detector.severity(f.score) for f in findings)
-        record = record_finding(config.records, records, x, alerting)
-        if alerting or record:
-            top = tuple(terms.top_terms(x, config.terms.top_terms))
-        judged = [(f, config.detector.severity(f.score)) for f in findings]
-        for finding, severity in [*judged, *([record] if record else [])]:
-            if severity is not None:
-                alerts.append(
-                    BacktestAlert(
-                        history.series, start, severity, finding, top, history.window_seconds
-                    )
-                )
-        scores.append(max((f.score for f in findings), default=0.0))
-        expected.append(counted[0].expected / counted[0].windows if counted else float("nan"))
-        detector.learn_one(x)
-        terms.learn_one(x)
-        records.learn_one(x)
+        judged = judge_window(config, detector, terms, records, x)
+        top = tuple(judged.top_terms)
+        alerts.extend(
+            BacktestAlert(history.series, start, severity, finding, top, history.window_seconds)
+            for finding, severity in judged.reported
+        )
+        scores.append(judged.score)
+        volume = judged.expected_volume
+        expected.append(float("nan") if volume is None else volume)
+        learn_window(x, detector, terms, records)
         if index % 1000 == 999:
             on_progress(1000)
     on_progress(len(history.rows) % 1000)

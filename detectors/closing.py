@@ -24,7 +24,8 @@ from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.explain import describe
 from detectors.feedback import alert_score_for
 from detectors.findings import VOLUME_RECORD
-from detectors.record_store import record_finding, warm_records
+from detectors.judging import judge_window, learn_window
+from detectors.record_store import warm_records
 from detectors.records import RecordDetector
 from detectors.snapshots import load_snapshot, save_snapshot, snapshot_due
 from detectors.term_store import save_terms, warm_terms, window_terms
@@ -175,9 +176,9 @@ class SeriesDetectors:
                         windows.c.series == series, windows.c.closed.is_(False)
                     )
                 ).scalar()
-            terms = warm_terms(
-                session, series, self.config.build_terms(), self.config.max_gap_windows
-            )
+            terms = self.config.build_terms()
+            if self.config.terms.enabled:
+                terms = warm_terms(session, series, terms, self.config.max_gap_windows)
             season = load_snapshot(session, SeasonalBaseline, series)
             replay = [_features(row) for row in reversed(rows)]  # oldest first
             records, records_saved = warm_records(session, series, self.config.records, replay)
@@ -285,47 +286,39 @@ class SeriesDetectors:
             verdicts = []
             # This series' own alert score, if feedback has moved it.
             alert = alert_score_for(session, series=state.series, settings=self.config.detector)
+            # Windows without mentions say no terms: most live ticks close only such windows.
+            with_mentions = any(x["n"] for x in (*claimed.values(), *earlier.values()))
             terms = (
                 window_terms(session, state.series, starts, self.config.window_seconds)
-                if self.config.terms.enabled
+                if self.config.terms.enabled and with_mentions
                 else {}
             )
             for start in starts:
                 if start not in claimed:  # closed before: keep the detector in step, no verdict
                     x = earlier.get(start, _features((start, 0, 0, 0.0)))
                     x["terms"] = terms.get(start, {})
-                    state.detector.learn_one(x)
-                    state.terms.learn_one(x)
-                    state.records.learn_one(x)
+                    learn_window(x, state.detector, state.terms, state.records)
                     continue
                 x = claimed[start]
                 x["terms"] = terms.get(start, {})
-                counted = self.config.detector.judge(state.detector, x, alert)
-                findings = counted + self.config.terms.judge(
-                    state.terms, x, self.config.detector, alert
+                judged = judge_window(
+                    self.config, state.detector, state.terms, state.records, x, alert
                 )
-                alerting = any(self.config.detector.severity(f.score, alert) for f in findings)
-                record = record_finding(self.config.records, state.records, x, alerting)
-                reported = alerting or record is not None
-                top = state.terms.top_terms(x, self.config.terms.top_terms) if reported else []
-                state.detector.learn_one(x)
-                state.terms.learn_one(x)
-                state.records.learn_one(x)
+                learn_window(x, state.detector, state.terms, state.records)
                 state.closed += 1
                 verdicts.append(
                     {
                         "b_start": start,
-                        "b_score": max((f.score for f in findings), default=0.0),
-                        "b_expected": counted[0].expected / counted[0].windows if counted else None,
+                        "b_score": judged.score,
+                        "b_expected": judged.expected_volume,
                     }
                 )
-                judged = [(f, None) for f in findings] + ([record] if record else [])
-                for finding, severity in judged:
-                    anomaly = self._record(
-                        session, state.series, start, finding, now, alert, top, severity
+                for finding, severity in judged.reported:
+                    found.append(
+                        self._record(
+                            session, state.series, start, finding, now, judged.top_terms, severity
+                        )
                     )
-                    if anomaly is not None:
-                        found.append(anomaly)
             if verdicts:
                 session.execute(
                     update(table)
@@ -358,13 +351,9 @@ class SeriesDetectors:
         start: datetime,
         finding: Finding,
         now: datetime,
-        alert_score: float,
         top_terms: list[TermCount],
-        severity: str | None,
-    ) -> DetectedAnomaly | None:
-        severity = severity or self.config.detector.severity(finding.score, alert_score)
-        if severity is None:
-            return None
+        severity: str,
+    ) -> DetectedAnomaly:
         end = start + self._step
         aid = anomaly_id(series, start, finding.metric)
         examples = example_mention_ids(

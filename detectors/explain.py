@@ -5,7 +5,7 @@
 >>> from detectors.count_spike import Finding
 >>> describe(Finding("volume", 58, 11.2, 4, 20, 9.1, 58))
 '58 mentions vs 11.2 expected (usual range 4–20), about 1 in 1.3 billion windows'
->>> describe(Finding("volume_record", 1280, 874, math.nan, 874, math.log10(30241), 1280, 120))
+>>> describe(RecordFinding("volume_record", 1280, 874, 0, 874, 4.48, 1280, 120, reach=30240))
 '1,280 mentions in 2 hours, the most of any 2 hours in 21 days (previous high 874)'
 """
 
@@ -82,11 +82,9 @@ def duration(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
-def describe_record(finding: Finding, window_seconds: int) -> str:
-    """A record in plain words: how far back it reaches (its score is log10(1 + windows
-    beaten), unless the finding says how much history a young series had)."""
-    windows = finding.reach if isinstance(finding, RecordFinding) else round(10**finding.score - 1)
-    reach = windows * window_seconds
+def describe_record(finding: RecordFinding, window_seconds: int) -> str:
+    """A record in plain words: the span, how far back it reaches, and the previous high."""
+    reach = finding.reach * window_seconds
     span = duration(finding.windows * window_seconds)
     return (
         f"{finding.observed:,.0f} mentions in {span}, the most of any {span} in "
@@ -102,7 +100,7 @@ def describe(finding: Finding, window_seconds: int = 60) -> str:
             f"{_usual(finding.expected)} expected (usual range {finding.lower:g}–"
             f"{finding.upper:g}), {rarity(finding.score)} (allowing for the {tested} tested)"
         )
-    if finding.metric == VOLUME_RECORD:
+    if isinstance(finding, RecordFinding):
         return describe_record(finding, window_seconds)
     span = f" in the last {finding.windows} windows" if finding.windows > 1 else ""
     if finding.metric == NEGATIVE_SHARE:

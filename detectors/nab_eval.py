@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -96,6 +96,20 @@ def load_profiles(data_dir: Path) -> tuple[Profile, ...]:
     )
 
 
+def one_per_cooldown(rows: Iterable[int], cooldown: int) -> list[int]:
+    """The alerting rows that open an incident: after an alert a file stays quiet for
+    ``cooldown`` rows.
+
+    >>> one_per_cooldown([3, 4, 10, 20, 21], cooldown=10)
+    [3, 20]
+    """
+    alerts: list[int] = []
+    for row in rows:
+        if not alerts or row > alerts[-1] + cooldown:
+            alerts.append(row)
+    return alerts
+
+
 def detect(
     values: list[float], detector_settings: RecordSettings, policy: PolicySettings
 ) -> tuple[list[float], list[int]]:
@@ -103,17 +117,12 @@ def detect(
     detector = detector_settings.build()
     threshold = detector.full_record_score if policy.threshold is None else policy.threshold
     scores: list[float] = []
-    alerts: list[int] = []
-    quiet_until = -1
-    for row, value in enumerate(values):
+    for value in values:
         x: dict[Hashable, Any] = {"n": int(value)}
-        score = detector.score_one(x)
+        scores.append(detector.score_one(x))
         detector.learn_one(x)
-        scores.append(score)
-        if score >= threshold and row > quiet_until:
-            alerts.append(row)
-            quiet_until = row + policy.cooldown_rows
-    return scores, alerts
+    alerting = (row for row, score in enumerate(scores) if score >= threshold)
+    return scores, one_per_cooldown(alerting, policy.cooldown_rows)
 
 
 @dataclass(frozen=True, slots=True)

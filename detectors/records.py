@@ -193,11 +193,11 @@ class RecordDetector(base.AnomalyDetector):
             total = self._total(index, n)
             if total < self.min_count:
                 continue
-            high = history.previous_high()
             beaten = history.windows_beaten(total)
             score = self.full_record_score if beaten is None else math.log10(1 + beaten)
             if score > best.score:
                 reach = min(history.remembered, self.memory) if beaten is None else beaten
+                high = history.previous_high()
                 # The usual range is every remembered total: from nothing to the previous high.
                 best = RecordFinding(
                     VOLUME_RECORD, total, high, 0.0, high, score, int(total), history.span, reach
@@ -246,8 +246,3 @@ class RecordDetector(base.AnomalyDetector):
             history.open_len = int(span_state["open_len"])
             open_max = span_state["open_max"]
             history.open_max = -math.inf if open_max is None else float(open_max)
-
-    def remembered_windows(self) -> int:
-        """How many windows of history the longest-remembered span has seen (for "busiest in
-        N days" when the series is younger than the memory)."""
-        return max((h.remembered for h in self._histories), default=0)

@@ -39,10 +39,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from river import base
-from scipy.stats import poisson
 
 from detectors.count_spike import Finding
-from detectors.tails import nb_upper, poisson_upper, surprise
+from detectors.tails import count_band, nb_upper, poisson_upper, surprise
 
 TERM_BURST = "term_burst"
 _RESCALE_AT = 1e100  # stored counts are inflated instead of decayed; rescale before overflow
@@ -222,9 +221,7 @@ class TermBurstDetector(base.AnomalyDetector):
             return [best]
         lower = upper = math.nan
         if bands:
-            tail = (1.0 - self.band) / 2
-            dist: Any = poisson(best.expected)
-            lower, upper = float(dist.ppf(tail)), float(dist.ppf(1.0 - tail))
+            lower, upper = count_band(best.expected, None, self.band)
         score = max(0.0, surprise(min(1.0, best_p * max(tested, 1))))
         return [
             TermFinding(

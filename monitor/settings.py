@@ -198,6 +198,14 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def slack_approver_ids(self) -> frozenset[str]:
+        return _user_ids(self.slack_approvers)
+
+    @property
+    def slack_responder_ids(self) -> frozenset[str]:
+        return _user_ids(self.slack_responders)
+
+    @property
     def uses_embedded_broker(self) -> bool:
         return self.broker == EMBEDDED
 
@@ -253,3 +261,8 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
     return Settings()
+
+
+def _user_ids(listed: str) -> frozenset[str]:
+    """Slack user ids from a comma-separated setting, blanks ignored."""
+    return frozenset(u.strip() for u in listed.split(",") if u.strip())

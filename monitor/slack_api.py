@@ -16,6 +16,26 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+# API errors that say "not now" rather than "no": Slack's own trouble. (Rate limits are not
+# refusals at all: `SlackFailure.retry_after` is set instead.)
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+# Errors that a retry cannot fix: the channel is wrong, or the bot may not post there. Customer
+# messages retry anything else; alerts give up on anything not transient (a person is waiting).
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "restricted_action",
+        "msg_too_long",
+    }
+)
+
 
 class SlackFailure(Exception):
     """Slack refused a call (``refused``: an API error such as ``channel_not_found``) or could

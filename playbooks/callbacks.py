@@ -81,7 +81,7 @@ class SlackInteractions(View):
 
     async def _submit(self, submission: EditSubmission) -> Response:
         """The edit modal was saved: apply it now (Slack waits up to 3 s for errors)."""
-        if submission.user_id not in _slack_approvers():
+        if submission.user_id not in get_settings().slack_approver_ids:
             return self.json(_modal_error("you may not edit drafts"))
         try:
             await asyncio.to_thread(
@@ -111,7 +111,9 @@ async def _acknowledge(ack: AckAction) -> None:
     who = f"slack:{ack.user_name or ack.user_id}"
     settings = get_settings()
     if not may_acknowledge(
-        ack.user_id, responders=settings.slack_responders, approvers=settings.slack_approvers
+        ack.user_id,
+        responders=settings.slack_responder_ids,
+        approvers=settings.slack_approver_ids,
     ):
         log.warning(
             "slack acknowledgement of incident %s by %s refused: not in "
@@ -139,7 +141,7 @@ async def _incident_feedback(payload: dict[str, Any]) -> None:
             click,
             settings=get_settings(),
             detector=resources.detection_config().detector,
-            allowed=_slack_approvers(),
+            allowed=get_settings().slack_approver_ids,
         )
 
 
@@ -152,10 +154,6 @@ _BLOCK_ACTIONS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, None]]]
 
 def _modal_error(message: str) -> dict[str, Any]:
     return {"response_action": "errors", "errors": {"text": message[:150]}}
-
-
-def _slack_approvers() -> set[str]:
-    return {u.strip() for u in get_settings().slack_approvers.split(",") if u.strip()}
 
 
 async def _open_editor(action: DraftAction) -> None:
@@ -176,7 +174,7 @@ async def _open_editor(action: DraftAction) -> None:
 
 async def _decide(action: DraftAction) -> None:
     actor = f"slack:{action.user_id}"
-    if action.user_id not in _slack_approvers():
+    if action.user_id not in get_settings().slack_approver_ids:
         log.warning("slack user %s may not %s drafts", action.user_id, action.decision)
         return
     if action.decision == "edit":

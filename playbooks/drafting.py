@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from monitor.incidents.service import get_detail
 from monitor.storage.db import insert_for, session_scope
@@ -33,6 +33,9 @@ from playbooks.service import (
     recipient_groups,
     status_preview,
 )
+
+# Members whose consent is read in one query when looking for someone to preview a message for.
+_CONSENT_BATCH = 500
 
 
 def make_drafts(
@@ -211,9 +214,20 @@ def _insert_draft(
 
 
 def _reachable(session: Session, members: list[Customer], channel: str) -> Customer | None:
-    """The first member with active consent for the channel: a preview of a real message."""
-    for customer in members:
-        consent = session.get(Consent, (customer.id, channel))
-        if consent is not None and consent.revoked_at is None:
-            return customer
+    """The first member with active consent for the channel: a preview of a real message.
+    Consents are read for a few hundred members at a time, not one query per member."""
+    for at in range(0, len(members), _CONSENT_BATCH):
+        batch = members[at : at + _CONSENT_BATCH]
+        consented = set(
+            session.exec(
+                select(Consent.customer_id).where(
+                    Consent.channel == channel,
+                    col(Consent.revoked_at).is_(None),
+                    col(Consent.customer_id).in_([c.id for c in batch]),
+                )
+            ).all()
+        )
+        found = next((c for c in batch if c.id in consented), None)
+        if found is not None:
+            return found
     return None

@@ -83,9 +83,6 @@ class SlackAlert(Strict):
     text: str = Field(min_length=1)
 
 
-InternalAlert = SlackAlert
-
-
 class StatusPageStep(Strict):
     """An update on the built-in status page; approved like customer messages."""
 
@@ -150,10 +147,6 @@ class Playbook(Strict):
     def message_steps(self) -> list[Step]:
         """The steps that write to customers."""
         return [s for s in self.steps if isinstance(s, Step)]
-
-    @property
-    def alert_steps(self) -> list[SlackAlert]:
-        return [s for s in self.steps if isinstance(s, SlackAlert)]
 
     @property
     def status_steps(self) -> list[StatusPageStep]:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from monitor.incidents.service import PAGED, SEVERITIES, SEVERITY_RANK, get_detail
+from monitor.incidents.service import PAGED_SEVERITIES, get_detail
 from monitor.notifiers import Notifier
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Incident
@@ -49,9 +49,7 @@ MAX_ATTEMPTS = 12
 class AdvanceReport:
     drafts: list[Draft] = field(default_factory=list)
     posted: list[str] = field(default_factory=list)  # team message keys
-    done: list[str] = field(default_factory=list)  # "incident:playbook/step"
-    skipped: list[str] = field(default_factory=list)
-    retrying: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)  # "incident:playbook/step"
 
 
 def schedule(engine: Engine, *, setup: Setup, incident_id: int, change: str, now: datetime) -> int:
@@ -121,11 +119,10 @@ def unscheduled(
     Paged incidents opened between ``window`` and ``grace`` ago without an "opened" mark, and
     resolved incidents whose playbooks started but whose "resolved" steps were never scheduled.
     """
-    paged = [s for s in SEVERITIES if SEVERITY_RANK[s] >= SEVERITY_RANK[PAGED]]
     with Session(engine) as session:
         recent = session.exec(
             select(Incident).where(
-                col(Incident.severity).in_(paged),
+                col(Incident.severity).in_(PAGED_SEVERITIES),
                 col(Incident.drill).is_(False),
                 col(Incident.opened_at) >= now - window,
                 col(Incident.opened_at) <= now - grace,
@@ -228,7 +225,6 @@ async def run_step(
         step: AnyStep = next(s for s in playbook.steps if s.id == run.step_id)
     except (DraftError, StopIteration):
         await asyncio.to_thread(_finish, engine, run_id, "skipped", "no longer configured", now)
-        report.skipped.append(name)
         return
     try:
         reason = ""
@@ -262,7 +258,6 @@ async def run_step(
         await asyncio.to_thread(
             _finish, engine, run_id, "skipped" if reason else "done", reason or None, now
         )
-        (report.skipped if reason else report.done).append(name)
     except Exception as exc:  # any failure: keep the step, try again later
         log.warning("playbook step %s failed (will retry): %s", name, exc)
         try:

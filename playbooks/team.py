@@ -94,19 +94,8 @@ def record_team_alert(
         if delivery is None:
             return
         delivery.attempts += 1
-        delivery.status = "sent" if error is None else "retrying" if transient else "dead"
-        delivery.last_error = error
-        delivery.sent_at = None if error else now
-        session.add(delivery)
-        if error is None or not transient:
-            audit.append(
-                session,
-                actor="engine",
-                action="dead-letter" if error else "send",
-                subject=f"delivery:{key}",
-                detail={"channel": "team", "via": via, "error": error},
-                now=now,
-            )
+        status = "sent" if error is None else "retrying" if transient else "dead"
+        _settle(session, delivery, status=status, error=error, now=now, detail={"via": via})
 
 
 def give_up(session: Session, *, key: str, error: str, now: datetime) -> None:
@@ -114,18 +103,33 @@ def give_up(session: Session, *, key: str, error: str, now: datetime) -> None:
     delivery = session.exec(
         select(Delivery).where(Delivery.idempotency_key == key, Delivery.status == "retrying")
     ).first()
-    if delivery is None:
-        return
-    delivery.status, delivery.last_error = "dead", error[:2000]
+    if delivery is not None:
+        detail = {"gave_up": True}
+        _settle(session, delivery, status="dead", error=error[:2000], now=now, detail=detail)
+
+
+def _settle(
+    session: Session,
+    delivery: Delivery,
+    *,
+    status: str,
+    error: str | None,
+    now: datetime,
+    detail: dict[str, Any],
+) -> None:
+    """Write a team message's outcome; a final one (sent or dead) goes to the audit log."""
+    delivery.status, delivery.last_error = status, error
+    delivery.sent_at = now if status == "sent" else None
     session.add(delivery)
-    audit.append(
-        session,
-        actor="engine",
-        action="dead-letter",
-        subject=f"delivery:{key}",
-        detail={"channel": "team", "error": error[:500], "gave_up": True},
-        now=now,
-    )
+    if status != "retrying":
+        audit.append(
+            session,
+            actor="engine",
+            action="send" if status == "sent" else "dead-letter",
+            subject=f"delivery:{delivery.idempotency_key}",
+            detail={"channel": "team", **detail, "error": error},
+            now=now,
+        )
 
 
 def alert_message(detail: IncidentDetail, playbook: Playbook, step: SlackAlert) -> AlertMessage:

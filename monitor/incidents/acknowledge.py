@@ -6,6 +6,7 @@ request is written to the audit log, including repeats, which keep the first ack
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,21 +21,20 @@ from playbooks import audit
 ACK_ACTION = "incident_ack"
 
 
-def may_acknowledge(user_id: str, *, responders: str, approvers: str) -> bool:
+def may_acknowledge(
+    user_id: str, *, responders: Collection[str], approvers: Collection[str]
+) -> bool:
     """Whether a Slack user may press Acknowledge: anyone when no responders are listed (an
     incident tool's usual rule: whoever has it says so), otherwise the responders and approvers.
 
-    >>> may_acknowledge("U9", responders="", approvers="U1")
+    >>> may_acknowledge("U9", responders=set(), approvers={"U1"})
     True
-    >>> may_acknowledge("U9", responders="U2, U3", approvers="U1")
+    >>> may_acknowledge("U9", responders={"U2", "U3"}, approvers={"U1"})
     False
-    >>> may_acknowledge("U1", responders="U2,U3", approvers="U1")
+    >>> may_acknowledge("U1", responders={"U2", "U3"}, approvers={"U1"})
     True
     """
-    listed = {u.strip() for u in responders.split(",") if u.strip()}
-    if not listed:
-        return True
-    return user_id in listed | {u.strip() for u in approvers.split(",") if u.strip()}
+    return not responders or user_id in responders or user_id in approvers
 
 
 class UnknownIncident(LookupError):

@@ -94,7 +94,9 @@ def _who(given_by: str) -> str:
     """A Slack user as a mention Slack renders with their name; others as written."""
     if given_by.startswith(SLACK_ACTOR):
         return f"<@{given_by.removeprefix(SLACK_ACTOR)}>"
-    return given_by.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    from monitor.incidents.alerts import slack_escape  # alerts imports this module
+
+    return slack_escape(given_by)
 
 
 def given_line(feedback: list[DetectorFeedback]) -> str:

@@ -140,6 +140,9 @@ def is_paged(severity: str) -> bool:
     return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[PAGED]
 
 
+PAGED_SEVERITIES = tuple(s for s in SEVERITIES if is_paged(s))
+
+
 def _metric_title(metric: str) -> str:
     return METRIC_TITLES.get(metric, metric.replace("_", " "))
 
@@ -273,12 +276,11 @@ def resolve_quiet(
 
 def unalerted_incidents(engine: Engine, *, opened_before: datetime) -> list[int]:
     """Open incidents severe enough to page whose alert has not been delivered yet."""
-    paged = [s for s in SEVERITIES if SEVERITY_RANK[s] >= SEVERITY_RANK[PAGED]]
     with Session(engine) as session:
         rows = session.exec(
             select(Incident.id).where(
                 Incident.status == "open",
-                col(Incident.severity).in_(paged),
+                col(Incident.severity).in_(PAGED_SEVERITIES),
                 col(Incident.alerted_at).is_(None),
                 col(Incident.opened_at) < opened_before,
             )

@@ -9,13 +9,9 @@ from pydantic import SecretStr
 
 from monitor.incidents.alerts import AlertMessage
 from monitor.notifiers import NotifierError
-from monitor.slack_api import SlackApi, SlackFailure, call_once
+from monitor.slack_api import TRANSIENT_ERRORS, SlackApi, SlackFailure, call_once
 
 _ATTEMPTS = 3
-# API errors that say "not now" rather than "no": Slack's own trouble.
-_TRANSIENT_ERRORS = frozenset(
-    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
-)
 
 
 class SlackNotifier:
@@ -38,7 +34,7 @@ class SlackNotifier:
                 )
                 return str(response.get("ts") or "")
             except SlackFailure as exc:
-                if exc.refused and exc.error not in _TRANSIENT_ERRORS:
+                if exc.refused and exc.error not in TRANSIENT_ERRORS:
                     raise NotifierError(f"Slack refused the alert: {exc.error}") from exc
                 last_error = exc.error
                 if exc.retry_after is not None:

@@ -9,20 +9,9 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from monitor.slack_api import SlackApi, SlackFailure
+from monitor.slack_api import PERMANENT_ERRORS, SlackApi, SlackFailure
 from playbooks.channels import ChannelError, OutgoingMessage
 
-# Errors that a retry cannot fix: the channel is wrong, or the bot may not post there.
-_PERMANENT = {
-    "channel_not_found",
-    "not_in_channel",
-    "is_archived",
-    "invalid_auth",
-    "not_authed",
-    "account_inactive",
-    "restricted_action",
-    "msg_too_long",
-}
 METADATA_EVENT = "crisismon_message"
 
 
@@ -49,7 +38,7 @@ class SlackChannel:
             if not exc.refused:
                 raise ChannelError(f"Slack unreachable: {exc.error}") from exc
             raise ChannelError(
-                f"Slack refused the message: {exc.error}", permanent=exc.error in _PERMANENT
+                f"Slack refused the message: {exc.error}", permanent=exc.error in PERMANENT_ERRORS
             ) from exc
         return f"slack:{response.get('channel', message.to)}:{response.get('ts', '')}"
 
