@@ -3,9 +3,11 @@
 A drill's mentions carry ``drill: true``; they count only in ``drill:``-prefixed twins of the
 real series (``drill:global``, ``drill:source:social``…), so a drill never teaches the real
 detectors anything. To judge the drill against the real baseline, the twins first get a copy
-of the real series' recent closed windows and term baselines, from which their detectors warm
-up. Anomalies on
-twins open drill incidents (never merged with real ones), whose alerts start with ``[DRILL]``.
+of the real series' windows from before the drill's first window, and their term baselines,
+from which their detectors warm up. The drill's own windows are left open, so the twins close
+and score each of them as the watermark passes it: time to detection is the detectors' own.
+Anomalies on twins open drill incidents (never merged with real ones), whose alerts start with
+``[DRILL]``.
 
 There is no playbook engine yet: no drafts, approvals or customer sends exist to mark or
 suppress, and the report says so.
@@ -18,13 +20,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlmodel import Session
 
 from detectors.series import DRILL_PREFIX, GLOBAL
 from monitor.storage.db import insert_for, session_scope
-from monitor.storage.models import Anomaly, Drill, Incident, SeriesWindow, TermBaseline
+from monitor.storage.models import (
+    Anomaly,
+    Drill,
+    Incident,
+    RecordBaseline,
+    SeasonalBaseline,
+    SeriesWindow,
+    TermBaseline,
+)
 from streams.scenario import SOURCES, outage_scenario
+from streams.windows import window_start
 
 SCENARIOS = {"outage": "a 6-minute burst of angry mentions about an outage, ending now"}
 BASELINE_WINDOWS = 720  # how much real history the twins get: 12 hours of 1-minute windows
@@ -50,22 +61,69 @@ def drill_items(scenario: str, *, now: datetime, drill_id: str) -> list[dict[str
     return [{**item, "drill": True} for item in burst]
 
 
-def prepare_drill(engine: Engine, *, scenario: str, drill_id: str, now: datetime) -> int:
-    """Give the drill twins the real series' recent history; returns the windows copied."""
+def first_event_time(items: list[dict[str, Any]]) -> datetime:
+    """When the drill starts in event time: its earliest mention."""
+    if not items:
+        raise DrillError("the drill has no mentions")
+    return min(datetime.fromisoformat(item["event_time"]) for item in items)
+
+
+@dataclass(frozen=True, slots=True)
+class DrillPrepared:
+    copied: int  # real windows copied into the twins
+    # Twins a worker was still closing after the drill's first event time (an earlier drill's,
+    # within the detectors' idle limit): that worker continues from where it is, so this
+    # drill's earlier windows will not be scored there.
+    held: tuple[str, ...] = ()
+
+
+def prepare_drill(
+    engine: Engine,
+    *,
+    scenario: str,
+    drill_id: str,
+    now: datetime,
+    first_event: datetime,
+    window_seconds: int,
+) -> DrillPrepared:
+    """Give the drill twins the real series' history from before the drill.
+
+    A twin gets the real windows that end at or before the drill's first window starts (the
+    latest ``BASELINE_WINDOWS``, closed, whether or not the real series has closed them yet)
+    and nothing from then on. A twin's detector continues from its latest closed window, so it
+    starts at the drill's first window and closes and scores every window of the drill. What an
+    earlier drill left in the twins is replaced: windows from the oldest copied one on, and the
+    twins' snapshots (the term baseline is the real one, saved through the last copied window;
+    the seasonal and record ones are rebuilt from the copied windows).
+    """
     real = [GLOBAL, *(f"source:{source}" for source in SOURCES)]
     table = SeriesWindow.__table__  # type: ignore[attr-defined]
+    first_window = window_start(first_event, window_seconds)
+    before = first_window - timedelta(seconds=window_seconds)  # the last window a twin gets
     copied = 0
+    held: list[str] = []
     with session_scope(engine) as session:
         for series in real:
+            twin = DRILL_PREFIX + series
+            if session.execute(
+                select(table.c.window_start)
+                .where(table.c.series == twin, table.c.closed_at > first_event)
+                .limit(1)
+            ).first():
+                held.append(twin)
             rows = session.execute(
                 select(table)
-                .where(table.c.series == series, table.c.closed.is_(True))
+                .where(table.c.series == series, table.c.window_start <= before)
                 .order_by(table.c.window_start.desc())
                 .limit(BASELINE_WINDOWS)
             ).all()
+            since = min((row.window_start for row in rows), default=first_window)
+            session.execute(
+                delete(table).where(table.c.series == twin, table.c.window_start >= since)
+            )
             twins = [
                 {
-                    "series": DRILL_PREFIX + series,
+                    "series": twin,
                     "window_start": row.window_start,
                     "window_seconds": row.window_seconds,
                     "n": row.n,
@@ -84,18 +142,29 @@ def prepare_drill(engine: Engine, *, scenario: str, drill_id: str, now: datetime
                     twins,
                 )
                 copied += len(twins)
-            # The term-burst baseline too, so the drill's words are judged against real ones.
+            # Profiles an earlier drill left would replace what the copied windows teach.
+            for model in (SeasonalBaseline, RecordBaseline):
+                stale = session.get(model, twin)
+                if stale is not None:
+                    session.delete(stale)
+            # The term-burst baseline, so the drill's words are judged against real ones. It may
+            # hold the real series' words of the minutes since, never a drill's; on the twin it
+            # is saved through the last copied window, before every window of the drill.
             terms = session.get(TermBaseline, series)
             if terms is not None:
                 session.merge(
                     TermBaseline(
-                        series=DRILL_PREFIX + series,
-                        through_window=terms.through_window,
+                        series=twin,
+                        through_window=min(terms.through_window, before),
                         state=terms.state,
                     )
                 )
-        session.add(Drill(id=drill_id, scenario=scenario, started_at=now, first_event_time=now))
-    return copied
+            elif (stale_terms := session.get(TermBaseline, twin)) is not None:
+                session.delete(stale_terms)
+        session.add(
+            Drill(id=drill_id, scenario=scenario, started_at=now, first_event_time=first_event)
+        )
+    return DrillPrepared(copied, tuple(held))
 
 
 def record_injected(engine: Engine, *, drill_id: str, injected: int, first: datetime) -> None:

@@ -36,10 +36,12 @@ def start_command(
     judged against your real baseline without changing it. Run `crisismon drill report`
     afterwards (or pass --wait) for time to detection and to alert.
     """
+    from detectors.config import load_detection_config
     from streams.drills import (
         SCENARIOS,
         drill_items,
         drill_report,
+        first_event_time,
         new_drill_id,
         prepare_drill,
         record_injected,
@@ -57,11 +59,26 @@ def start_command(
     now = datetime.now(UTC)
     drill_id = new_drill_id()
     items = drill_items(scenario, now=now, drill_id=drill_id)
-    copied = prepare_drill(engine, scenario=scenario, drill_id=drill_id, now=now)
-    if not copied:
+    first = first_event_time(items)
+    window_seconds = load_detection_config(current.config_dir / "detection.yaml").window_seconds
+    prepared = prepare_drill(
+        engine,
+        scenario=scenario,
+        drill_id=drill_id,
+        now=now,
+        first_event=first,
+        window_seconds=window_seconds,
+    )
+    if not prepared.copied:
         status.print(
             "[yellow]no real history to compare with yet: the drill series must warm up "
             "before they can alert[/]"
+        )
+    if prepared.held:
+        status.print(
+            f"[yellow]a worker was still closing {', '.join(prepared.held)} from an earlier "
+            "drill: it may score only this drill's last minute, so time to detection may be "
+            "too long; restart the workers before a drill to measure it[/]"
         )
     with tempfile.TemporaryDirectory() as tmp, Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -78,7 +95,6 @@ def start_command(
                 on_progress=lambda n: progress.update(task, advance=n),
             )
         )
-    first = min(datetime.fromisoformat(i["event_time"]) for i in items)
     record_injected(engine, drill_id=drill_id, injected=report.published, first=first)
     status.print(f"drill {drill_id} started: {report.published} drill mentions injected")
     if wait:
