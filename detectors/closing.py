@@ -1,53 +1,41 @@
-"""Event-time watermarks per series, and closing windows: read from SQL, score, learn, record.
+"""Event-time watermarks per detect partition, and windows that close at their own deadline.
 
-`SeriesDetectors` holds one detector and one watermark per series that this worker owns. When
-the watermark passes a window's end, the window is closed in SQL (an atomic claim, so a
-redelivered tick or a second worker never scores it twice), scored from its final aggregate,
-learnt, and any finding above the alert score becomes an `Anomaly` row. Windows without
-mentions are closed and scored as zero. Nothing here knows about Faust.
+`SeriesDetectors` holds one detector per series that this worker owns, and for each partition
+a clock (its event-time watermark, or the wall clock while the partition is live) and a heap of
+the series' next deadlines. A closing pass pops only the series whose next window has ended, so
+its work follows what is due, not how many series exist; the due windows of all those series
+are closed in one transaction (`detectors.close_batch`). Windows without mentions are closed
+and scored as zero. Series quiet for longer than ``idle_series_seconds`` are dropped from memory
+and warm again from SQL when they speak. Nothing here knows about Faust.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, func, select, update
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from detectors.anomaly_rows import anomaly_id, example_mention_ids
+from detectors.close_batch import DetectedAnomaly, DuePlan, close_due, features, windows_table
 from detectors.config import DetectionConfig
-from detectors.count_spike import CountSpikeDetector, Finding
-from detectors.explain import describe
-from detectors.feedback import alert_score_for
-from detectors.findings import VOLUME_RECORD
-from detectors.judging import judge_window, learn_window
+from detectors.count_spike import CountSpikeDetector
 from detectors.record_store import warm_records
 from detectors.records import RecordDetector
-from detectors.snapshots import load_snapshot, save_snapshot, snapshot_due
-from detectors.term_store import save_terms, warm_terms, window_terms
-from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
-from monitor.storage.db import insert_for, session_scope
-from monitor.storage.models import Anomaly, RecordBaseline, SeasonalBaseline, SeriesWindow
+from detectors.snapshots import load_snapshot
+from detectors.term_store import warm_terms
+from detectors.terms import TermBurstDetector
+from monitor.storage.models import SeasonalBaseline
 from streams.windows import window_starts_between
 
+__all__ = ["DetectedAnomaly", "SeriesDetectors", "SeriesState"]
+
 _WARM_WINDOWS = 500
-_DETECTOR_NAMES = {TERM_BURST: "term-burst", VOLUME_RECORD: "record"}
-
-
-@dataclass(frozen=True, slots=True)
-class DetectedAnomaly:
-    """What the detect agent publishes: small, the details stay in SQL."""
-
-    anomaly_id: str
-    series: str
-    window_start: datetime
-    metric: str
-    score: float
-    severity: str
+# Partition key for callers that do not name one (tests, a single-partition backtest).
+_ANY = -1
 
 
 @dataclass(slots=True)
@@ -55,29 +43,23 @@ class SeriesState:
     series: str
     detector: CountSpikeDetector
     next_window: datetime | None
-    watermark: datetime | None = None
-    partition: int | None = None
-    live: bool = False
+    partition: int = _ANY
     closed: int = field(default=0)
     terms: TermBurstDetector = field(default_factory=TermBurstDetector)
     season_saved: datetime | None = None  # the window through which the profile is stored
     records: RecordDetector = field(default_factory=RecordDetector)
     records_saved: datetime | None = None
+    due: datetime | None = None  # the end of next_window while it waits in the heap
+    last_touched: datetime | None = None  # event time when a batch last added mentions
 
 
-def _windows() -> Table:
-    return SeriesWindow.__table__  # type: ignore[attr-defined]
+@dataclass(slots=True)
+class PartitionClock:
+    """One detect partition: how far event time has got, and which series are due when."""
 
-
-def _features(row: Any) -> dict[Hashable, Any]:
-    """A window row (start, n, n_negative, sum_compound) as the detector's features; the start
-    lets the detector learn and apply its daily and weekly seasonality."""
-    return {
-        "start": row[0],
-        "n": int(row[1]),
-        "n_negative": int(row[2]),
-        "sum_compound": float(row[3] or 0.0),
-    }
+    watermark: datetime | None = None
+    live: bool = False
+    heap: list[tuple[datetime, str]] = field(default_factory=list)
 
 
 class SeriesDetectors:
@@ -87,14 +69,51 @@ class SeriesDetectors:
         self.engine = engine
         self.config = config
         self._states: dict[str, SeriesState] = {}
+        self._partitions: dict[int, PartitionClock] = {}
         self._lock = threading.Lock()
         self._step = timedelta(seconds=config.window_seconds)
         self._lateness = timedelta(seconds=config.allowed_lateness_seconds)
         self._horizon = timedelta(seconds=config.live_horizon_seconds)
+        self._idle = timedelta(seconds=config.idle_series_seconds)
+        self._last_sweep: datetime | None = None
+        self.evicted = 0
 
     @property
     def series(self) -> list[str]:
         return sorted(self._states)
+
+    @property
+    def live_series(self) -> int:
+        return len(self._states)
+
+    def on_batch(
+        self,
+        partition: int | None,
+        touched: Iterable[tuple[str, datetime]],
+        watermark: datetime,
+        observed_at: datetime,
+    ) -> list[DetectedAnomaly]:
+        """One ingest batch's tick for ``partition``: the (series, window) pairs it added
+        mentions to, and how far event time has got. Closes every window now due."""
+        key = _ANY if partition is None else partition
+        with self._lock:
+            clock = self._partitions.setdefault(key, PartitionClock())
+            for series, start in touched:
+                state = self._states.get(series) or self._warm(series)
+                if state.partition != key:
+                    state.partition = key
+                    state.due = None  # scheduled on another partition's heap: schedule here
+                if state.next_window is None:
+                    state.next_window = start
+                # Idle time is measured in event time since the series last spoke.
+                spoke = max(start, watermark)
+                if state.last_touched is None or spoke > state.last_touched:
+                    state.last_touched = spoke
+                self._schedule(state, clock)
+            clock.live = observed_at - watermark <= self._horizon
+            found = self._close(clock, watermark, observed_at)
+            self._evict_idle(observed_at)
+            return found
 
     def on_touch(
         self,
@@ -104,33 +123,46 @@ class SeriesDetectors:
         observed_at: datetime,
         partition: int | None,
     ) -> list[DetectedAnomaly]:
-        """A batch added mentions to (series, window); advance that series to ``watermark``."""
-        with self._lock:
-            state = self._states.get(series) or self._warm(series)
-            state.partition = partition
-            if state.next_window is None:
-                state.next_window = start
-            return self._observe(state, watermark, observed_at)
+        """A batch added mentions to (series, window); event time reached ``watermark``."""
+        return self.on_batch(partition, [(series, start)], watermark, observed_at)
 
     def on_watermark(
         self, partition: int | None, watermark: datetime, observed_at: datetime
     ) -> list[DetectedAnomaly]:
         """Event time moved on for every series of ``partition`` (None: all series here)."""
+        if partition is not None:
+            return self.on_batch(partition, (), watermark, observed_at)
         found: list[DetectedAnomaly] = []
         with self._lock:
-            for state in list(self._states.values()):
-                if partition is None or state.partition == partition:
-                    found.extend(self._observe(state, watermark, observed_at))
+            for clock in list(self._partitions.values()):
+                clock.live = observed_at - watermark <= self._horizon
+                found.extend(self._close(clock, watermark, observed_at))
         return found
 
     def advance_live(self, now: datetime) -> list[DetectedAnomaly]:
-        """Wall clock moves live series on, so quiet windows close too."""
+        """Wall clock moves live partitions on, so quiet windows close at their deadline.
+
+        Cheap when nothing is due (a look at each heap's top), so it may run often."""
         found: list[DetectedAnomaly] = []
         with self._lock:
-            for state in list(self._states.values()):
-                if state.live:
-                    found.extend(self._advance(state, now - self._lateness, now))
+            for clock in list(self._partitions.values()):
+                if clock.live:
+                    found.extend(self._close(clock, now - self._lateness, now))
+            self._evict_idle(now)
         return found
+
+    def next_deadline(self) -> datetime | None:
+        """The earliest end of a window that waits to close on a live partition."""
+        # Read without the lock: the event loop asks this often and must never wait for a
+        # closing pass in another thread. A stale answer only moves a check by one interval.
+        due = []
+        for clock in list(self._partitions.values()):
+            try:
+                if clock.live:
+                    due.append(clock.heap[0][0])
+            except IndexError:
+                continue
+        return min(due) + self._lateness if due else None
 
     def expected_volume(self, series: str, start: datetime) -> tuple[float, float, float]:
         """Expected mentions in the window starting at ``start``, with its usual range."""
@@ -144,18 +176,80 @@ class SeriesDetectors:
         with self._lock:
             for key in [k for k, s in self._states.items() if s.partition in gone]:
                 del self._states[key]
+            for partition in gone:
+                self._partitions.pop(partition, None)
 
-    def _observe(
-        self, state: SeriesState, watermark: datetime, observed_at: datetime
+    def _schedule(self, state: SeriesState, clock: PartitionClock) -> None:
+        if state.due is not None or state.next_window is None:
+            return
+        state.due = state.next_window + self._step
+        heapq.heappush(clock.heap, (state.due, state.series))
+
+    def _close(
+        self, clock: PartitionClock, watermark: datetime, now: datetime
     ) -> list[DetectedAnomaly]:
-        state.live = observed_at - watermark <= self._horizon
-        return self._advance(state, watermark, observed_at)
+        # Event time never goes back; series scheduled since the last pass may already be due.
+        if clock.watermark is None or watermark > clock.watermark:
+            clock.watermark = watermark
+        watermark = clock.watermark
+        plans: list[DuePlan] = []
+        lasts: list[datetime] = []
+        while clock.heap and clock.heap[0][0] <= watermark:
+            due, series = heapq.heappop(clock.heap)
+            state = self._states.get(series)
+            if state is None or state.due != due or state.next_window is None:
+                continue  # evicted, moved, or rescheduled since: a stale entry
+            state.due = None
+            starts = window_starts_between(state.next_window, watermark, self.config.window_seconds)
+            lasts.append(starts[-1])
+            plans.append(DuePlan(state, self._skip_long_silence(series, starts)))
+        if not plans:
+            return []
+        found = close_due(self.engine, self.config, plans, now)
+        for plan, last in zip(plans, lasts, strict=True):
+            state = self._states[plan.state.series]
+            state.next_window = last + self._step
+            self._schedule(state, clock)
+        return found
+
+    def _skip_long_silence(self, series: str, starts: list[datetime]) -> list[datetime]:
+        """After a long silence, score the windows that hold mentions and only the most recent
+        empty ones, instead of teaching the detector a month of zeros one by one."""
+        if len(starts) <= self.config.max_gap_windows:
+            return starts
+        recent = starts[-self.config.max_gap_windows :]
+        table = windows_table()
+        with Session(self.engine) as session:
+            with_mentions = session.execute(
+                select(table.c.window_start).where(
+                    table.c.series == series,
+                    table.c.window_start >= starts[0],
+                    table.c.window_start < recent[0],
+                    table.c.closed.is_(False),
+                    table.c.n > 0,
+                )
+            ).scalars()
+            return sorted(set(with_mentions) | set(recent))
+
+    def _evict_idle(self, now: datetime) -> None:
+        """Forget series whose newest mention is older than the idle limit, at most once a
+        minute: memory stays bounded by the series that spoke recently."""
+        if self._last_sweep is not None and now - self._last_sweep < timedelta(minutes=1):
+            return
+        self._last_sweep = now
+        for series, state in list(self._states.items()):
+            clock = self._partitions.get(state.partition)
+            watermark = clock.watermark if clock else None
+            touched = state.last_touched or state.next_window
+            if watermark is not None and touched is not None and watermark - touched > self._idle:
+                del self._states[series]
+                self.evicted += 1
 
     def _warm(self, series: str) -> SeriesState:
         """Rebuild a series' detector from its stored, closed windows."""
         detector = self.config.detector.build()
         with Session(self.engine) as session:
-            windows = _windows()
+            windows = windows_table()
             rows = session.execute(
                 select(
                     windows.c.window_start,
@@ -180,7 +274,7 @@ class SeriesDetectors:
             if self.config.terms.enabled:
                 terms = warm_terms(session, series, terms, self.config.max_gap_windows)
             season = load_snapshot(session, SeasonalBaseline, series)
-            replay = [_features(row) for row in reversed(rows)]  # oldest first
+            replay = [features(row) for row in reversed(rows)]  # oldest first
             records, records_saved = warm_records(session, series, self.config.records, replay)
         saved_through = season[0] if season else None
         covered = [x for x in replay if saved_through is not None and x["start"] <= saved_through]
@@ -201,186 +295,3 @@ class SeriesDetectors:
         )
         self._states[series] = state
         return state
-
-    def _advance(
-        self, state: SeriesState, watermark: datetime, now: datetime
-    ) -> list[DetectedAnomaly]:
-        if state.watermark is not None and watermark <= state.watermark:
-            return []
-        state.watermark = watermark
-        if state.next_window is None:
-            return []
-        starts = window_starts_between(state.next_window, watermark, self.config.window_seconds)
-        if not starts:
-            return []
-        last = starts[-1]
-        if len(starts) > self.config.max_gap_windows:
-            # A long silence: score the windows that hold mentions and only the most recent
-            # empty ones, instead of teaching the detector a month of zeros one by one.
-            recent = starts[-self.config.max_gap_windows :]
-            with_mentions = self._windows_with_mentions(state.series, starts[0], recent[0])
-            starts = sorted(set(with_mentions) | set(recent))
-        found = self._close(state, starts, now)
-        state.next_window = last + self._step
-        return found
-
-    def _windows_with_mentions(
-        self, series: str, first: datetime, before: datetime
-    ) -> list[datetime]:
-        table = _windows()
-        with Session(self.engine) as session:
-            return list(
-                session.execute(
-                    select(table.c.window_start).where(
-                        table.c.series == series,
-                        table.c.window_start >= first,
-                        table.c.window_start < before,
-                        table.c.closed.is_(False),
-                        table.c.n > 0,
-                    )
-                ).scalars()
-            )
-
-    def _close(
-        self, state: SeriesState, starts: list[datetime], now: datetime
-    ) -> list[DetectedAnomaly]:
-        """Close windows (ascending) in one transaction with a constant few statements."""
-        found: list[DetectedAnomaly] = []
-        table = _windows()
-        in_run = (
-            (table.c.series == state.series)
-            & (table.c.window_start >= starts[0])
-            & (table.c.window_start <= starts[-1])
-        )
-        with session_scope(self.engine) as session:
-            session.execute(
-                insert_for(session, table).on_conflict_do_nothing(
-                    index_elements=["series", "window_start"]
-                ),
-                [
-                    {
-                        "series": state.series,
-                        "window_start": s,
-                        "window_seconds": self.config.window_seconds,
-                    }
-                    for s in starts
-                ],
-            )
-            # The claim: only windows still open flip, so a redelivered tick or a second worker
-            # never scores a window twice.
-            counts = (table.c.window_start, table.c.n, table.c.n_negative, table.c.sum_compound)
-            claimed = {
-                row[0]: _features(row)
-                for row in session.execute(
-                    update(table)
-                    .where(in_run & table.c.closed.is_(False))
-                    .values(closed=True, closed_at=now)
-                    .returning(*counts)
-                )
-            }
-            earlier = {}
-            if len(claimed) < len(starts):
-                earlier = {
-                    row[0]: _features(row) for row in session.execute(select(*counts).where(in_run))
-                }
-            verdicts = []
-            # This series' own alert score, if feedback has moved it.
-            alert = alert_score_for(session, series=state.series, settings=self.config.detector)
-            # Windows without mentions say no terms: most live ticks close only such windows.
-            with_mentions = any(x["n"] for x in (*claimed.values(), *earlier.values()))
-            terms = (
-                window_terms(session, state.series, starts, self.config.window_seconds)
-                if self.config.terms.enabled and with_mentions
-                else {}
-            )
-            for start in starts:
-                if start not in claimed:  # closed before: keep the detector in step, no verdict
-                    x = earlier.get(start, _features((start, 0, 0, 0.0)))
-                    x["terms"] = terms.get(start, {})
-                    learn_window(x, state.detector, state.terms, state.records)
-                    continue
-                x = claimed[start]
-                x["terms"] = terms.get(start, {})
-                judged = judge_window(
-                    self.config, state.detector, state.terms, state.records, x, alert
-                )
-                learn_window(x, state.detector, state.terms, state.records)
-                state.closed += 1
-                verdicts.append(
-                    {
-                        "b_start": start,
-                        "b_score": judged.score,
-                        "b_expected": judged.expected_volume,
-                    }
-                )
-                for finding, severity in judged.reported:
-                    found.append(
-                        self._record(
-                            session, state.series, start, finding, now, judged.top_terms, severity
-                        )
-                    )
-            if verdicts:
-                session.execute(
-                    update(table)
-                    .where(table.c.series == state.series)
-                    .where(table.c.window_start == bindparam("b_start"))
-                    .values(score=bindparam("b_score"), expected_n=bindparam("b_expected")),
-                    verdicts,
-                )
-            if terms:
-                save_terms(session, state.series, state.terms, starts[-1])
-            if snapshot_due(self.config.records.enabled, state.records_saved, starts[-1]):
-                snapshot = state.records.snapshot()
-                save_snapshot(session, RecordBaseline, state.series, starts[-1], snapshot)
-                state.records_saved = starts[-1]
-            if snapshot_due(self.config.detector.seasonal, state.season_saved, starts[-1]):
-                save_snapshot(
-                    session,
-                    SeasonalBaseline,
-                    state.series,
-                    starts[-1],
-                    state.detector.season_snapshot(),
-                )
-                state.season_saved = starts[-1]
-        return found
-
-    def _record(
-        self,
-        session: Session,
-        series: str,
-        start: datetime,
-        finding: Finding,
-        now: datetime,
-        top_terms: list[TermCount],
-        severity: str,
-    ) -> DetectedAnomaly:
-        end = start + self._step
-        aid = anomaly_id(series, start, finding.metric)
-        examples = example_mention_ids(
-            session, series, start, end, limit=self.config.incidents.examples
-        )
-        row = {
-            "anomaly_id": aid,
-            "series": series,
-            "window_start": start,
-            "window_end": end,
-            "detector": _DETECTOR_NAMES.get(finding.metric, "count-spike"),
-            "metric": finding.metric,
-            "observed": finding.observed,
-            "expected": finding.expected,
-            "lower": finding.lower,
-            "upper": finding.upper,
-            "score": finding.score,
-            "severity": severity,
-            "summary": describe(finding, self.config.window_seconds),
-            "example_mention_ids": " ".join(examples),
-            "detected_at": now,
-            "top_terms": encode_top_terms(top_terms),
-        }
-        table = Anomaly.__table__  # type: ignore[attr-defined]
-        session.execute(
-            insert_for(session, table)
-            .values(row)
-            .on_conflict_do_nothing(index_elements=["anomaly_id"])
-        )
-        return DetectedAnomaly(aid, series, start, finding.metric, finding.score, severity)

@@ -177,6 +177,7 @@ class DetectionConfig(BaseModel):
     allowed_lateness_seconds: float = Field(default=5.0, ge=0)
     live_horizon_seconds: float = Field(default=900.0, gt=0)
     max_gap_windows: int = Field(default=1440, ge=1)
+    idle_series_seconds: float = Field(default=6 * 3600.0, gt=0)
     detector: DetectorSettings = DetectorSettings()
     terms: TermSettings = TermSettings()
     records: RecordSettings = RecordSettings()

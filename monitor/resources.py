@@ -17,6 +17,7 @@ from monitor.notifiers import Notifier, build_notifier
 from monitor.settings import get_settings
 from monitor.storage.db import make_engine
 from streams.privacy import Privacy
+from streams.scoring import BatchScorer, InProcessScorer, ScoringPool
 from streams.sources import WebhookSource
 from streams.sources.config import (
     SourcesConfig,
@@ -70,6 +71,22 @@ def scorer() -> CustomerServiceScorer:
     built = build_scorer(settings.config_dir, settings.sentiment_model)
     correction_follower().apply_new(engine(), built)
     return built
+
+
+@lru_cache(maxsize=1)
+def scoring_pool() -> BatchScorer:
+    """Where ingest scores sentiment: worker processes on a machine with several cores."""
+    settings = get_settings()
+    processes = settings.resolved_scoring_processes
+    if processes == 0:
+        return InProcessScorer(scorer())
+    return ScoringPool(
+        processes,
+        config_dir=settings.config_dir,
+        model_path=settings.sentiment_model,
+        database_url=settings.resolved_database_url,
+        fallback=scorer(),
+    )
 
 
 @lru_cache(maxsize=1)

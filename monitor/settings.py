@@ -75,6 +75,20 @@ class Settings(BaseSettings):
         "broker (Tansu holds each join for half of it) and 10 on Kafka (whose brokers refuse "
         "less than group.min.session.timeout.ms, 6 s by default)",
     )
+    broker_memory_mb: int = Field(
+        default=256,
+        ge=0,
+        description="recycle the embedded broker when its resident memory passes this many MB: "
+        "a new Tansu gets the records the worker has not processed yet, the processed ones are "
+        "dropped (Tansu ignores topic retention settings); 0: never for memory",
+    )
+    broker_recycle_hours: float = Field(
+        default=0.0,
+        ge=0,
+        description="also recycle the embedded broker after this many hours, so processed "
+        "records leave its memory within that time (each recycle restarts the worker, about "
+        "10 s without intake); 0: only for memory",
+    )
     embedded_broker_url: str | None = Field(
         default=None,
         description="set by `crisismon run` for its worker: where the embedded broker listens",
@@ -84,6 +98,15 @@ class Settings(BaseSettings):
         default=None,
         description="the learned sentiment correction to start from (a file written by "
         "`crisismon sentiment train`); default the model shipped with crisismon",
+    )
+
+    scoring_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="processes that score sentiment beside each worker (the scorer is most of "
+        "ingest's CPU); 0 scores in the worker itself; default one per CPU when there are two "
+        "or more",
     )
 
     pseudonym_key: SecretStr | None = Field(
@@ -240,6 +263,13 @@ class Settings(BaseSettings):
 
     def topic_name(self, name: str) -> str:
         return f"{self.namespace}.{name}" if self.namespace else name
+
+    @property
+    def resolved_scoring_processes(self) -> int:
+        if self.scoring_processes is not None:
+            return self.scoring_processes
+        cpus = os.cpu_count() or 1
+        return cpus if cpus >= 2 else 0
 
     @property
     def privacy(self) -> Privacy:

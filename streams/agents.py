@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -15,7 +16,13 @@ from monitor.storage.db import session_scope
 from monitor.storage.models import DeadLetter, InboxEntry
 from streams.dead_letters import dead_letter_row, expire_raw_payloads
 from streams.ingest import ingest_raw_batch
-from streams.records import DeadLetterRecord, SeriesTick, from_epoch, to_epoch
+from streams.records import (
+    DeadLetterRecord,
+    SeriesTicks,
+    detect_partition,
+    from_epoch,
+    to_epoch,
+)
 from streams.topics import MENTIONS_RAW, dead_letter, mentions_raw, series_ticks
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,7 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
     """Validate, score and store mentions in batches; tell detect which windows moved."""
     config = resources.detection_config()
     fan_out = resources.fan_out()
+    pool = resources.scoring_pool()
     lateness = timedelta(seconds=config.allowed_lateness_seconds)
     async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
         now = datetime.now(UTC)
@@ -44,6 +52,7 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
             topic=MENTIONS_RAW,
             privacy=resources.privacy(),
             fan_out=fan_out,
+            pool=pool,
         )
         for rejected in outcome.rejected:
             await dead_letter.send(
@@ -57,30 +66,27 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
             )
         if outcome.stored.watermark is None:
             continue
-        watermark = to_epoch(outcome.stored.watermark - lateness)
-        observed = to_epoch(now)
-        for series, start in outcome.stored.touched:
-            await series_ticks.send(
-                key=series,
-                value=SeriesTick(
-                    series=series,
-                    window_start=to_epoch(start),
-                    watermark=watermark,
-                    observed_at=observed,
-                ),
-            )
-        # Each detect partition sees only its own series; event time must reach them all.
-        for partition in range(app.conf.topic_partitions):
-            await series_ticks.send(
-                value=SeriesTick(
-                    series=None,
-                    window_start=None,
-                    watermark=watermark,
-                    observed_at=observed,
-                    partition=partition,
-                ),
-                partition=partition,
-            )
+        await send_ticks(outcome.stored.touched, outcome.stored.watermark - lateness, now)
+
+
+async def send_ticks(
+    touched: Sequence[tuple[str, datetime]], watermark: datetime, now: datetime
+) -> None:
+    """One record to every detect partition: its touched (series, window) pairs and the
+    watermark. Each partition sees only its own series, but event time must reach them all."""
+    partitions = app.conf.topic_partitions
+    grouped: list[SeriesTicks] = [
+        SeriesTicks(
+            series=[], window_starts=[], watermark=to_epoch(watermark), observed_at=to_epoch(now)
+        )
+        for _ in range(partitions)
+    ]
+    for series, start in touched:
+        ticks = grouped[detect_partition(series, partitions)]
+        ticks.series.append(series)
+        ticks.window_starts.append(to_epoch(start))
+    for partition, ticks in enumerate(grouped):
+        await series_ticks.send(value=ticks, partition=partition)
 
 
 @app.agent(dead_letter)

@@ -18,9 +18,10 @@ from detectors.sentiment import Scorer
 from detectors.series import NO_FAN_OUT, FanOut, encode_keys, series_keys
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
-from streams.mentions import InvalidMention, MentionIn, decode_mention
-from streams.near_duplicates import Candidate, collapse, signature
+from streams.mentions import InvalidMention, MentionIn, decode_record
+from streams.near_duplicates import Candidate, collapse
 from streams.privacy import NO_KEY, Privacy
+from streams.scoring import BatchScorer, InProcessScorer
 from streams.windows import Counted, aggregate
 
 
@@ -64,13 +65,18 @@ def score_batch(
     *,
     fan_out: FanOut = NO_FAN_OUT,
     now: datetime | None = None,
+    pool: BatchScorer | None = None,
 ) -> list[ScoredMention]:
     """Score each mention; its language (own tag or detected) routes it to a ``lang:`` series,
-    its customer to ``segment:`` series (as segments stand at ``now``), its text to topics."""
+    its customer to ``segment:`` series (as segments stand at ``now``), its text to topics.
+
+    ``pool`` scores the texts elsewhere (`streams.scoring.ScoringPool`); by default ``scorer``
+    scores them here."""
     known = fan_out.attribution(mentions, now=now or datetime.now(UTC))
+    texts = [(mention.text, mention.lang) for mention in mentions]
+    results = (pool or InProcessScorer(scorer)).score_many(texts)
     scored = []
-    for mention in mentions:
-        sentiment = scorer.score(mention.text, mention.lang)
+    for mention, (sentiment, minhash) in zip(mentions, results, strict=True):
         if sentiment.lang and sentiment.lang != mention.lang:
             mention = replace(mention, lang=sentiment.lang)
         scored.append(
@@ -79,7 +85,7 @@ def score_batch(
                 sentiment.compound,
                 sentiment.label,
                 tuple(series_keys(mention, known)),
-                signature=signature(mention.text),
+                signature=minhash,
                 confidence=sentiment.confidence,
                 drivers=sentiment.drivers,
             )
@@ -259,27 +265,30 @@ def ingest_raw_batch(
     topic: str = "mentions.raw",
     privacy: Privacy = NO_KEY,
     fan_out: FanOut = NO_FAN_OUT,
+    pool: BatchScorer | None = None,
 ) -> IngestOutcome:
     """Everything the ingest agent does between the broker and the ticks, in plain Python.
 
-    ``records`` are (source partition, raw value) pairs.
+    ``records`` are (source partition, raw value) pairs; a value may be one mention or a
+    bundle of them (`streams.mentions.bundles`).
     """
     valid: list[MentionIn] = []
     rejected: list[Rejected] = []
     progress: dict[int, datetime] = {}
     for partition, raw in records:
-        try:
-            mention = decode_mention(raw, privacy)
-        except InvalidMention as exc:
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-            rejected.append(Rejected(text, str(exc)))
-            continue
-        valid.append(mention)
-        if partition not in progress or mention.event_time > progress[partition]:
-            progress[partition] = mention.event_time
+        for element, mention in decode_record(raw, privacy):
+            if isinstance(mention, InvalidMention):
+                text = element
+                if text is None:
+                    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                rejected.append(Rejected(text, str(mention)))
+                continue
+            valid.append(mention)
+            if partition not in progress or mention.event_time > progress[partition]:
+                progress[partition] = mention.event_time
     stored = store_batch(
         engine,
-        score_batch(valid, scorer, fan_out=fan_out, now=now),
+        score_batch(valid, scorer, fan_out=fan_out, now=now, pool=pool),
         window_seconds=window_seconds,
         now=now,
         progress=progress,

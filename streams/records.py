@@ -7,6 +7,7 @@ deserialisation error inside Faust.
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 
 import faust
@@ -20,14 +21,29 @@ def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-class SeriesTick(faust.Record, serializer="json"):
-    """ "This (series, window) moved" or, with no series, "event time reached ``watermark``"."""
+class SeriesTicks(faust.Record, serializer="json"):
+    """One ingest batch's news for one detect partition: the (series, window) pairs it added
+    mentions to (``series[i]`` with ``window_starts[i]``), and how far event time has got.
 
-    series: str | None
-    window_start: float | None
+    Ingest sends exactly one to every partition per batch, so detect pays Faust's per-record
+    cost once per batch and partition, not once per series, and quiet partitions still learn
+    the watermark.
+    """
+
+    series: list[str]
+    window_starts: list[float]
     watermark: float
     observed_at: float
-    partition: int | None = None
+
+
+def detect_partition(series: str, partitions: int) -> int:
+    """The ``series.ticks`` partition that owns ``series``: stable across processes and runs
+    (Python's own ``hash`` of a str is salted per process).
+
+    >>> detect_partition("global", 4) == detect_partition("global", 4)
+    True
+    """
+    return zlib.crc32(series.encode("utf-8")) % partitions
 
 
 class AnomalyEvent(faust.Record, serializer="json"):

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from monitor.kafka_probe import parse_bootstrap
-from streams.mentions import InvalidMention, MentionIn, parse_mention
+from streams.mentions import BUNDLE_SIZE, InvalidMention, MentionIn, bundles, parse_mention
 from streams.privacy import NO_KEY, Privacy
 from streams.records import DeadLetterRecord
 
@@ -157,7 +157,16 @@ async def replay(
         raise ReplayError(f"cannot reach broker {broker_url}: {exc or 'timeout'}") from exc
     try:
         first_event: datetime | None = None
-        pending: list[asyncio.Future[Any]] = []
+        # Each send's acknowledgement, with how many file records it carries (for progress).
+        pending: list[tuple[asyncio.Future[Any], int]] = []
+        bundle: list[MentionIn] = []
+
+        async def send_bundle() -> None:
+            for offset, (key, value) in enumerate(bundles(bundle)):
+                carried = len(bundle[offset * BUNDLE_SIZE : (offset + 1) * BUNDLE_SIZE])
+                pending.append((await producer.send(mentions_topic, value, key=key), carried))
+            bundle.clear()
+
         for number, record, item in items:
             if isinstance(item, str):
                 report.rejected += 1
@@ -178,27 +187,26 @@ async def replay(
                     ),
                     received_at=now.timestamp(),
                 )
-                pending.append(
-                    await producer.send(
-                        dead_letter_topic, letter.dumps(), key=mentions_topic.encode()
-                    )
+                sent = await producer.send(
+                    dead_letter_topic, letter.dumps(), key=mentions_topic.encode()
                 )
+                pending.append((sent, 1))
             else:
                 if speed is not None:
                     first_event = first_event or item.event_time
                     due = (item.event_time - first_event).total_seconds() / speed
                     delay = due - (time.monotonic() - started)
                     if delay > 0:
+                        await send_bundle()
                         await _flush(pending, on_progress)
                         await asyncio.sleep(delay)
-                pending.append(
-                    await producer.send(
-                        mentions_topic, item.to_bytes(), key=item.mention_id.encode()
-                    )
-                )
+                bundle.append(item)
                 report.published += 1
+                if len(bundle) >= BUNDLE_SIZE:
+                    await send_bundle()
             if len(pending) >= _IN_FLIGHT:
                 await _flush(pending, on_progress)
+        await send_bundle()
         await _flush(pending, on_progress)
     except KafkaError as exc:
         raise ReplayError(f"broker refused a record: {exc}") from exc
@@ -208,11 +216,13 @@ async def replay(
     return report
 
 
-async def _flush(pending: list[asyncio.Future[Any]], on_progress: Callable[[int], None]) -> None:
+async def _flush(
+    pending: list[tuple[asyncio.Future[Any], int]], on_progress: Callable[[int], None]
+) -> None:
     """Wait for the broker's acknowledgement of everything sent so far."""
     if pending:
-        await asyncio.gather(*pending)
-        on_progress(len(pending))
+        await asyncio.gather(*(future for future, _ in pending))
+        on_progress(sum(carried for _, carried in pending))
         pending.clear()
 
 

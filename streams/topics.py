@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from monitor.app import app
 from monitor.settings import get_settings
-from streams.records import AnomalyEvent, DeadLetterRecord, IncidentEvent, SeriesTick
+from streams.records import AnomalyEvent, DeadLetterRecord, IncidentEvent, SeriesTicks
 
 _settings = get_settings()
 
@@ -18,8 +18,8 @@ DEAD_LETTER = _settings.topic_name("dead-letter")
 mentions_raw = app.topic(
     MENTIONS_RAW, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
 )
-# Keyed by series; watermark ticks are sent to every partition explicitly.
-series_ticks = app.topic(SERIES_TICKS, key_type=str, value_type=SeriesTick)
+# One record per partition and ingest batch, sent to an explicit partition (detect_partition).
+series_ticks = app.topic(SERIES_TICKS, key_type=str, value_type=SeriesTicks)
 # One partition: anomalies are rare and the correlator must see them in one order to merge them.
 anomalies = app.topic(ANOMALIES, key_type=str, value_type=AnomalyEvent, partitions=1)
 incidents = app.topic(INCIDENTS, key_type=str, value_type=IncidentEvent, partitions=1)

@@ -42,9 +42,11 @@ def test_spike_fires_one_alert_and_baseline_none(
     baseline = [i for i in items if datetime.fromisoformat(i["event_time"]) < first_burst]
     rest = [i for i in items if datetime.fromisoformat(i["event_time"]) >= first_burst]
 
-    # Three ordinary hours: every window but the newest closes, and nobody is paged.
+    # Three ordinary hours: every window but the newest few closes, and nobody is paged. (The
+    # watermark is the least of the source partitions' newest event times; replay publishes
+    # bundles of mentions, so one partition's newest can trail the file's end by a bundle.)
     publish(write(baseline, tmp_path / "baseline.jsonl"), broker_url=tansu, namespace=namespace)
-    wait_until(lambda: closed_windows(engine, "global") >= 175, 60, "baseline windows to close")
+    wait_until(lambda: closed_windows(engine, "global") >= 172, 60, "baseline windows to close")
     assert mention_count(engine) == len(baseline)
     assert fake_slack.posts == []
 
@@ -53,7 +55,7 @@ def test_spike_fires_one_alert_and_baseline_none(
     # The incident alert has a header; the playbook's Slack alert and drafts are posted too.
     alerts = lambda: [p for p in fake_slack.posts if _is_alert(p)]  # noqa: E731
     wait_until(lambda: len(alerts()) >= 1, 60, "the Slack alert")
-    wait_until(lambda: closed_windows(engine, "global") >= 185, 30, "post-burst windows to close")
+    wait_until(lambda: closed_windows(engine, "global") >= 183, 30, "post-burst windows to close")
 
     assert len(alerts()) == 1, fake_slack.texts()
     post = alerts()[0]

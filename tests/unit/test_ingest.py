@@ -182,9 +182,37 @@ def test_raw_batch_of_only_rejects_stores_nothing(engine):
         engine, SCORER, [(0, b"[]"), (0, b"")], window_seconds=WINDOW, now=LATER
     )
     assert [r.reason for r in outcome.rejected] == [
-        "expected a JSON object, got list",
+        "an empty bundle of mentions",
         "not valid UTF-8 JSON: Expecting value: line 1 column 1 (char 0)",
     ]
     assert outcome.stored.new_mention_ids == frozenset()
     with Session(engine) as session:
         assert session.execute(select(Mention)).first() is None
+
+
+def test_a_bundle_record_stores_its_good_mentions_and_dead_letters_only_the_bad_one(engine):
+    # Replays and feed polls publish up to BUNDLE_SIZE mentions per broker record; one bad
+    # element must cost neither its neighbours nor its own dead letter.
+    good = [
+        {
+            "source": "tickets",
+            "external_id": f"b{i}",
+            "text": "the app is down",
+            "event_time": T0.isoformat(),
+        }
+        for i in range(3)
+    ]
+    bad = {"source": "tickets", "external_id": "b-bad", "event_time": T0.isoformat()}  # no text
+    raw = json.dumps([good[0], bad, good[1], good[2]]).encode()
+    outcome = ingest_raw_batch(engine, SCORER, [(0, raw)], window_seconds=WINDOW, now=LATER)
+    assert len(outcome.stored.new_mention_ids) == 3
+    [rejected] = outcome.rejected
+    assert json.loads(rejected.payload)["external_id"] == "b-bad"
+    assert "text" in rejected.reason
+    again = ingest_raw_batch(engine, SCORER, [(1, raw)], window_seconds=WINDOW, now=LATER)
+    assert again.stored.new_mention_ids == frozenset()  # a redelivered bundle counts zero times
+    with Session(engine) as session:
+        [window] = session.execute(
+            select(SeriesWindow).where(SeriesWindow.series == "global")
+        ).scalars()
+        assert window.n == 3
