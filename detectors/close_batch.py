@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, Table, bindparam, select, tuple_, update
-from sqlmodel import Session
+from sqlalchemy import Engine, Table, bindparam, func, select, tuple_, update
+from sqlmodel import Session, SQLModel
 
 from detectors.anomaly_rows import anomaly_id, example_mention_ids
 from detectors.config import DetectionConfig
@@ -26,8 +26,8 @@ from detectors.findings import VOLUME_RECORD
 from detectors.judging import judge_window, learn_window
 from detectors.records import RecordDetector
 from detectors.series import decode_keys
-from detectors.snapshots import save_snapshot, snapshot_due
-from detectors.term_store import save_terms, window_terms
+from detectors.snapshots import save_snapshots, snapshot_due
+from detectors.term_store import window_terms
 from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
 from detectors.vocabulary import count_terms
 from monitor.storage.db import insert_for, session_scope
@@ -38,6 +38,7 @@ from monitor.storage.models import (
     SeasonalBaseline,
     SeriesThreshold,
     SeriesWindow,
+    TermBaseline,
 )
 from streams.windows import window_start
 
@@ -104,6 +105,35 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[offset : offset + size]
 
 
+def stored_history(session: Session, series: Sequence[str]) -> set[str]:
+    """Which of ``series`` have closed windows or saved memories to warm from."""
+    table = windows_table()
+    found: set[str] = set()
+    for chunk in _chunks(series):
+        closed = select(table.c.series).where(table.c.series.in_(chunk), table.c.closed.is_(True))
+        found.update(session.execute(closed.distinct()).scalars())
+        for model in (TermBaseline, SeasonalBaseline, RecordBaseline):
+            saved: Table = model.__table__  # type: ignore[union-attr]
+            found.update(
+                session.execute(select(saved.c.series).where(saved.c.series.in_(chunk))).scalars()
+            )
+    return found
+
+
+def first_open_windows(session: Session, series: Sequence[str]) -> dict[str, datetime]:
+    """Each series' earliest window that is still open (where its closing starts)."""
+    table = windows_table()
+    found: dict[str, datetime] = {}
+    for chunk in _chunks(series):
+        rows = session.execute(
+            select(table.c.series, func.min(table.c.window_start))
+            .where(table.c.series.in_(chunk), table.c.closed.is_(False))
+            .group_by(table.c.series)
+        )
+        found.update({row[0]: row[1] for row in rows})
+    return found
+
+
 def close_due(
     engine: Engine, config: DetectionConfig, plans: Sequence[DuePlan], now: datetime
 ) -> list[DetectedAnomaly]:
@@ -154,6 +184,7 @@ def close_due(
         terms = _terms(session, busy, config.window_seconds) if config.terms.enabled else {}
 
         verdicts: list[dict[str, Any]] = []
+        memories: dict[type[SQLModel], list[tuple[str, datetime, dict[str, Any]]]] = {}
         for plan in plans:
             state = plan.state
             alert = alert_scores.get(state.series)
@@ -190,7 +221,9 @@ def close_due(
                             severity,
                         )
                     )
-            _save_memories(session, config, plan, any(key in terms for key in _keys(plan)))
+            _remember(config, plan, any(key in terms for key in _keys(plan)), memories)
+        for model, rows in memories.items():
+            save_snapshots(session, model, rows)
         if verdicts:
             session.execute(
                 update(table)
@@ -206,19 +239,27 @@ def _keys(plan: DuePlan) -> Iterable[tuple[str, datetime]]:
     return ((plan.state.series, start) for start in plan.starts)
 
 
-def _save_memories(
-    session: Session, config: DetectionConfig, plan: DuePlan, with_terms: bool
+def _remember(
+    config: DetectionConfig,
+    plan: DuePlan,
+    with_terms: bool,
+    memories: dict[type[SQLModel], list[tuple[str, datetime, dict[str, Any]]]],
 ) -> None:
-    """Snapshots of what the series learnt, in the closing transaction (see term_store)."""
+    """Snapshots of what the series learnt, saved together in the closing transaction: the
+    term baseline whenever a window with mentions was learnt (see term_store), the record and
+    seasonal memories hourly."""
     state, last = plan.state, plan.starts[-1]
     if with_terms:
-        save_terms(session, state.series, state.terms, last)
+        memories.setdefault(TermBaseline, []).append((state.series, last, state.terms.snapshot()))
     if snapshot_due(config.records.enabled, state.records_saved, last):
-        save_snapshot(session, RecordBaseline, state.series, last, state.records.snapshot())
+        memories.setdefault(RecordBaseline, []).append(
+            (state.series, last, state.records.snapshot())
+        )
         state.records_saved = last
     if snapshot_due(config.detector.seasonal, state.season_saved, last):
-        snapshot = state.detector.season_snapshot()
-        save_snapshot(session, SeasonalBaseline, state.series, last, snapshot)
+        memories.setdefault(SeasonalBaseline, []).append(
+            (state.series, last, state.detector.season_snapshot())
+        )
         state.season_saved = last
 
 

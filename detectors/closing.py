@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from detectors.close_batch import DetectedAnomaly, DuePlan, close_due, features, windows_table
+from detectors.close_batch import (
+    DetectedAnomaly,
+    DuePlan,
+    close_due,
+    features,
+    first_open_windows,
+    stored_history,
+    windows_table,
+)
 from detectors.config import DetectionConfig
 from detectors.count_spike import CountSpikeDetector
 from detectors.record_store import warm_records
@@ -34,6 +43,10 @@ from streams.windows import window_starts_between
 __all__ = ["DetectedAnomaly", "SeriesDetectors", "SeriesState"]
 
 _WARM_WINDOWS = 500
+# A closing pass over many series commits every this many series: each transaction is atomic
+# for its own series, and SQLite's single writer (ingest) is never held off for long.
+_SERIES_PER_TRANSACTION = 2_000
+_YIELD_SECONDS = 0.005
 # Partition key for callers that do not name one (tests, a single-partition backtest).
 _ANY = -1
 
@@ -96,8 +109,10 @@ class SeriesDetectors:
         """One ingest batch's tick for ``partition``: the (series, window) pairs it added
         mentions to, and how far event time has got. Closes every window now due."""
         key = _ANY if partition is None else partition
+        touched = list(touched)
         with self._lock:
             clock = self._partitions.setdefault(key, PartitionClock())
+            self._warm_many({series for series, _ in touched if series not in self._states})
             for series, start in touched:
                 state = self._states.get(series) or self._warm(series)
                 if state.partition != key:
@@ -205,7 +220,12 @@ class SeriesDetectors:
             plans.append(DuePlan(state, self._skip_long_silence(series, starts)))
         if not plans:
             return []
-        found = close_due(self.engine, self.config, plans, now)
+        found: list[DetectedAnomaly] = []
+        for offset in range(0, len(plans), _SERIES_PER_TRANSACTION):
+            if offset:
+                time.sleep(_YIELD_SECONDS)  # let ingest take the database between transactions
+            chunk = plans[offset : offset + _SERIES_PER_TRANSACTION]
+            found.extend(close_due(self.engine, self.config, chunk, now))
         for plan, last in zip(plans, lasts, strict=True):
             state = self._states[plan.state.series]
             state.next_window = last + self._step
@@ -244,6 +264,28 @@ class SeriesDetectors:
             if watermark is not None and touched is not None and watermark - touched > self._idle:
                 del self._states[series]
                 self.evicted += 1
+
+    def _warm_many(self, unknown: set[str]) -> None:
+        """New series start fresh without a query each; only those with a stored past (a
+        restart, a rebalance, an evicted series that speaks again) are warmed one by one.
+        A first batch over 50,000 new series would otherwise cost 200,000 queries."""
+        if not unknown:
+            return
+        names = sorted(unknown)
+        with Session(self.engine) as session:
+            known = stored_history(session, names)
+            first_open = first_open_windows(session, [n for n in names if n not in known])
+        for series in names:
+            if series in known:
+                self._warm(series)
+                continue
+            self._states[series] = SeriesState(
+                series,
+                self.config.detector.build(),
+                first_open.get(series),
+                terms=self.config.build_terms(),
+                records=self.config.records.build(),
+            )
 
     def _warm(self, series: str) -> SeriesState:
         """Rebuild a series' detector from its stored, closed windows."""

@@ -43,6 +43,32 @@ def save_snapshot(
     )
 
 
+def save_snapshots(
+    session: Session, model: type[SQLModel], rows: list[tuple[str, datetime, dict[str, Any]]]
+) -> None:
+    """Upsert many series' snapshots with one constant statement (executemany): a closing pass
+    over thousands of series would otherwise compile and send one upsert per series."""
+    if not rows:
+        return
+    table = model.__table__  # type: ignore[attr-defined]
+    upsert = insert_for(session, table)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["series"],
+        set_={"through_window": upsert.excluded.through_window, "state": upsert.excluded.state},
+    )
+    session.execute(
+        upsert,
+        [
+            {
+                "series": series,
+                "through_window": through,
+                "state": json.dumps(state, separators=(",", ":"), ensure_ascii=False),
+            }
+            for series, through, state in sorted(rows, key=lambda row: row[0])
+        ],
+    )
+
+
 def load_snapshot(
     session: Session, model: type[SQLModel], series: str
 ) -> tuple[datetime, dict[str, Any]] | None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from detectors.series import encode_keys
-from detectors.snapshots import load_snapshot, save_snapshot
+from detectors.snapshots import load_snapshot
 from detectors.terms import TermBurstDetector
 from detectors.vocabulary import count_terms
 from monitor.storage.models import Mention, SeriesWindow, TermBaseline
@@ -43,13 +43,6 @@ def window_terms(
     for event_time, text in rows:
         texts.setdefault(window_start(event_time, window_seconds), []).append(text)
     return {start: count_terms(found) for start, found in texts.items()}
-
-
-def save_terms(
-    session: Session, series: str, detector: TermBurstDetector, through: datetime
-) -> None:
-    """The baseline after the windows up to ``through``, in the caller's transaction."""
-    save_snapshot(session, TermBaseline, series, through, detector.snapshot())
 
 
 def warm_terms(
