@@ -35,6 +35,18 @@ def resolve_tansu_binary() -> str:
         raise BrokerError(f"embedded broker binary not found: {first_line}") from exc
 
 
+def process_rss_bytes(pid: int) -> int | None:
+    """Resident memory of process ``pid`` (VmRSS), or None if it cannot be read (not Linux)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -58,6 +70,7 @@ class EmbeddedBroker:
         self.start_timeout = start_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._started_at: float | None = None
 
     @property
     def url(self) -> str:
@@ -68,6 +81,14 @@ class EmbeddedBroker:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    def rss_bytes(self) -> int | None:
+        """The broker's resident memory; None when it is not running or not on Linux."""
+        return process_rss_bytes(self._proc.pid) if self._proc else None
+
+    def age_seconds(self) -> float:
+        """Seconds since the broker answered its first request; 0 when it is not running."""
+        return time.monotonic() - self._started_at if self._started_at is not None else 0.0
 
     def start(self) -> str:
         """Start Tansu and return its ``kafka://`` URL once it answers Metadata requests."""
@@ -98,6 +119,7 @@ class EmbeddedBroker:
             self.port = port
             last_error = self._wait_ready()
             if not last_error:
+                self._started_at = time.monotonic()
                 return self.url
             self.stop()
             self.port = None if self.port == port and self.binary is None else self.port
@@ -131,6 +153,7 @@ class EmbeddedBroker:
         if self._proc is not None:
             stop_process(self._proc, grace=grace)
             self._proc = None
+        self._started_at = None
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -4,10 +4,15 @@
 pointed at it, and waits until the worker's ``/readyz`` says broker, database and partitions
 are all there. Both children die with this process even if it is SIGKILLed; on a normal stop
 the worker goes first, so it never talks to a broker that is already gone.
+
+While `wait` runs, the embedded broker is recycled when it passes ``CRISISMON_BROKER_MEMORY_MB``
+or ``CRISISMON_BROKER_RECYCLE_HOURS`` (see `monitor.broker_recycle`): the worker stops, a new
+broker takes over the records it has not processed, and the worker starts again on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -19,12 +24,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from monitor.broker import EmbeddedBroker, free_loopback_port
+from aiokafka.errors import KafkaError
+
+from monitor.broker import BrokerError, EmbeddedBroker, free_loopback_port
+from monitor.broker_recycle import RecyclePolicy, backlog, recycle
 from monitor.processes import spawn_tied, stop_process
 from monitor.runtime import RuntimeInfo, clear_runtime, write_runtime
 from monitor.settings import Settings
 
 WORKER_STOP_GRACE = 20.0
+# How often `wait` looks at the embedded broker's memory and age.
+RECYCLE_CHECK_SECONDS = 15.0
 
 
 class ServiceError(RuntimeError):
@@ -40,6 +50,8 @@ class Service:
         worker_log: Path | None = None,
         ready_timeout: float = 60.0,
         extra_env: dict[str, str] | None = None,
+        recycle_policy: RecyclePolicy | None = None,
+        recycle_check_seconds: float = RECYCLE_CHECK_SECONDS,
     ) -> None:
         self.settings = settings
         self.extra_env = extra_env or {}
@@ -50,6 +62,11 @@ class Service:
         self.broker_url = settings.broker
         self.worker: subprocess.Popen[bytes] | None = None
         self._log_handle: IO[bytes] | None = None
+        self.recycle_policy = recycle_policy or policy_from(settings)
+        self.recycle_check_seconds = recycle_check_seconds
+        self.recycles = 0
+        self._recycle_not_before = 0.0  # monotonic; after a failed or deferred attempt
+        self._deferred = False  # a recycle is waiting for the worker to catch up
 
     @property
     def web_url(self) -> str:
@@ -60,7 +77,7 @@ class Service:
         data_dir.mkdir(parents=True, exist_ok=True)
         if self.settings.uses_embedded_broker:
             started = time.monotonic()
-            self.broker = EmbeddedBroker(log_path=data_dir / "logs" / "broker.log")
+            self.broker = EmbeddedBroker(log_path=self._broker_log)
             self.broker_url = self.broker.start()
             on_step(
                 f"broker (Tansu, in memory) ready at {self.broker_url} "
@@ -77,6 +94,10 @@ class Service:
         write_runtime(
             self.settings.runtime_file, RuntimeInfo(self.broker_url, self.web_url, os.getpid())
         )
+
+    @property
+    def _broker_log(self) -> Path:
+        return Path(self.settings.data_dir) / "logs" / "broker.log"
 
     def _spawn_worker(self) -> None:
         env = dict(os.environ)
@@ -97,6 +118,8 @@ class Service:
             env["CRISISMON_PSEUDONYM_KEY"] = self.settings.pseudonym_key.get_secret_value()
         if self.worker_log is not None:
             self.worker_log.parent.mkdir(parents=True, exist_ok=True)
+            if self._log_handle is not None:
+                self._log_handle.close()
             self._log_handle = self.worker_log.open("ab")
         self.worker = spawn_tied(
             [sys.executable, "-m", "monitor", "worker"],
@@ -125,10 +148,68 @@ class Service:
             time.sleep(0.2)
         raise ServiceError(f"worker not ready within {self.ready_timeout:.0f}s: {last}")
 
-    def wait(self) -> int:
-        """Block until the worker exits; its exit code."""
-        assert self.worker is not None
-        return self.worker.wait()
+    def wait(self, on_step: Callable[[str], None] = lambda _msg: None) -> int:
+        """Block until the worker exits, recycling the embedded broker when due; the exit code."""
+        while True:
+            assert self.worker is not None
+            try:
+                return self.worker.wait(timeout=self.recycle_check_seconds)
+            except subprocess.TimeoutExpired:
+                self.maybe_recycle_broker(on_step)
+
+    def maybe_recycle_broker(self, on_step: Callable[[str], None]) -> bool:
+        """Recycle the embedded broker if it is due and the worker is nearly caught up."""
+        broker = self.broker
+        if broker is None or time.monotonic() < self._recycle_not_before:
+            return False
+        policy = self.recycle_policy
+        reason = policy.reason(rss_bytes=broker.rss_bytes(), age_seconds=broker.age_seconds())
+        if reason is None:
+            return False
+        try:
+            unread = asyncio.run(backlog(broker.url))
+        except (KafkaError, OSError, BrokerError, TimeoutError) as exc:
+            on_step(f"broker recycle postponed ({reason}): cannot read the group offsets: {exc}")
+            self._recycle_not_before = time.monotonic() + policy.min_interval_seconds
+            return False
+        if not unread.allows(policy):
+            if not self._deferred:  # say it once per broker, not every check
+                on_step(
+                    f"broker recycle waits for the worker to catch up ({reason}): "
+                    f"{unread.describe()}"
+                )
+                self._deferred = True
+            return False
+        self.recycle_broker(reason, on_step)
+        return True
+
+    def recycle_broker(self, reason: str, on_step: Callable[[str], None]) -> None:
+        """Stop the worker, move to a new broker with the unprocessed records, start it again.
+
+        If the new broker cannot take over, the worker starts again on the old one, which still
+        has everything, and the next attempt waits ``min_interval_seconds``.
+        """
+        assert self.broker is not None and self.worker is not None
+        started = time.monotonic()
+        on_step(f"recycling the broker: {reason}")
+        stop_process(self.worker, grace=WORKER_STOP_GRACE)
+        self.worker = None
+        try:
+            outcome = recycle(self.broker, log_path=self._broker_log, on_step=on_step)
+        except BrokerError as exc:
+            on_step(str(exc))
+            self._recycle_not_before = time.monotonic() + self.recycle_policy.min_interval_seconds
+        else:
+            self.broker = outcome.broker
+            self.broker_url = outcome.broker.url
+            self.recycles += 1
+            self._deferred = False
+        self._spawn_worker()
+        self._wait_ready()
+        write_runtime(
+            self.settings.runtime_file, RuntimeInfo(self.broker_url, self.web_url, os.getpid())
+        )
+        on_step(f"worker ready again after {time.monotonic() - started:.1f}s")
 
     def stop(self) -> None:
         """Worker first (bounded), then the broker; safe to call twice."""
@@ -142,6 +223,14 @@ class Service:
             self._log_handle.close()
             self._log_handle = None
         clear_runtime(self.settings.runtime_file, os.getpid())
+
+
+def policy_from(settings: Settings) -> RecyclePolicy:
+    """The recycle limits ``CRISISMON_BROKER_MEMORY_MB`` and ``…_RECYCLE_HOURS`` ask for."""
+    return RecyclePolicy(
+        memory_limit_bytes=settings.broker_memory_mb * 1024 * 1024,
+        max_age_seconds=settings.broker_recycle_hours * 3600.0,
+    )
 
 
 def _readiness_reason(exc: urllib.error.HTTPError) -> str:

@@ -26,7 +26,7 @@ def run() -> None:
             f"crisismon is running. POST mentions to {service.web_url}/api/mentions; "
             "Ctrl-C to stop."
         )
-        code = service.wait()
+        code = service.wait(on_step=lambda msg: status.print(msg, markup=False))
         if code:
             status.print(f"[red]worker exited with code {code}[/]")
             raise SystemExit(code)
