@@ -166,7 +166,7 @@ class IncidentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     merge_gap_seconds: float = Field(default=1800.0, ge=0)
-    alert_gather_seconds: float = Field(default=1.5, ge=0, le=30)
+    alert_gather_seconds: float = Field(default=0.5, ge=0, le=30)
     examples: int = Field(default=3, ge=0, le=10)
 
 

@@ -17,7 +17,7 @@ from monitor.kafka_probe import BrokerUnreachable, probe_async
 from monitor.settings import get_settings
 from monitor.storage.db import DatabaseError, check_connection, insert_for, session_scope
 from monitor.storage.models import InboxEntry
-from streams.mentions import InvalidMention, MentionIn, parse_mention
+from streams.mentions import InvalidMention, MentionIn, bundles, parse_mention
 from streams.records import DeadLetterRecord
 from streams.topics import dead_letter, mentions_raw
 
@@ -111,9 +111,8 @@ async def publish_acknowledged(mentions: Sequence[MentionIn], received: datetime
     if get_settings().use_inbox:
         await asyncio.to_thread(_write_inbox, list(mentions), received)
     try:
-        acks = [
-            await mentions_raw.send(key=m.mention_id.encode(), value=m.to_bytes()) for m in mentions
-        ]
+        # Bundles: Faust's cost is per record, and a batched webhook carries many mentions.
+        acks = [await mentions_raw.send(key=key, value=value) for key, value in bundles(mentions)]
         await asyncio.wait_for(asyncio.gather(*acks), BROKER_ACK_TIMEOUT)
     except (TimeoutError, OSError, KafkaError) as exc:
         return f"broker did not acknowledge: {exc or 'timeout'}; retry the request"

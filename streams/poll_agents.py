@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from monitor import resources
 from monitor.app import app
-from streams.mentions import MentionIn
+from streams.mentions import MentionIn, bundles
 from streams.records import DeadLetterRecord
 from streams.sources.polling import PolledSource, due, poll_once
 from streams.topics import MENTIONS_RAW, dead_letter, mentions_raw
@@ -26,9 +26,7 @@ _rng = random.Random()
 async def publish(mentions: Sequence[MentionIn], letters: Sequence[tuple[str, str]]) -> None:
     """Send and wait for every acknowledgement; raises when the broker does not answer."""
     now = datetime.now(UTC).timestamp()
-    acks = [
-        await mentions_raw.send(key=m.mention_id.encode(), value=m.to_bytes()) for m in mentions
-    ]
+    acks = [await mentions_raw.send(key=key, value=value) for key, value in bundles(mentions)]
     for reason, payload in letters:
         acks.append(
             await dead_letter.send(

@@ -1,10 +1,12 @@
-"""Faust wiring for incidents: correlate anomalies, then alert once per incident."""
+"""Faust wiring for incidents: correlate anomalies, and alert once per incident."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from monitor import resources
 from monitor.app import app
@@ -43,6 +45,11 @@ async def correlate_anomalies(stream):  # type: ignore[no-untyped-def]
             merge_gap=gap,
             now=datetime.now(UTC),
         )
+        if change is not None and change.paged_now:
+            # Alert from here rather than from the incidents topic: one broker hop less between
+            # a window's close and the page, and each alert in its own task, so one slow post
+            # never holds up the next incident's.
+            _start(_alert_after_gather(change.incident_id))
         if change is not None:
             await incidents.send(
                 key=str(change.incident_id),
@@ -55,16 +62,24 @@ async def correlate_anomalies(stream):  # type: ignore[no-untyped-def]
             )
 
 
-@app.agent(incidents)
-async def notify_incidents(stream):  # type: ignore[no-untyped-def]
-    """Alert once per incident, as soon as it is severe enough to page someone."""
-    gather = resources.detection_config().incidents.alert_gather_seconds
-    async for event in stream:
-        if not event.paged_now:
-            continue
-        # Anomalies of the same moment on other series are still arriving; one alert names all.
-        await asyncio.sleep(gather)
-        await send_alert(event.incident_id)
+_alert_tasks: set[asyncio.Task[None]] = set()  # strong references while an alert is pending
+
+
+def _start(coroutine: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _alert_tasks.add(task)
+    task.add_done_callback(_alert_tasks.discard)
+
+
+async def _alert_after_gather(incident_id: int) -> None:
+    """Alert once the incident is severe enough to page someone, after a short gather."""
+    # Anomalies of the same moment on other series are still arriving; one alert names all.
+    # A closing pass publishes all its findings together, so a short gather is enough.
+    await asyncio.sleep(resources.detection_config().incidents.alert_gather_seconds)
+    try:
+        await send_alert(incident_id)
+    except Exception:  # the follow-up timer retries an alert that was never delivered
+        log.exception("incident %s: alert failed; the follow-up timer will retry", incident_id)
 
 
 async def send_alert(incident_id: int) -> None:
