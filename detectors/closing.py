@@ -34,6 +34,7 @@ from detectors.config import DetectionConfig
 from detectors.count_spike import CountSpikeDetector
 from detectors.record_store import warm_records
 from detectors.records import RecordDetector
+from detectors.series import DRILL_PREFIX
 from detectors.snapshots import load_snapshot
 from detectors.term_store import warm_terms
 from detectors.terms import TermBurstDetector
@@ -75,6 +76,15 @@ class PartitionClock:
     heap: list[tuple[datetime, str]] = field(default_factory=list)
 
 
+def _drill_restarted(state: SeriesState, start: datetime) -> bool:
+    """Mentions for a drill twin's window that this worker closed already: a new drill."""
+    return (
+        state.series.startswith(DRILL_PREFIX)
+        and state.next_window is not None
+        and start < state.next_window
+    )
+
+
 class SeriesDetectors:
     """The detect stage's state for the series of this worker's partitions."""
 
@@ -114,7 +124,13 @@ class SeriesDetectors:
             clock = self._partitions.setdefault(key, PartitionClock())
             self._warm_many({series for series, _ in touched if series not in self._states})
             for series, start in touched:
-                state = self._states.get(series) or self._warm(series)
+                state = self._states.get(series)
+                if state is not None and _drill_restarted(state, start):
+                    # `crisismon drill start` rewrote this twin in SQL: forget what this worker
+                    # learnt of the last drill, or the new drill's windows would never be scored.
+                    state.due = None
+                    state = self._warm(series)
+                state = state or self._warm(series)
                 if state.partition != key:
                     state.partition = key
                     state.due = None  # scheduled on another partition's heap: schedule here

@@ -74,12 +74,6 @@ def start_command(
             "[yellow]no real history to compare with yet: the drill series must warm up "
             "before they can alert[/]"
         )
-    if prepared.held:
-        status.print(
-            f"[yellow]a worker was still closing {', '.join(prepared.held)} from an earlier "
-            "drill: it may score only this drill's last minute, so time to detection may be "
-            "too long; restart the workers before a drill to measure it[/]"
-        )
     with tempfile.TemporaryDirectory() as tmp, Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         console=status,

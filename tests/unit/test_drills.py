@@ -155,3 +155,19 @@ def test_what_an_earlier_drill_left_in_the_twins_is_replaced(engine):
     )
     assert all(row.closed and row.score is not None for row in drill_windows(engine).values())
     assert found and min(a.window_start for a in found) == T0 + FIRST * STEP
+
+
+def test_a_running_worker_scores_a_second_drill_on_twins_it_still_remembers(engine):
+    real_traffic_closed_through_the_drill(engine)
+    store(engine, drill_mentions(3, 4, tag="d0"))
+    running = SeriesDetectors(engine, config())
+    for twin in TWINS:  # the first drill's twins, closed by this worker past the new drill
+        running.on_touch(twin, T0 + 3 * STEP, T0 + (LAST + 4) * STEP, NOW, 0)
+
+    prepare(engine)
+    store(engine, drill_mentions(FIRST, LAST, tag="d1"))
+    # No restart: the same worker gets the new drill's first batch.
+    found = running.on_touch("drill:global", T0 + FIRST * STEP, T0 + (LAST + 1) * STEP, NOW, 0)
+
+    assert all(row.closed and row.score is not None for row in drill_windows(engine).values())
+    assert found and min(a.window_start for a in found) == T0 + FIRST * STEP
