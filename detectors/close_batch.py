@@ -135,12 +135,17 @@ def first_open_windows(session: Session, series: Sequence[str]) -> dict[str, dat
 
 
 def close_due(
-    engine: Engine, config: DetectionConfig, plans: Sequence[DuePlan], now: datetime
+    engine: Engine,
+    config: DetectionConfig,
+    plans: Sequence[DuePlan],
+    now: datetime,
+    texts: PassTexts | None = None,
 ) -> list[DetectedAnomaly]:
     """Close, score and learn every planned window in one transaction; return the findings.
 
     A window another worker (or a redelivered tick) closed first is learnt, not judged again,
-    so each window is scored exactly once across the cluster.
+    so each window is scored exactly once across the cluster. ``texts`` shares the term texts
+    between the transactions of one pass.
     """
     plans = [plan for plan in plans if plan.starts]
     if not plans:
@@ -181,7 +186,10 @@ def close_due(
                 earlier[(row[0], row[1])] = features(row[1:])
         alert_scores = _alert_scores(session, sorted({plan.state.series for plan in plans}))
         busy = [pair for pair, x in (*claimed.items(), *earlier.items()) if x["n"]]
-        terms = _terms(session, busy, config.window_seconds) if config.terms.enabled else {}
+        if texts is None:
+            newest = max(plan.starts[-1] for plan in plans)
+            texts = PassTexts(newest, config.window_seconds)
+        terms = _terms(session, busy, texts) if config.terms.enabled else {}
 
         verdicts: list[dict[str, Any]] = []
         memories: dict[type[SQLModel], list[tuple[str, datetime, dict[str, Any]]]] = {}
@@ -275,44 +283,67 @@ def _alert_scores(session: Session, series: list[str]) -> dict[str, float]:
     return scores
 
 
-def _terms(
-    session: Session, busy: list[tuple[str, datetime]], window_seconds: int
-) -> dict[tuple[str, datetime], dict[str, int]]:
-    """Term counts for the (series, window) pairs that hold mentions.
+class PassTexts:
+    """The texts of one closing pass's recent windows, read once and shared by its transactions.
 
-    The pass's recent windows are read together: one query over the mentions of that stretch,
-    each mention's texts handed to every series it counts in. Pairs far older than the rest (a
-    series catching up after a restart) are read per series.
+    A pass over 50,000 series commits every 2,000 of them; reading the stretch's mentions in
+    each of those transactions read the same rows 25 times. ``newest`` is the pass's newest
+    window; windows within `_BULK_TERM_SPAN` of it are recent.
     """
-    if not busy:
-        return {}
-    step = timedelta(seconds=window_seconds)
-    newest = max(start for _, start in busy)
-    recent = {pair for pair in busy if newest - pair[1] <= _BULK_TERM_SPAN * step}
-    found: dict[tuple[str, datetime], dict[str, int]] = {}
-    if recent:
-        texts: dict[tuple[str, datetime], list[str]] = {}
+
+    def __init__(self, newest: datetime, window_seconds: int) -> None:
+        self.newest = newest
+        self.window_seconds = window_seconds
+        self._first: datetime | None = None
+        self._texts: dict[tuple[str, datetime], list[str]] = {}
+
+    def is_recent(self, start: datetime) -> bool:
+        return self.newest - start <= _BULK_TERM_SPAN * timedelta(seconds=self.window_seconds)
+
+    def texts(self, session: Session, first: datetime) -> dict[tuple[str, datetime], list[str]]:
+        """Each (series, window)'s texts from ``first`` to the newest window (read if needed)."""
+        if self._first is not None and self._first <= first:
+            return self._texts
         mentions = Mention.__table__.c  # type: ignore[attr-defined]
         rows = session.execute(
             select(mentions.event_time, mentions.series_keys, mentions.text).where(
-                mentions.event_time >= min(start for _, start in recent),
-                mentions.event_time < newest + step,
+                mentions.event_time >= first,
+                mentions.event_time < self.newest + timedelta(seconds=self.window_seconds),
                 mentions.canonical_id.is_(None),
             )
         )
+        texts: dict[tuple[str, datetime], list[str]] = {}
         for event_time, keys, text in rows:
-            start = window_start(event_time, window_seconds)
+            start = window_start(event_time, self.window_seconds)
             for series in decode_keys(keys or ""):
-                if (series, start) in recent:
-                    texts.setdefault((series, start), []).append(text)
-        found.update({pair: count_terms(said) for pair, said in texts.items()})
+                texts.setdefault((series, start), []).append(text)
+        self._first, self._texts = first, texts
+        return texts
+
+
+def _terms(
+    session: Session, busy: list[tuple[str, datetime]], shared: PassTexts
+) -> dict[tuple[str, datetime], dict[str, int]]:
+    """Term counts for the (series, window) pairs that hold mentions.
+
+    The pass's recent windows are read together (`PassTexts`): one query over the mentions of
+    that stretch, each mention's text handed to every series it counts in. Pairs far older than
+    the rest (a series catching up after a restart) are read per series.
+    """
+    if not busy:
+        return {}
+    recent = {pair for pair in busy if shared.is_recent(pair[1])}
+    found: dict[tuple[str, datetime], dict[str, int]] = {}
+    if recent:
+        texts = shared.texts(session, min(start for _, start in recent))
+        found.update({pair: count_terms(texts[pair]) for pair in recent if pair in texts})
     older: dict[str, list[datetime]] = {}
     for series, start in sorted(set(busy) - recent):
         older.setdefault(series, []).append(start)
+    wanted = set(busy)
     for series, starts in older.items():
-        for start, counted in window_terms(session, series, starts, window_seconds).items():
-            if (series, start) in set(busy):
-                found[(series, start)] = counted
+        counted = window_terms(session, series, starts, shared.window_seconds)
+        found.update({(series, w): c for w, c in counted.items() if (series, w) in wanted})
     return found
 
 

@@ -24,6 +24,7 @@ from sqlmodel import Session
 from detectors.close_batch import (
     DetectedAnomaly,
     DuePlan,
+    PassTexts,
     close_due,
     features,
     first_open_windows,
@@ -237,11 +238,12 @@ class SeriesDetectors:
         if not plans:
             return []
         found: list[DetectedAnomaly] = []
+        texts = PassTexts(max(lasts), self.config.window_seconds)
         for offset in range(0, len(plans), _SERIES_PER_TRANSACTION):
             if offset:
                 time.sleep(_YIELD_SECONDS)  # let ingest take the database between transactions
             chunk = plans[offset : offset + _SERIES_PER_TRANSACTION]
-            found.extend(close_due(self.engine, self.config, chunk, now))
+            found.extend(close_due(self.engine, self.config, chunk, now, texts))
         for plan, last in zip(plans, lasts, strict=True):
             state = self._states[plan.state.series]
             state.next_window = last + self._step
