@@ -76,7 +76,12 @@ def correlate(
         ).all()
         target = None
         for incident in open_incidents:
-            if anomaly.window_start - incident.last_window_end <= merge_gap:
+            # Both bounds, on event time: an anomaly that arrives late (a fast replay, a lagging
+            # partition) joins only an incident whose windows it is near, never one from days
+            # later.
+            after = anomaly.window_start - incident.last_window_end
+            before = incident.first_window_start - anomaly.window_end
+            if after <= merge_gap and before <= merge_gap:
                 target = incident
             elif anomaly.window_start > incident.last_window_end:
                 incident.status = "resolved"

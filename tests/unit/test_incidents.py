@@ -212,3 +212,20 @@ def test_among_equally_strong_anomalies_the_broadest_series_names_the_incident(e
     detail = get_detail(engine, incident_id=second.incident_id)
     assert detail is not None
     assert detail.incident.title == "Mention volume spike on global"
+
+
+def test_an_anomaly_from_days_before_an_open_incident_does_not_join_it(engine):
+    # A fast replay or a lagging partition delivers an old decoy's anomaly after the outage has
+    # opened its incident: event time decides, on both sides of the incident.
+    add_anomaly(engine, "outage", series="global", start=T0 + timedelta(days=5))
+    add_anomaly(engine, "decoy", series="topic:billing", start=T0)
+    add_anomaly(engine, "lead-in", series="source:tickets", start=T0 + timedelta(days=5) - GAP)
+    outage = correlate(engine, anomaly_id="outage", merge_gap=GAP, now=LATER)
+    decoy = correlate(engine, anomaly_id="decoy", merge_gap=GAP, now=LATER)
+    lead_in = correlate(engine, anomaly_id="lead-in", merge_gap=GAP, now=LATER)
+    assert outage is not None and decoy is not None and lead_in is not None
+    assert decoy.change == "opened" and decoy.incident_id != outage.incident_id
+    assert lead_in.change == "merged" and lead_in.incident_id == outage.incident_id
+    incident = get_detail(engine, incident_id=outage.incident_id)
+    assert incident is not None
+    assert incident.incident.series.split() == ["global", "source:tickets"]
