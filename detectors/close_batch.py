@@ -29,7 +29,7 @@ from detectors.series import decode_keys
 from detectors.snapshots import save_snapshots, snapshot_due
 from detectors.term_store import window_terms
 from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
-from detectors.vocabulary import count_terms
+from detectors.vocabulary import count_term_sets, mention_terms
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import (
     Anomaly,
@@ -45,9 +45,10 @@ from streams.windows import window_start
 _DETECTOR_NAMES = {TERM_BURST: "term-burst", VOLUME_RECORD: "record"}
 # Pairs per claim statement: well under SQLite's 32,766 bound variables, few round trips.
 _CHUNK = 2_000
-# Term texts for windows within this many windows of each other are read in one query; a
-# series catching up on a long stretch reads its own (a LIKE on its key) instead.
-_BULK_TERM_SPAN = 30
+# Term texts for windows within this many windows of the pass's newest are read in one query
+# for all series (one read of each mention, however many series it counts in); only a series
+# catching up on an older stretch (after a restart) reads its own, with a LIKE on its key.
+_BULK_TERM_SPAN = 1440
 
 T = TypeVar("T")
 
@@ -298,12 +299,14 @@ class PassTexts:
         self.newest = newest
         self.window_seconds = window_seconds
         self._first: datetime | None = None
-        self._texts: dict[tuple[str, datetime], list[str]] = {}
+        self._texts: dict[tuple[str, datetime], list[tuple[str, ...]]] = {}
 
     def is_recent(self, start: datetime) -> bool:
         return self.newest - start <= _BULK_TERM_SPAN * timedelta(seconds=self.window_seconds)
 
-    def texts(self, session: Session, first: datetime) -> dict[tuple[str, datetime], list[str]]:
+    def texts(
+        self, session: Session, first: datetime
+    ) -> dict[tuple[str, datetime], list[tuple[str, ...]]]:
         """Each (series, window)'s texts from ``first`` to the newest window (read if needed)."""
         if self._first is not None and self._first <= first:
             return self._texts
@@ -315,13 +318,25 @@ class PassTexts:
                 mentions.canonical_id.is_(None),
             )
         )
-        texts: dict[tuple[str, datetime], list[str]] = {}
+        texts: dict[tuple[str, datetime], list[tuple[str, ...]]] = {}
         for event_time, keys, text in rows:
             start = window_start(event_time, self.window_seconds)
+            terms = tuple(mention_terms(text))  # once per mention, not once per series
             for series in decode_keys(keys or ""):
-                texts.setdefault((series, start), []).append(text)
+                texts.setdefault((series, start), []).append(terms)
         self._first, self._texts = first, texts
         return texts
+
+    def counts(
+        self, pairs: Iterable[tuple[str, datetime]]
+    ) -> dict[tuple[str, datetime], dict[str, int]]:
+        """How many mentions say each term, per pair (pairs without mentions are left out)."""
+        found: dict[tuple[str, datetime], dict[str, int]] = {}
+        for pair in pairs:
+            said = self._texts.get(pair)
+            if said is not None:
+                found[pair] = count_term_sets(said)
+        return found
 
 
 def _terms(
@@ -338,8 +353,8 @@ def _terms(
     recent = {pair for pair in busy if shared.is_recent(pair[1])}
     found: dict[tuple[str, datetime], dict[str, int]] = {}
     if recent:
-        texts = shared.texts(session, min(start for _, start in recent))
-        found.update({pair: count_terms(texts[pair]) for pair in recent if pair in texts})
+        shared.texts(session, min(start for _, start in recent))
+        found.update({pair: counts for pair, counts in shared.counts(recent).items()})
     older: dict[str, list[datetime]] = {}
     for series, start in sorted(set(busy) - recent):
         older.setdefault(series, []).append(start)

@@ -78,8 +78,13 @@ def _is_content(word: str) -> bool:
 
 def count_terms(texts: Iterable[str]) -> dict[str, int]:
     """How many of ``texts`` contain each term."""
+    return count_term_sets(mention_terms(text) for text in texts)
+
+
+def count_term_sets(said: Iterable[Iterable[str]]) -> dict[str, int]:
+    """How many of the mentions (each given as its terms) say each term."""
     counts: dict[str, int] = {}
-    for text in texts:
-        for term in mention_terms(text):
+    for terms in said:
+        for term in terms:
             counts[term] = counts.get(term, 0) + 1
     return counts
