@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,13 +26,10 @@ TAKE_WITHIN = 0.05
 async def detect_anomalies(stream):  # type: ignore[no-untyped-def]
     """One record per ingest batch and partition: note the touched windows, close what is due
     in one pass per partition, publish what is unusual."""
-    detectors = resources.series_detectors()
+    detectors = resources.detect_stage()
     async for events in stream.take_events(TAKE_TICKS, within=TAKE_WITHIN):
         for partition, (touched, watermark, observed) in merge_ticks(events).items():
-            found = await asyncio.to_thread(
-                detectors.on_batch, partition, touched, watermark, observed
-            )
-            await _publish(found)
+            await _publish(await detectors.on_batch(partition, touched, watermark, observed))
 
 
 def merge_ticks(
@@ -62,13 +58,12 @@ def merge_ticks(
 @app.timer(interval=LIVE_CHECK_SECONDS)
 async def advance_live_series() -> None:
     """Close windows of live series at their deadline by wall clock, so silence is scored too."""
-    detectors = resources.series_detectors()
+    detectors = resources.detect_stage()
     now = datetime.now(UTC)
     deadline = detectors.next_deadline()
     if deadline is None or deadline > now:
         return
-    found = await asyncio.to_thread(detectors.advance_live, now)
-    await _publish(found)
+    await _publish(await detectors.advance_live(now))
 
 
 @app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -76,7 +71,7 @@ async def _forget_revoked(sender: Any, *args: Any, **kwargs: Any) -> None:
     revoked: Iterable[Any] = args[0] if args else kwargs.get("revoked", ())
     ours = [tp.partition for tp in revoked if tp.topic == series_ticks.get_topic_name()]
     if ours:
-        resources.series_detectors().forget_partitions(ours)
+        await resources.detect_stage().forget_partitions(ours)
 
 
 async def _publish(found: list[DetectedAnomaly]) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from detectors.closing import SeriesDetectors
 from detectors.config import DetectionConfig, load_detection_config
+from detectors.detect_process import DetectProcess, DetectStage, InThread
 from detectors.sentiment import CustomerServiceScorer, build_scorer
 from detectors.sentiment.corrections import CorrectionFollower
 from detectors.series import FanOut
@@ -95,8 +96,15 @@ def correction_follower() -> CorrectionFollower:
 
 
 @lru_cache(maxsize=1)
-def series_detectors() -> SeriesDetectors:
-    return SeriesDetectors(engine(), detection_config())
+def detect_stage() -> DetectStage:
+    """Where windows are closed: a process of its own on a machine with several cores."""
+    settings = get_settings()
+    if not settings.resolved_detect_process:
+        return InThread(SeriesDetectors(engine(), detection_config()))
+    return DetectProcess(
+        database_url=settings.resolved_database_url,
+        detection_yaml=settings.config_dir / "detection.yaml",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -100,13 +100,18 @@ class Settings(BaseSettings):
         "`crisismon sentiment train`); default the model shipped with crisismon",
     )
 
+    detect_process: bool | None = Field(
+        default=None,
+        description="close and score windows in a process of its own beside each worker, so "
+        "detection and ingest run on two cores; default on when there are two or more CPUs",
+    )
     scoring_processes: int | None = Field(
         default=None,
         ge=0,
         le=64,
         description="processes that score sentiment beside each worker (the scorer is most of "
-        "ingest's CPU); 0 scores in the worker itself; default one per CPU when there are two "
-        "or more",
+        "ingest's CPU); 0 scores in the worker itself; default the CPUs beyond two (the worker "
+        "and its detect process), none on a machine with fewer than four",
     )
 
     pseudonym_key: SecretStr | None = Field(
@@ -265,11 +270,20 @@ class Settings(BaseSettings):
         return f"{self.namespace}.{name}" if self.namespace else name
 
     @property
+    def resolved_detect_process(self) -> bool:
+        if self.detect_process is not None:
+            return self.detect_process
+        return (os.cpu_count() or 1) >= 2
+
+    @property
     def resolved_scoring_processes(self) -> int:
         if self.scoring_processes is not None:
             return self.scoring_processes
+        # The worker and its detect process take two cores; scoring processes only pay on the
+        # cores beyond those (measured on 2 cores: a pool there slowed ingest, 9.8 s -> 13.9 s
+        # for 20,000 mentions).
         cpus = os.cpu_count() or 1
-        return cpus if cpus >= 2 else 0
+        return cpus - 2 if cpus >= 4 else 0
 
     @property
     def privacy(self) -> Privacy:
