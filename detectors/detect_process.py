@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
@@ -23,6 +24,7 @@ from typing import Protocol
 from detectors.close_batch import DetectedAnomaly
 from detectors.closing import SeriesDetectors
 from detectors.config import load_detection_config
+from monitor.processes import tie_to_parent
 from monitor.storage.db import make_engine
 
 Touched = list[tuple[str, datetime]]
@@ -75,7 +77,7 @@ class DetectProcess:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(database_url, detection_yaml),
+            initargs=(os.getpid(), database_url, detection_yaml),
         )
         self._deadline: datetime | None = None
 
@@ -106,8 +108,9 @@ class DetectProcess:
 _detectors: SeriesDetectors | None = None
 
 
-def _start(database_url: str, detection_yaml: Path) -> None:
+def _start(parent_pid: int, database_url: str, detection_yaml: Path) -> None:
     global _detectors
+    tie_to_parent(parent_pid)
     _detectors = SeriesDetectors(make_engine(database_url), load_detection_config(detection_yaml))
 
 

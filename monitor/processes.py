@@ -19,14 +19,20 @@ from typing import IO
 _PR_SET_PDEATHSIG = 1
 
 
+def tie_to_parent(parent_pid: int) -> None:
+    """Called in a child: be killed when ``parent_pid`` dies (the worker's detect and scoring
+    processes call it first thing, or a worker killed by SIGKILL would leave them running)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    # The parent may have died between the start and prctl; then nobody would ever signal us.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
 def _die_with_parent(parent_pid: int) -> Callable[[], None]:
     def _in_child() -> None:
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        # The parent may have died between fork and prctl; then nobody would ever signal us.
-        if os.getppid() != parent_pid:
-            os._exit(1)
+        tie_to_parent(parent_pid)
 
     return _in_child
 

@@ -11,6 +11,7 @@ corrections learnt, so where it runs changes nothing stored.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +24,7 @@ from sqlalchemy import Engine
 from detectors.sentiment import Scorer, Sentiment
 from detectors.sentiment.corrections import CorrectionFollower
 from detectors.sentiment.scorer import CustomerServiceScorer, build_scorer
+from monitor.processes import tie_to_parent
 from monitor.storage.db import make_engine
 from streams.near_duplicates import signature
 
@@ -69,7 +71,7 @@ class ScoringPool:
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_scorer,
-            initargs=(config_dir, model_path, database_url),
+            initargs=(os.getpid(), config_dir, model_path, database_url),
         )
 
     def score_many(self, items: Sequence[tuple[str, str | None]]) -> list[Scored]:
@@ -105,8 +107,11 @@ class _ProcessScorer:
 _process_scorer: _ProcessScorer | None = None
 
 
-def _start_scorer(config_dir: Path, model_path: Path | None, database_url: str) -> None:
+def _start_scorer(
+    parent_pid: int, config_dir: Path, model_path: Path | None, database_url: str
+) -> None:
     global _process_scorer
+    tie_to_parent(parent_pid)
     _process_scorer = _ProcessScorer(
         build_scorer(config_dir, model_path), make_engine(database_url)
     )
