@@ -36,10 +36,9 @@ pytest: $(STAMP) ## unit, doctest and integration tests (real Tansu, PostgreSQL,
 
 test: lint typecheck pytest ## everything CI checks: ruff, mypy, pytest
 
-bench: $(STAMP) ## throughput and start-up benchmarks (ratios, not timed tests)
-	$(BIN)/python -m bench.pipeline
-	$(BIN)/python -m bench.startup
-	$(BIN)/python -m bench.sentiment
+# BENCH_ARGS=--quick for a smoke run with small N.
+bench: $(STAMP) ## all benchmarks (ratios to same-run references): writes BENCHMARKS.md, bench/results.json
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
