@@ -65,6 +65,7 @@ class SeriesState:
     records: RecordDetector = field(default_factory=RecordDetector)
     records_saved: datetime | None = None
     due: datetime | None = None  # the end of next_window while it waits in the heap
+    closed_through: datetime | None = None  # the newest window this series has closed
     last_touched: datetime | None = None  # event time when a batch last added mentions
 
 
@@ -81,8 +82,8 @@ def _drill_restarted(state: SeriesState, start: datetime) -> bool:
     """Mentions for a drill twin's window that this worker closed already: a new drill."""
     return (
         state.series.startswith(DRILL_PREFIX)
-        and state.next_window is not None
-        and start < state.next_window
+        and state.closed_through is not None
+        and start <= state.closed_through
     )
 
 
@@ -135,8 +136,14 @@ class SeriesDetectors:
                 if state.partition != key:
                     state.partition = key
                     state.due = None  # scheduled on another partition's heap: schedule here
-                if state.next_window is None:
+                if state.next_window is None or (
+                    state.closed_through is None and start < state.next_window
+                ):
+                    # Batches do not arrive in event-time order (partitions, several ingest
+                    # workers): until a series has closed a window, an earlier window that
+                    # gains mentions is where its closing starts.
                     state.next_window = start
+                    state.due = None
                 # Idle time is measured in event time since the series last spoke.
                 spoke = max(start, watermark)
                 if state.last_touched is None or spoke > state.last_touched:
@@ -247,6 +254,7 @@ class SeriesDetectors:
         for plan, last in zip(plans, lasts, strict=True):
             state = self._states[plan.state.series]
             state.next_window = last + self._step
+            state.closed_through = last
             self._schedule(state, clock)
         return found
 
@@ -352,6 +360,7 @@ class SeriesDetectors:
             season_saved=saved_through,
             records=records,
             records_saved=records_saved,
+            closed_through=rows[0][0] if rows else None,
         )
         self._states[series] = state
         return state

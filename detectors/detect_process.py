@@ -80,6 +80,9 @@ class DetectProcess:
             initargs=(os.getpid(), database_url, detection_yaml),
         )
         self._deadline: datetime | None = None
+        # Start the child now, not on the first batch: its imports take seconds, which belong
+        # to the worker's start, before it says it is ready.
+        self._pool.submit(_ready).result()
 
     async def on_batch(
         self, partition: int | None, touched: Touched, watermark: datetime, observed_at: datetime
@@ -112,6 +115,10 @@ def _start(parent_pid: int, database_url: str, detection_yaml: Path) -> None:
     global _detectors
     tie_to_parent(parent_pid)
     _detectors = SeriesDetectors(make_engine(database_url), load_detection_config(detection_yaml))
+
+
+def _ready() -> None:
+    _child()
 
 
 def _child() -> SeriesDetectors:

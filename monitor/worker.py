@@ -60,6 +60,7 @@ def run_worker(settings: Settings) -> NoReturn:
 
     from monitor.app import app
     from monitor.resources import (
+        detect_stage,
         detection_config,
         fan_out,
         polled_sources,
@@ -72,6 +73,7 @@ def run_worker(settings: Settings) -> NoReturn:
     webhook_sources()  # so does a broken sources.yaml, a missing secret or pseudonym key
     polled_sources()
     scorer()  # and a broken lexicon; it learns the stored corrections before ingesting
+    detect_stage()  # the detect process starts (and imports) before the worker says it is ready
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     _tune_garbage_collector()
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

@@ -202,3 +202,16 @@ def test_windows_holding_mentions_are_scored_even_when_a_day_of_windows_closes_a
     stored = windows(engine, "global")
     assert all(stored[T0 + k * STEP].closed for k in range(13))
     assert T0 + 12 * STEP in {a.window_start for a in found}
+
+
+def test_a_series_first_seen_at_a_later_window_still_closes_its_earlier_ones(engine):
+    # Batches do not arrive in event-time order: one partition (or a second ingest worker)
+    # brings minutes 6-8 before another brings minutes 0-5 of the same series.
+    store_windows(engine, BASELINE[6:9], first=6)
+    detectors = SeriesDetectors(engine, config())
+    detectors.on_batch(0, [("global", T0 + 6 * STEP)], T0 + 2 * STEP, LATER)
+    store_windows(engine, BASELINE[:6])
+    detectors.on_batch(0, [("global", T0)], T0 + 9 * STEP, LATER)
+
+    assert closed_starts(engine) == [T0 + k * STEP for k in range(9)]
+    assert [row.n for row in windows(engine, "global").values()] == [n for n, _ in BASELINE[:9]]
