@@ -62,6 +62,15 @@ async def correlate_anomalies(stream):  # type: ignore[no-untyped-def]
             )
 
 
+@app.agent(incidents)
+async def notify_incidents(stream):  # type: ignore[no-untyped-def]
+    """Alert on every paging incident event, whoever published it. The correlator's own events
+    are usually alerted already by then (the claim keeps it to one alert per incident)."""
+    async for event in stream:
+        if event.paged_now:
+            _start(_alert_after_gather(event.incident_id))
+
+
 _alert_tasks: set[asyncio.Task[None]] = set()  # strong references while an alert is pending
 
 

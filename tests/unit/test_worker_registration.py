@@ -15,6 +15,7 @@ def test_every_pipeline_agent_and_timer_is_registered():
         "store_dead_letters",
         "detect_anomalies",
         "correlate_anomalies",
+        "notify_incidents",
         "run_playbooks",
     } <= agents
     timers = {task.__name__ for task in app._app_tasks}
