@@ -58,11 +58,14 @@ def demo(
     log_path = Path(current.data_dir) / "logs" / "demo-worker.log"
     workdir = tempfile.TemporaryDirectory()
     extra = None
+    # A fresh database every run: the scenario covers the last three hours, so a second run
+    # within them would land in windows the first already closed and scored (and the full
+    # demo's sends would hit the frequency cap). What a run leaves stays there to look at.
+    for stale in db_file.parent.glob(db_file.name + "*"):
+        stale.unlink()
     if full:
         from monitor.cli.demo_full import FullDemo
 
-        for stale in db_file.parent.glob(db_file.name + "*"):
-            stale.unlink()  # a fresh database: earlier runs would hit the frequency cap
         extra = FullDemo.prepare(current, Path(workdir.name))
         current = current.model_copy(update=extra.settings_update())
         extra.import_customers(current.resolved_database_url)
