@@ -196,6 +196,7 @@ def close_due(
         terms = _terms(session, busy, texts) if config.terms.enabled else {}
 
         verdicts: list[dict[str, Any]] = []
+        anomaly_rows: list[dict[str, Any]] = []
         memories: dict[type[SQLModel], list[tuple[str, datetime, dict[str, Any]]]] = {}
         for plan in plans:
             state = plan.state
@@ -220,20 +221,42 @@ def close_due(
                         "b_expected": judged.expected_volume,
                     }
                 )
+                if judged.reported:
+                    # One read of the window's example mentions for all its findings.
+                    examples = example_mention_ids(
+                        session, state.series, start, start + step, limit=config.incidents.examples
+                    )
                 for finding, severity in judged.reported:
+                    anomaly = _anomaly_row(
+                        config,
+                        state.series,
+                        (start, start + step),
+                        finding,
+                        now,
+                        judged.top_terms,
+                        severity,
+                        examples,
+                    )
+                    anomaly_rows.append(anomaly)
                     plan.found.append(
-                        _record(
-                            session,
-                            config,
+                        DetectedAnomaly(
+                            anomaly["anomaly_id"],
                             state.series,
-                            (start, start + step),
-                            finding,
-                            now,
-                            judged.top_terms,
+                            start,
+                            finding.metric,
+                            finding.score,
                             severity,
                         )
                     )
             _remember(config, plan, any(key in terms for key in _keys(plan)), memories)
+        if anomaly_rows:
+            table_anomalies = Anomaly.__table__  # type: ignore[attr-defined]
+            session.execute(
+                insert_for(session, table_anomalies).on_conflict_do_nothing(
+                    index_elements=["anomaly_id"]
+                ),
+                anomaly_rows,
+            )
         for model, rows in memories.items():
             save_snapshots(session, model, rows)
         if verdicts:
@@ -365,8 +388,7 @@ def _terms(
     return found
 
 
-def _record(
-    session: Session,
+def _anomaly_row(
     config: DetectionConfig,
     series: str,
     span: tuple[datetime, datetime],
@@ -374,12 +396,11 @@ def _record(
     now: datetime,
     top_terms: list[TermCount],
     severity: str,
-) -> DetectedAnomaly:
+    examples: list[str],
+) -> dict[str, Any]:
     start, end = span
-    aid = anomaly_id(series, start, finding.metric)
-    examples = example_mention_ids(session, series, start, end, limit=config.incidents.examples)
-    row = {
-        "anomaly_id": aid,
+    return {
+        "anomaly_id": anomaly_id(series, start, finding.metric),
         "series": series,
         "window_start": start,
         "window_end": end,
@@ -396,8 +417,3 @@ def _record(
         "detected_at": now,
         "top_terms": encode_top_terms(top_terms),
     }
-    table = Anomaly.__table__  # type: ignore[attr-defined]
-    session.execute(
-        insert_for(session, table).values(row).on_conflict_do_nothing(index_elements=["anomaly_id"])
-    )
-    return DetectedAnomaly(aid, series, start, finding.metric, finding.score, severity)
