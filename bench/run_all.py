@@ -82,7 +82,9 @@ def sizes(quick: bool, n: int | None) -> dict[str, int]:
     }
 
 
-def _optional(name: str, quick: bool) -> Callable[[], dict[str, Any]] | None:
+def _optional(
+    name: str, quick: bool, extra: dict[str, Any] | None = None
+) -> Callable[[], dict[str, Any]] | None:
     if importlib.util.find_spec(f"bench.{name}") is None:
         return None
     module = importlib.import_module(f"bench.{name}")
@@ -93,6 +95,7 @@ def _optional(name: str, quick: bool) -> Callable[[], dict[str, Any]] | None:
         kwargs["quick"] = quick
     elif quick:
         kwargs = {k: v for k, v in OPTIONAL[name][1].items() if k in params}
+    kwargs.update({k: v for k, v in (extra or {}).items() if k in params})
     # Progress lines, so a long section does not look hung.
     if "on_step" in params:
         kwargs["on_step"] = lambda message: print(f"   {message}", flush=True)
@@ -101,7 +104,9 @@ def _optional(name: str, quick: bool) -> Callable[[], dict[str, Any]] | None:
     return lambda: measure(**kwargs)
 
 
-def sections(quick: bool, size: dict[str, int]) -> dict[str, Callable[[], dict[str, Any]] | None]:
+def sections(
+    quick: bool, size: dict[str, int], soak: int | None = None
+) -> dict[str, Callable[[], dict[str, Any]] | None]:
     n = size["mentions"]
     return {
         "cold_start": lambda: startup.measure(size["cold_start_rounds"]),
@@ -114,7 +119,8 @@ def sections(quick: bool, size: dict[str, int]) -> dict[str, Callable[[], dict[s
         ),
         "sentiment": lambda: sentiment.measure(5_000 if quick else 20_000),
         "profile": lambda: hotspots.measure(n),
-        **{name: _optional(name, quick) for name in OPTIONAL},
+        "alert_latency": _optional("alert_latency", quick),
+        "memory": _optional("memory", quick, {"soak_mentions": soak} if soak else None),
     }
 
 
@@ -160,7 +166,11 @@ def describe(name: str, result: dict[str, Any]) -> str:
 
 
 def run(
-    quick: bool, n: int | None, only: set[str] | None, skip: Collection[str] = ()
+    quick: bool,
+    n: int | None,
+    only: set[str] | None,
+    skip: Collection[str] = (),
+    soak: int | None = None,
 ) -> dict[str, Any]:
     size = sizes(quick, n)
     started = datetime.now(UTC)
@@ -175,7 +185,9 @@ def run(
     figures: dict[str, Any] = {}
     errors: dict[str, str] = {}
     skipped: dict[str, str] = {}
-    for name, section in sections(quick, size).items():
+    if soak:
+        results["sizes"] = {**size, "soak_mentions": soak}
+    for name, section in sections(quick, size, soak).items():
         if (only and name not in only) or name in skip:
             skipped[name] = "not asked for (--only/--skip)"
             continue
@@ -210,6 +222,9 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated sections, e.g. cold_start,e2e_sqlite")
     parser.add_argument("--skip", help="comma-separated sections not to run, e.g. memory")
     parser.add_argument("--render", action="store_true", help="only re-render BENCHMARKS.md")
+    parser.add_argument(
+        "--soak", type=int, help="mentions in the memory soak (default: bench.memory's, 1,000,000)"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--markdown", type=Path, default=MARKDOWN)
     args = parser.parse_args()
@@ -218,7 +233,7 @@ def main() -> None:
     else:
         only = set(args.only.split(",")) if args.only else None
         skip = set(args.skip.split(",")) if args.skip else set()
-        results = run(args.quick, args.n, only, skip)
+        results = run(args.quick, args.n, only, skip, args.soak)
         args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     args.markdown.write_text(report.render(results), encoding="utf-8")
     print(f"wrote {args.results} and {args.markdown}")

@@ -83,6 +83,10 @@ class DuePlan:
 
     state: ClosingState
     starts: list[datetime]
+    # Windows before the series' closing point that gained mentions (batches arrive out of
+    # event-time order across ingest workers): judged and learnt out of order if still open,
+    # left alone if already closed.
+    late: list[datetime] = field(default_factory=list)
     found: list[DetectedAnomaly] = field(default_factory=list)
 
 
@@ -148,12 +152,12 @@ def close_due(
     so each window is scored exactly once across the cluster. ``texts`` shares the term texts
     between the transactions of one pass.
     """
-    plans = [plan for plan in plans if plan.starts]
+    plans = [plan for plan in plans if plan.starts or plan.late]
     if not plans:
         return []
     table = windows_table()
     step = timedelta(seconds=config.window_seconds)
-    pairs = sorted({(plan.state.series, start) for plan in plans for start in plan.starts})
+    pairs = sorted({key for plan in plans for key in _keys(plan)})
     c = table.c
     counts = (c.series, c.window_start, c.n, c.n_negative, c.sum_compound)
     with session_scope(engine) as session:
@@ -191,7 +195,7 @@ def close_due(
         alert_scores = _alert_scores(session, sorted({plan.state.series for plan in plans}))
         busy = [pair for pair, x in (*claimed.items(), *earlier.items()) if x["n"]]
         if texts is None:
-            newest = max(plan.starts[-1] for plan in plans)
+            newest = max(start for plan in plans for start in (*plan.late, *plan.starts))
             texts = PassTexts(newest, config.window_seconds)
         terms = _terms(session, busy, texts) if config.terms.enabled else {}
 
@@ -201,9 +205,14 @@ def close_due(
         for plan in plans:
             state = plan.state
             alert = alert_scores.get(state.series)
-            for start in plan.starts:
+            for start, late in [
+                *((w, True) for w in plan.late),
+                *((w, False) for w in plan.starts),
+            ]:
                 key = (state.series, start)
                 x = claimed.get(key)
+                if x is None and late:  # closed long ago, and learnt then
+                    continue
                 if x is None:  # closed before: keep the detector in step, no verdict
                     x = earlier.get(key, features((start, 0, 0, 0.0)))
                     x["terms"] = terms.get(key, {})
@@ -271,7 +280,7 @@ def close_due(
 
 
 def _keys(plan: DuePlan) -> Iterable[tuple[str, datetime]]:
-    return ((plan.state.series, start) for start in plan.starts)
+    return ((plan.state.series, start) for start in (*plan.late, *plan.starts))
 
 
 def _remember(
@@ -283,6 +292,8 @@ def _remember(
     """Snapshots of what the series learnt, saved together in the closing transaction: the
     term baseline whenever a window with mentions was learnt (see term_store), the record and
     seasonal memories hourly."""
+    if not plan.starts:  # only late windows: the next regular close saves what they taught
+        return
     state, last = plan.state, plan.starts[-1]
     if with_terms:
         memories.setdefault(TermBaseline, []).append((state.series, last, state.terms.snapshot()))

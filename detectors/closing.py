@@ -76,6 +76,8 @@ class PartitionClock:
     watermark: datetime | None = None
     live: bool = False
     heap: list[tuple[datetime, str]] = field(default_factory=list)
+    # Touched windows behind their series' closing point, closed in the next pass if open.
+    late: dict[str, set[datetime]] = field(default_factory=dict)
 
 
 def _drill_restarted(state: SeriesState, start: datetime) -> bool:
@@ -133,6 +135,8 @@ class SeriesDetectors:
                     state.due = None
                     state = self._warm(series)
                 state = state or self._warm(series)
+                if state.closed_through is not None and start <= state.closed_through:
+                    clock.late.setdefault(series, set()).add(start)
                 if state.partition != key:
                     state.partition = key
                     state.due = None  # scheduled on another partition's heap: schedule here
@@ -242,6 +246,19 @@ class SeriesDetectors:
             starts = window_starts_between(state.next_window, watermark, self.config.window_seconds)
             lasts.append(starts[-1])
             plans.append(DuePlan(state, self._skip_long_silence(series, starts)))
+        if clock.late:
+            planned = {plan.state.series: plan for plan in plans}
+            for series, behind in clock.late.items():
+                late_state = self._states.get(series)
+                if late_state is None:
+                    continue
+                plan = planned.get(series)
+                if plan is None:
+                    plan = DuePlan(late_state, [])
+                    plans.append(plan)
+                    lasts.append(late_state.closed_through or min(behind))
+                plan.late = sorted(behind)
+            clock.late = {}
         if not plans:
             return []
         found: list[DetectedAnomaly] = []

@@ -215,3 +215,22 @@ def test_a_series_first_seen_at_a_later_window_still_closes_its_earlier_ones(eng
 
     assert closed_starts(engine) == [T0 + k * STEP for k in range(9)]
     assert [row.n for row in windows(engine, "global").values()] == [n for n, _ in BASELINE[:9]]
+
+
+def test_windows_a_second_ingest_worker_fills_after_the_series_closed_later_ones_are_scored(engine):
+    # Two ingest workers: one ingests minutes 6-8 and the watermark (which knows only the
+    # partitions seen so far) closes them; the other then brings minutes 0-5. Those are
+    # judged late, once, instead of never; a late mention into a closed window changes nothing.
+    store_windows(engine, BASELINE[6:9], first=6)
+    detectors = SeriesDetectors(engine, config())
+    detectors.on_batch(0, [("global", T0 + 6 * STEP)], T0 + 9 * STEP, LATER)
+    assert closed_starts(engine) == [T0 + k * STEP for k in range(6, 9)]
+    store_windows(engine, BASELINE[:6])
+    detectors.on_batch(0, [("global", T0 + k * STEP) for k in range(6)], T0 + 9 * STEP, LATER)
+
+    rows = windows(engine, "global")
+    assert closed_starts(engine) == [T0 + k * STEP for k in range(9)]
+    assert all(rows[T0 + k * STEP].score is not None for k in range(9))
+    scored_at = {start: row.closed_at for start, row in rows.items()}
+    detectors.on_batch(0, [("global", T0 + STEP)], T0 + 9 * STEP, LATER + STEP)
+    assert {s: r.closed_at for s, r in windows(engine, "global").items()} == scored_at
