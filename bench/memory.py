@@ -483,6 +483,8 @@ class Watch:
     samples: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     started: float = field(default_factory=time.monotonic)
+    recycling: threading.Event = field(default_factory=threading.Event)
+    recycled_at: list[int] = field(default_factory=list)  # mentions stored at each recycle
 
     def acknowledged(self, n: int) -> None:
         with self.lock:
@@ -542,6 +544,8 @@ class Watch:
 
     def check_worker(self) -> None:
         worker = self.service.worker
+        if self.recycling.is_set():
+            return
         if worker is not None and worker.poll() is not None:
             raise BenchError(
                 f"the worker exited with code {worker.returncode}{log_excerpt(self.scratch)}"
@@ -552,6 +556,7 @@ class Watch:
         deadline = time.monotonic() + timeout
         while True:
             publisher.check()
+            publisher.serve_recycle()
             self.poll()
             if self.stored >= self.expected:
                 return self.last_increase
@@ -626,6 +631,8 @@ class Publisher(threading.Thread):
         self.on_step = on_step
         self.error: BaseException | None = None
         self.stopping = threading.Event()
+        self.wants_recycle = threading.Event()
+        self.recycle_checked = threading.Event()
         self.recycles = 0
 
     def run(self) -> None:
@@ -634,8 +641,8 @@ class Publisher(threading.Thread):
                 while not self.gate(index):
                     if self.stopping.wait(POLL_S):
                         return
-                if self.recycle:
-                    self._maybe_recycle()
+                if self.recycle and not self._recycle_checked():
+                    return
                 path = self.scratch.root / "replay.jsonl"
                 path.write_text("".join(json.dumps(m) + "\n" for m in chunk), encoding="utf-8")
                 settings = self.service.settings
@@ -656,13 +663,42 @@ class Publisher(threading.Thread):
         except BaseException as exc:
             self.error = exc
 
+    def _recycle_checked(self) -> bool:
+        """Ask the main thread to recycle the broker if due, and wait; False when stopping.
+
+        The main thread does it because the worker and broker are started with a parent-death
+        signal, which Linux sends when the *thread* that started them ends: started from
+        this thread, they would be killed once the last chunk is out."""
+        self.wants_recycle.set()
+        while not self.recycle_checked.wait(POLL_S):
+            if self.stopping.is_set():
+                return False
+        self.recycle_checked.clear()
+        return True
+
+    def serve_recycle(self) -> None:
+        """In the main thread: the recycle check the publisher asked for, between two chunks."""
+        if not self.wants_recycle.is_set():
+            return
+        self.wants_recycle.clear()
+        try:
+            self._maybe_recycle()
+        finally:
+            self.recycle_checked.set()
+
     def _maybe_recycle(self) -> None:
         maybe = getattr(self.service, "maybe_recycle_broker", None)
         if maybe is None:
             return
         before = getattr(self.service, "recycles", 0)
-        maybe(self.on_step)
-        self.recycles += getattr(self.service, "recycles", 0) - before
+        self.watch.recycling.set()  # the worker is stopped and started again: not a crash
+        try:
+            maybe(self.on_step)
+        finally:
+            self.watch.recycling.clear()
+        if getattr(self.service, "recycles", 0) > before:
+            self.recycles += 1
+            self.watch.recycled_at.append(self.watch.stored)
 
     def check(self) -> None:
         if self.error is not None:
@@ -790,6 +826,7 @@ def _run(
         if sample_every:
             result["samples"] = watch.samples
             result["broker_recycles"] = publisher.recycles
+            result["broker_recycled_at_stored"] = watch.recycled_at
         return result
 
 
@@ -857,6 +894,15 @@ def measure_soak(
         ),
         **result,
         "rss_slope_kb_per_1k_mentions": slope_kb_per_1k(total),
+        # A recycle restarts the worker, so its memory starts again: the fit since the last one.
+        "rss_slope_since_last_recycle_kb_per_1k_mentions": (
+            slope_kb_per_1k(
+                [(x, y) for x, y in total if x > result["broker_recycled_at_stored"][-1]],
+                warmup=0.0,
+            )
+            if result["broker_recycled_at_stored"]
+            else None
+        ),
         "worker_process_rss_slope_kb_per_1k_mentions": slope_kb_per_1k(worker),
         "broker_rss_slope_kb_per_1k_mentions": slope_kb_per_1k(broker),
     }
@@ -924,6 +970,7 @@ def measure(
                 "broker_rss_slope_kb_per_1k_mentions"
             ]
         except BenchError as exc:
+            on_step(f"soak failed: {exc}")
             result["soak"] = {"mentions": soak_mentions, "ok": False, "error": str(exc)}
             result["rss_slope_kb_per_1k_mentions"] = None
             result["broker_rss_slope_kb_per_1k_mentions"] = None
@@ -980,7 +1027,8 @@ def _print(result: dict[str, Any]) -> None:
         f"\nsoak: {soak['mentions']:,} mentions, {soak['products']:,} products, "
         f"{soak['event_minutes']} min of event time; ingest {soak['ingest_s']} s, longest stall "
         f"{soak['longest_stall_s']} s, closing {soak['closing_s']} s, broker recycles "
-        f"{soak['broker_recycles']} ({soak['broker_recycle']})"
+        f"{soak['broker_recycles']} ({soak['broker_recycle']}; at "
+        f"{soak['broker_recycled_at_stored']} mentions stored)"
     )
     print(
         f"{'stored':>9} {'published':>10} {'elapsed s':>10} {'worker MB':>10} {'main MB':>8} "
