@@ -24,6 +24,9 @@ from streams.privacy import NO_KEY, Privacy
 from streams.scoring import BatchScorer, InProcessScorer
 from streams.windows import Counted, aggregate
 
+# Mentions stored per transaction: a few hundred milliseconds of work.
+MENTIONS_PER_TRANSACTION = 2_000
+
 
 @dataclass(frozen=True, slots=True)
 class ScoredMention:
@@ -286,12 +289,35 @@ def ingest_raw_batch(
             valid.append(mention)
             if partition not in progress or mention.event_time > progress[partition]:
                 progress[partition] = mention.event_time
-    stored = store_batch(
-        engine,
-        score_batch(valid, scorer, fan_out=fan_out, now=now, pool=pool),
-        window_seconds=window_seconds,
-        now=now,
-        progress=progress,
-        topic=topic,
+    # A batch of bundles can hold 10,000 mentions: stored in parts, each its own transaction,
+    # so progress shows and SQLite's writer is free between them. Each part is idempotent on
+    # its own; the partitions' progress is recorded with the last part only, once all are in.
+    parts: list[StoredBatch] = []
+    for offset in range(0, max(len(valid), 1), MENTIONS_PER_TRANSACTION):
+        last = offset + MENTIONS_PER_TRANSACTION >= len(valid)
+        part = valid[offset : offset + MENTIONS_PER_TRANSACTION]
+        parts.append(
+            store_batch(
+                engine,
+                score_batch(part, scorer, fan_out=fan_out, now=now, pool=pool),
+                window_seconds=window_seconds,
+                now=now,
+                progress=progress if last else None,
+                topic=topic,
+            )
+        )
+    return IngestOutcome(_joined(parts), tuple(rejected))
+
+
+def _joined(parts: Sequence[StoredBatch]) -> StoredBatch:
+    """The parts of one batch as one: the last part carries the watermark."""
+    if len(parts) == 1:
+        return parts[0]
+    touched = sorted({pair for part in parts for pair in part.touched})
+    return StoredBatch(
+        frozenset().union(*(part.new_mention_ids for part in parts)),
+        tuple(touched),
+        sum(part.duplicates for part in parts),
+        parts[-1].watermark,
+        {copy: canonical for part in parts for copy, canonical in part.copies.items()},
     )
-    return IngestOutcome(stored, tuple(rejected))

@@ -216,3 +216,35 @@ def test_a_bundle_record_stores_its_good_mentions_and_dead_letters_only_the_bad_
             select(SeriesWindow).where(SeriesWindow.series == "global")
         ).scalars()
         assert window.n == 3
+
+
+def test_a_batch_larger_than_one_transaction_is_stored_whole_and_counted_once(engine):
+    # Bundles make batches of up to 10,000 mentions; they are stored in parts of
+    # MENTIONS_PER_TRANSACTION, and the outcome is that of the whole batch.
+    from streams.ingest import MENTIONS_PER_TRANSACTION
+
+    count = MENTIONS_PER_TRANSACTION + 7
+    raws = [
+        json.dumps(
+            {
+                "source": "tickets",
+                "external_id": f"big-{i}",
+                "text": f"order {i} is late",
+                "event_time": (T0 + STEP * (i % 3)).isoformat(),
+            }
+        ).encode()
+        for i in range(count)
+    ]
+    outcome = ingest_raw_batch(
+        engine, SCORER, [(i % 2, r) for i, r in enumerate(raws)], window_seconds=WINDOW, now=LATER
+    )
+    assert len(outcome.stored.new_mention_ids) == count
+    assert outcome.stored.watermark == T0 + 2 * STEP  # the least of the two partitions' newest
+    assert {start for series, start in outcome.stored.touched if series == "global"} == {
+        T0 + k * STEP for k in range(3)
+    }
+    assert stored_aggregates(engine) == recount(engine)
+    again = ingest_raw_batch(
+        engine, SCORER, [(0, r) for r in raws], window_seconds=WINDOW, now=LATER
+    )
+    assert again.stored.new_mention_ids == frozenset() and again.stored.duplicates == count
