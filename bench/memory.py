@@ -567,6 +567,15 @@ class Watch:
                 )
             time.sleep(POLL_S)
 
+    def last_due(self, window_seconds: int, lateness_s: int) -> datetime:
+        """The start of the last window that ends by the engine's final watermark."""
+        high_water = self.store.high_water()
+        if high_water is None:
+            raise BenchError("no ingest progress stored")
+        watermark = high_water - timedelta(seconds=lateness_s)
+        step = timedelta(seconds=window_seconds)
+        return EVENT_START + step * ((watermark - EVENT_START) // step) - step
+
     def until_caught_up(
         self, timeout: float, window_seconds: int, lateness_s: int
     ) -> tuple[int, datetime]:
@@ -575,13 +584,8 @@ class Watch:
         Returns the windows per series that were due, and the start of the last due one. A
         window left open behind a series' last closed window (never to be closed) does not hold
         this up; `Store.open_due` counts those afterwards."""
-        high_water = self.store.high_water()
-        if high_water is None:
-            raise BenchError("no ingest progress stored")
-        watermark = high_water - timedelta(seconds=lateness_s)
+        last_due = self.last_due(window_seconds, lateness_s)
         step = timedelta(seconds=window_seconds)
-        floor = EVENT_START + step * ((watermark - EVENT_START) // step)
-        last_due = floor - step  # the last window that ends at or before the watermark
         deadline = time.monotonic() + timeout
         changed, before = time.monotonic(), -1
         while True:
@@ -599,8 +603,9 @@ class Watch:
                 stuck = "; ".join(self.store.lagging(last_due))
                 raise BenchError(
                     f"detection did not catch up: {remaining:,} series have not closed every "
-                    f"window that ends by the watermark {watermark:%H:%M:%S}, none caught up "
-                    f"in {now - changed:.0f} s (e.g. {stuck or '-'}){log_excerpt(self.scratch)}"
+                    f"window through {last_due:%H:%M} (the last to end by the watermark), none "
+                    f"caught up in {now - changed:.0f} s (e.g. {stuck or '-'})"
+                    f"{log_excerpt(self.scratch)}"
                 )
             time.sleep(pause)
 
@@ -777,9 +782,17 @@ def _run(
                 last_stored = watch.until_stored(timeout, publisher)
                 stored_s = last_stored - began
                 closing_started = time.monotonic()
-                windows, last_due = watch.until_caught_up(
-                    max(60.0, timeout - (closing_started - began)), window_s, lateness_s
-                )
+                catch_up_error: str | None = None
+                try:
+                    windows, last_due = watch.until_caught_up(
+                        max(60.0, timeout - (closing_started - began)), window_s, lateness_s
+                    )
+                except BenchError as exc:
+                    # Memory and the samples are still worth having; the run is marked failed.
+                    catch_up_error = str(exc)
+                    windows, last_due = 0, watch.last_due(window_s, lateness_s)
+                    if keep is not None:
+                        _keep(scratch, keep / name)
                 caught_up = time.monotonic()
                 orphans = store.open_due(last_due)
                 orphan_examples = store.stuck(last_due) if orphans else []
@@ -807,7 +820,9 @@ def _run(
             "first_stored_s": None
             if watch.first_stored_s is None
             else round(watch.first_stored_s, 2),
-            "closing_s": round(caught_up - last_stored, 1),
+            "caught_up": catch_up_error is None,
+            "catch_up_error": catch_up_error,
+            "closing_s": round(caught_up - last_stored, 1) if catch_up_error is None else None,
             "closing_wait_s": round(caught_up - closing_started, 1),
             "windows_per_series": windows,
             "windows_closed": closed,
@@ -945,7 +960,7 @@ def measure(
             runs.append({"series": n, "ok": False, "error": str(exc)})
             on_step(f"series {n:,} failed: {exc}")
             continue
-        run["ok"] = run["longest_stall_s"] <= stall_limit_s
+        run["ok"] = run["caught_up"] and run["longest_stall_s"] <= stall_limit_s
         runs.append(run)
         on_step(_series_line(run))
     held = [r["series"] for r in runs if r.get("ok")]
