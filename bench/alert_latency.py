@@ -91,7 +91,8 @@ DRAIN_SECONDS = 20.0
 # A burst goes out this long after its window starts (the send itself must land in the window).
 BURST_OFFSET = 0.05
 
-SLACK_TOKEN = "xoxb-bench-token"
+# A throwaway token for the local fake Slack, made per run: nothing real is ever in the tree.
+SLACK_TOKEN = secrets.token_hex(16)
 SLACK_CHANNEL = "#bench-alerts"
 _PRODUCT = re.compile(r"product:(bp\d+)")
 _INCIDENT = re.compile(r"Incident #(\d+)")

@@ -24,31 +24,23 @@ from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.explain import describe
 from detectors.findings import VOLUME_RECORD
 from detectors.judging import judge_window, learn_window
+from detectors.pass_texts import PassTexts, pass_terms
 from detectors.records import RecordDetector
-from detectors.series import decode_keys
 from detectors.snapshots import save_snapshots, snapshot_due
-from detectors.term_store import window_terms
 from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
-from detectors.vocabulary import count_term_sets, mention_terms
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import (
     Anomaly,
-    Mention,
     RecordBaseline,
     SeasonalBaseline,
     SeriesThreshold,
     SeriesWindow,
     TermBaseline,
 )
-from streams.windows import window_start
 
 _DETECTOR_NAMES = {TERM_BURST: "term-burst", VOLUME_RECORD: "record"}
 # Pairs per claim statement: well under SQLite's 32,766 bound variables, few round trips.
 _CHUNK = 2_000
-# Term texts for windows within this many windows of the pass's newest are read in one query
-# for all series (one read of each mention, however many series it counts in); only a series
-# catching up on an older stretch (after a restart) reads its own, with a LIKE on its key.
-_BULK_TERM_SPAN = 1440
 
 T = TypeVar("T")
 
@@ -197,7 +189,7 @@ def close_due(
         if texts is None:
             newest = max(start for plan in plans for start in (*plan.late, *plan.starts))
             texts = PassTexts(newest, config.window_seconds)
-        terms = _terms(session, busy, texts) if config.terms.enabled else {}
+        terms = pass_terms(session, busy, texts) if config.terms.enabled else {}
 
         verdicts: list[dict[str, Any]] = []
         anomaly_rows: list[dict[str, Any]] = []
@@ -319,84 +311,6 @@ def _alert_scores(session: Session, series: list[str]) -> dict[str, float]:
         )
         scores.update({row[0]: float(row[1]) for row in rows})
     return scores
-
-
-class PassTexts:
-    """The texts of one closing pass's recent windows, read once and shared by its transactions.
-
-    A pass over 50,000 series commits every 2,000 of them; reading the stretch's mentions in
-    each of those transactions read the same rows 25 times. ``newest`` is the pass's newest
-    window; windows within `_BULK_TERM_SPAN` of it are recent.
-    """
-
-    def __init__(self, newest: datetime, window_seconds: int) -> None:
-        self.newest = newest
-        self.window_seconds = window_seconds
-        self._first: datetime | None = None
-        self._texts: dict[tuple[str, datetime], list[tuple[str, ...]]] = {}
-
-    def is_recent(self, start: datetime) -> bool:
-        return self.newest - start <= _BULK_TERM_SPAN * timedelta(seconds=self.window_seconds)
-
-    def texts(
-        self, session: Session, first: datetime
-    ) -> dict[tuple[str, datetime], list[tuple[str, ...]]]:
-        """Each (series, window)'s texts from ``first`` to the newest window (read if needed)."""
-        if self._first is not None and self._first <= first:
-            return self._texts
-        mentions = Mention.__table__.c  # type: ignore[attr-defined]
-        rows = session.execute(
-            select(mentions.event_time, mentions.series_keys, mentions.text).where(
-                mentions.event_time >= first,
-                mentions.event_time < self.newest + timedelta(seconds=self.window_seconds),
-                mentions.canonical_id.is_(None),
-            )
-        )
-        texts: dict[tuple[str, datetime], list[tuple[str, ...]]] = {}
-        for event_time, keys, text in rows:
-            start = window_start(event_time, self.window_seconds)
-            terms = tuple(mention_terms(text))  # once per mention, not once per series
-            for series in decode_keys(keys or ""):
-                texts.setdefault((series, start), []).append(terms)
-        self._first, self._texts = first, texts
-        return texts
-
-    def counts(
-        self, pairs: Iterable[tuple[str, datetime]]
-    ) -> dict[tuple[str, datetime], dict[str, int]]:
-        """How many mentions say each term, per pair (pairs without mentions are left out)."""
-        found: dict[tuple[str, datetime], dict[str, int]] = {}
-        for pair in pairs:
-            said = self._texts.get(pair)
-            if said is not None:
-                found[pair] = count_term_sets(said)
-        return found
-
-
-def _terms(
-    session: Session, busy: list[tuple[str, datetime]], shared: PassTexts
-) -> dict[tuple[str, datetime], dict[str, int]]:
-    """Term counts for the (series, window) pairs that hold mentions.
-
-    The pass's recent windows are read together (`PassTexts`): one query over the mentions of
-    that stretch, each mention's text handed to every series it counts in. Pairs far older than
-    the rest (a series catching up after a restart) are read per series.
-    """
-    if not busy:
-        return {}
-    recent = {pair for pair in busy if shared.is_recent(pair[1])}
-    found: dict[tuple[str, datetime], dict[str, int]] = {}
-    if recent:
-        shared.texts(session, min(start for _, start in recent))
-        found.update({pair: counts for pair, counts in shared.counts(recent).items()})
-    older: dict[str, list[datetime]] = {}
-    for series, start in sorted(set(busy) - recent):
-        older.setdefault(series, []).append(start)
-    wanted = set(busy)
-    for series, starts in older.items():
-        counted = window_terms(session, series, starts, shared.window_seconds)
-        found.update({(series, w): c for w, c in counted.items() if (series, w) in wanted})
-    return found
 
 
 def _anomaly_row(

@@ -24,7 +24,6 @@ from sqlmodel import Session
 from detectors.close_batch import (
     DetectedAnomaly,
     DuePlan,
-    PassTexts,
     close_due,
     features,
     first_open_windows,
@@ -33,6 +32,7 @@ from detectors.close_batch import (
 )
 from detectors.config import DetectionConfig
 from detectors.count_spike import CountSpikeDetector
+from detectors.pass_texts import PassTexts
 from detectors.record_store import warm_records
 from detectors.records import RecordDetector
 from detectors.series import DRILL_PREFIX
