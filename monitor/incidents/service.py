@@ -1,4 +1,8 @@
-"""Correlating anomalies into incidents. Keyword-only data access; no Faust, no Slack."""
+"""Correlating anomalies into incidents. Keyword-only data access; no Faust, no Slack.
+
+The rules themselves live in `monitor.incidents.correlation` (shared with the backtest); the
+names imported from there ``as`` themselves are still imported from here by other modules.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +13,23 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from detectors.explain import METRIC_TITLES
-from detectors.series import DRILL_PREFIX
 from detectors.terms import TermCount, decode_top_terms
+from monitor.incidents.correlation import PAGED as PAGED
+from monitor.incidents.correlation import SEVERITIES as SEVERITIES
+from monitor.incidents.correlation import SEVERITY_RANK as SEVERITY_RANK
+from monitor.incidents.correlation import (
+    AnomalyFacts,
+    IncidentSpan,
+    opening_severity,
+    place,
+    regrade,
+    title_of,
+)
+from monitor.incidents.correlation import grade_incident as grade_incident
+from monitor.incidents.correlation import is_paged as is_paged
+from monitor.incidents.correlation import series_breadth as series_breadth
 from monitor.storage.db import session_scope
 from monitor.storage.models import Anomaly, Incident, IngestProgress, Mention
-
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-SEVERITIES = ("info", "warning", "critical")
-PAGED = "warning"  # incidents at or above this severity alert a person
-
-
-def grade_incident(*, series: Sequence[str], anomalous_windows: int, strongest: str) -> str:
-    """Severity of an incident from what its anomalies say together.
-
-    Independent sources that agree raise it one step; a lone blip (one anomalous window on one
-    source, nothing in ``global``) stays ``info``: recorded, shown, but nobody is paged.
-
-    >>> grade_incident(series=["source:reviews"], anomalous_windows=1, strongest="critical")
-    'info'
-    >>> grade_incident(series=["source:reviews"], anomalous_windows=3, strongest="warning")
-    'warning'
-    >>> grade_incident(series=["global", "source:social", "source:tickets"], anomalous_windows=2,
-    ...                strongest="warning")
-    'critical'
-    """
-    # A drill's twin series (drill:global, drill:source:x) are graded like the real ones.
-    series = [s.removeprefix(DRILL_PREFIX) for s in series]
-    sources = {s for s in series if s.startswith("source:")}
-    if anomalous_windows <= 1 and "global" not in series and len(sources) <= 1:
-        return "info"
-    rank = SEVERITY_RANK[strongest]
-    if len(sources) >= 2:
-        rank = min(rank + 1, SEVERITY_RANK["critical"])
-    return SEVERITIES[rank]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,41 +54,44 @@ def correlate(
         anomaly = session.get(Anomaly, anomaly_id)
         if anomaly is None or anomaly.incident_id is not None:
             return None
+        facts = _facts(anomaly)
         # A drill's anomalies (on drill: series) never join a real incident, nor the reverse.
-        drill = anomaly.series.startswith(DRILL_PREFIX)
-        open_incidents = session.exec(
-            select(Incident)
-            .where(Incident.status == "open", Incident.drill == drill)
-            .order_by(col(Incident.id))
-        ).all()
-        target = None
-        for incident in open_incidents:
-            # Both bounds, on event time: an anomaly that arrives late (a fast replay, a lagging
-            # partition) joins only an incident whose windows it is near, never one from days
-            # later.
-            after = anomaly.window_start - incident.last_window_end
-            before = incident.first_window_start - anomaly.window_end
-            if after <= merge_gap and before <= merge_gap:
-                target = incident
-            elif anomaly.window_start > incident.last_window_end:
-                incident.status = "resolved"
-                incident.resolved_at = now
-                session.add(incident)
-        if target is None:
+        open_incidents = {
+            incident.id: incident
+            for incident in session.exec(
+                select(Incident)
+                .where(Incident.status == "open", Incident.drill == facts.drill)
+                .order_by(col(Incident.id))
+            ).all()
+        }
+        placement = place(
+            facts,
+            (
+                IncidentSpan(key, i.first_window_start, i.last_window_end)
+                for key, i in open_incidents.items()
+                if key is not None
+            ),
+            merge_gap,
+        )
+        for key in placement.resolved:
+            resolved = open_incidents[key]
+            resolved.status = "resolved"
+            resolved.resolved_at = now
+            session.add(resolved)
+        if placement.target is None:
             target = Incident(
-                severity=grade_incident(
-                    series=[anomaly.series], anomalous_windows=1, strongest=anomaly.severity
-                ),
-                title=f"{_metric_title(anomaly.metric)} on {anomaly.series}",
+                severity=opening_severity(facts),
+                title=title_of(facts),
                 series=anomaly.series,
                 anomaly_count=1,
                 first_window_start=anomaly.window_start,
                 last_window_end=anomaly.window_end,
                 opened_at=now,
-                drill=drill,
+                drill=facts.drill,
             )
             change = "opened"
         else:
+            target = open_incidents[placement.target]
             change = "merged"
             target.anomaly_count += 1
             series = target.series.split()
@@ -118,22 +108,9 @@ def correlate(
         severity_before = target.severity if change == "merged" else "info"
         if change == "merged":
             members = session.exec(select(Anomaly).where(Anomaly.incident_id == target.id)).all()
-            graded = grade_incident(
-                series=target.series.split(),
-                anomalous_windows=len({m.window_start for m in members}),
-                strongest=max((m.severity for m in members), key=SEVERITY_RANK.__getitem__),
-            )
-            # Severity only ever goes up while an incident lasts; when it does, the incident is
-            # named after its strongest anomaly, not the blip that happened to open it.
-            if SEVERITY_RANK[graded] > SEVERITY_RANK[target.severity]:
-                target.severity = graded
-                # Scores are capped, so among equals the broadest series names it: an outage
-                # is "… on global", not on whichever topic it also touched.
-                strongest = max(
-                    members,
-                    key=lambda m: (SEVERITY_RANK[m.severity], m.score, -series_breadth(m.series)),
-                )
-                target.title = f"{_metric_title(strongest.metric)} on {strongest.series}"
+            regraded = regrade(target.severity, target.series.split(), [_facts(m) for m in members])
+            if regraded.named is not None:
+                target.severity, target.title = regraded.severity, title_of(regraded.named)
                 session.add(target)
         paged_now = is_paged(target.severity) and not (
             change == "merged" and is_paged(severity_before)
@@ -141,15 +118,19 @@ def correlate(
         return IncidentChange(target.id, change, target.severity, paged_now)
 
 
-def is_paged(severity: str) -> bool:
-    return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[PAGED]
+def _facts(anomaly: Anomaly) -> AnomalyFacts:
+    return AnomalyFacts(
+        anomaly_id=anomaly.anomaly_id,
+        series=anomaly.series,
+        window_start=anomaly.window_start,
+        window_end=anomaly.window_end,
+        metric=anomaly.metric,
+        severity=anomaly.severity,
+        score=anomaly.score,
+    )
 
 
 PAGED_SEVERITIES = tuple(s for s in SEVERITIES if is_paged(s))
-
-
-def _metric_title(metric: str) -> str:
-    return METRIC_TITLES.get(metric, metric.replace("_", " "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +144,6 @@ def top_terms_of(detail: IncidentDetail) -> list[TermCount]:
     """The terms that rose most, from the strongest anomaly that has any: what the alert shows
     and playbooks match on (every window's terms together would match anything)."""
     return next((t for a in detail.anomalies if (t := decode_top_terms(a.top_terms))), [])
-
-
-def series_breadth(series: str) -> int:
-    """How narrow a series is: global 0, a source or language 1, a segment, topic or product 2.
-
-    >>> sorted(["topic:billing", "global", "source:social"], key=series_breadth)
-    ['global', 'source:social', 'topic:billing']
-    """
-    kind = series.removeprefix("drill:").partition(":")[0]
-    return {"global": 0, "segment": 2, "topic": 2, "product": 2}.get(kind, 1)
 
 
 def get_detail(engine: Engine, *, incident_id: int) -> IncidentDetail | None:
