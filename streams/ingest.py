@@ -6,11 +6,11 @@ are added to their window aggregates, so a replayed or redelivered mention count
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-import numpy as np
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
@@ -18,8 +18,9 @@ from detectors.sentiment import Scorer
 from detectors.series import NO_FAN_OUT, FanOut, encode_keys, series_keys
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
+from streams.fingerprints import Fingerprint
 from streams.mentions import InvalidMention, MentionIn, decode_record
-from streams.near_duplicates import Candidate, collapse
+from streams.near_duplicates import candidate_of, collapse
 from streams.privacy import NO_KEY, Privacy
 from streams.scoring import BatchScorer, InProcessScorer
 from streams.windows import Counted, aggregate
@@ -35,8 +36,8 @@ class ScoredMention:
     compound: float
     label: str
     series_keys: tuple[str, ...]
-    # MinHash of the text for near-duplicate collapse; None for texts too short to collapse.
-    signature: np.ndarray | None = None
+    # The text's fingerprint for near-duplicate collapse; None when no word is left of it.
+    signature: Fingerprint | None = None
     confidence: float | None = None
     drivers: tuple[str, ...] = ()
 
@@ -133,7 +134,7 @@ def store_batch(
         copies = collapse(
             session,
             [
-                Candidate(mid, item.mention.event_time, item.signature, item.mention.drill)
+                candidate_of(item.mention, item.signature)
                 for mid in sorted(new_ids)
                 if (item := unique[mid]).signature is not None
             ],
@@ -229,6 +230,9 @@ def _mention_row(mid: str, item: ScoredMention, now: datetime) -> dict[str, obje
         "tags": " ".join(mention.tags) or None,
         "rating": mention.rating,
         "drill": mention.drill,
+        "attributes": (
+            json.dumps(dict(mention.attributes), ensure_ascii=False) if mention.attributes else None
+        ),
     }
 
 

@@ -26,6 +26,12 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
+from streams.attributes import (
+    ATTRIBUTES,
+    Attributes,
+    InvalidAttributes,
+    parse_attributes,
+)
 from streams.privacy import (
     CUSTOMER_ID,
     NO_KEY,
@@ -43,6 +49,12 @@ _OPTIONAL_STRINGS = {"url": 2000, "lang": 16, "priority": 20, "product": 200, "n
 _IDENTITIES = ("author", CUSTOMER_ID)
 MAX_TAGS = 20
 _TAG_RE = re.compile(r"[\s,]+")
+# The mention format's own fields; any other top-level field is kept as an attribute.
+KNOWN_FIELDS = frozenset(
+    {"source", "external_id", "text", "event_time", "text_truncated", "tags", "rating", "drill"}
+    | set(_OPTIONAL_STRINGS)
+    | set(_IDENTITIES)
+)
 _HIDDEN_TAGS = {"script", "style", "head", "title"}
 _BREAK_TAGS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
 
@@ -70,10 +82,17 @@ class MentionIn:
     tags: tuple[str, ...] = ()
     rating: float | None = None  # stars, 1 to 5
     drill: bool = False
+    # What the sender knows beyond these fields (region, plan…), sorted by key; see
+    # streams.attributes for the bounds.
+    attributes: Attributes = ()
 
     @property
     def mention_id(self) -> str:
         return mention_id(self.source, self.external_id)
+
+    def attribute(self, key: str) -> str | None:
+        """The value of one attribute, or None."""
+        return next((value for name, value in self.attributes if name == key), None)
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON-ready dict that `parse_mention` reads back to an equal mention."""
@@ -92,6 +111,8 @@ class MentionIn:
             payload["text_truncated"] = True
         if self.drill:
             payload["drill"] = True
+        if self.attributes:
+            payload[ATTRIBUTES] = dict(self.attributes)
         return payload
 
     def to_bytes(self) -> bytes:
@@ -250,6 +271,10 @@ def parse_mention(
         optional[key] = value or None
     if optional["url"]:
         optional["url"] = redact_emails(optional["url"])
+    try:
+        attributes = parse_attributes(data, known=KNOWN_FIELDS, redactor=privacy.redactor)
+    except InvalidAttributes as exc:
+        raise InvalidMention(str(exc)) from exc
 
     return MentionIn(
         source=source,
@@ -267,6 +292,7 @@ def parse_mention(
         tags=parse_tags(data.get("tags")),
         rating=parse_rating(data.get("rating")),
         drill=data.get("drill") is True,
+        attributes=attributes,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from monitor.storage.types import UTCDateTime
@@ -51,6 +51,9 @@ class Mention(SQLModel, table=True):
     # the canonical counts its copies.
     canonical_id: str | None = Field(default=None, max_length=32, index=True)
     copies: int = 0
+    # The sender's attributes (region, plan…) as a JSON object of strings; None when there
+    # are none (streams.attributes).
+    attributes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class SeriesWindow(SQLModel, table=True):
@@ -278,6 +281,23 @@ class NearDuplicateSignature(SQLModel, table=True):
 
     mention_id: str = Field(primary_key=True, max_length=32)
     signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class DimensionValue(SQLModel, table=True):
+    """A value admitted to its own ``<dimension>:<value>`` series, first come first served.
+
+    ``slot`` counts from 0 and is unique per dimension, as is the value: an insert that finds
+    either taken does nothing, so workers racing for the last slot never admit one too many.
+    Values that find every slot taken count in ``<dimension>:other``.
+    """
+
+    __tablename__ = "dimension_values"
+    __table_args__ = (UniqueConstraint("dimension", "value"),)
+
+    dimension: str = Field(primary_key=True, max_length=40)
+    slot: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    value: str = Field(max_length=100)
+    admitted_at: datetime = _utc()  # type: ignore[assignment]
 
 
 class Drill(SQLModel, table=True):
