@@ -18,7 +18,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 from sqlalchemy import Engine
 
 from detectors.sentiment import Scorer, Sentiment
@@ -26,14 +25,14 @@ from detectors.sentiment.corrections import CorrectionFollower
 from detectors.sentiment.scorer import CustomerServiceScorer, build_scorer
 from monitor.processes import tie_to_parent
 from monitor.storage.db import make_engine
-from streams.near_duplicates import signature
+from streams.fingerprints import Fingerprint, signature
 
 # How often a scoring process looks for new staff corrections (as the worker's timer does).
 _CORRECTIONS_POLL_SECONDS = 5.0
 # Fewer texts than this are scored in the calling process: a round trip costs more.
 _MIN_PARALLEL = 64
 
-Scored = tuple[Sentiment, np.ndarray | None]
+Scored = tuple[Sentiment, Fingerprint | None]
 
 
 class BatchScorer(Protocol):
