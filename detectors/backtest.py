@@ -22,7 +22,7 @@ from detectors.count_spike import Finding
 from detectors.explain import describe, describe_top_terms
 from detectors.judging import judge_window, learn_window
 from detectors.sentiment import Scorer
-from detectors.series import NO_FAN_OUT, FanOut
+from detectors.series import NO_FAN_OUT, FanOut, parent_of
 from detectors.terms import TermCount
 from detectors.vocabulary import mention_terms
 from streams.ingest import score_batch
@@ -138,13 +138,34 @@ def histories_from_mentions(
     return histories
 
 
+def run_histories(
+    histories: list[SeriesHistory],
+    config: DetectionConfig,
+    on_progress: Callable[[int], None] = lambda _n: None,
+    band_stride: int = 0,
+) -> list[SeriesResult]:
+    """`run_series` for every series, each slice with its parent (``global``), as live."""
+    by_name = {history.series: history for history in histories}
+    results = []
+    for history in histories:
+        parent_name = parent_of(history.series)
+        parent = by_name.get(parent_name) if parent_name else None
+        results.append(run_series(history, config, on_progress, band_stride, parent=parent))
+    return results
+
+
 def run_series(
     history: SeriesHistory,
     config: DetectionConfig,
     on_progress: Callable[[int], None] = lambda _n: None,
     band_stride: int = 0,
+    parent: SeriesHistory | None = None,
 ) -> SeriesResult:
-    """Score before learn, window by window, and grade findings as the live pipeline does."""
+    """Score before learn, window by window, and grade findings as the live pipeline does.
+
+    ``parent`` (the ``global`` history over the same windows) lets a slice be judged by its
+    share of it, as live closing does."""
+    parent_n = {row[0]: row[1] for row in parent.rows} if parent is not None else None
     detector = config.detector.build()
     terms = config.build_terms()
     records = config.records.build()
@@ -163,6 +184,8 @@ def run_series(
             "sum_compound": sum_compound,
             "terms": history.terms.get(start, {}),
         }
+        if parent_n is not None:
+            x["parent_n"] = parent_n.get(start, 0)
         judged = judge_window(config, detector, terms, records, x)
         top = tuple(judged.top_terms)
         alerts.extend(

@@ -26,6 +26,7 @@ from detectors.findings import VOLUME_RECORD
 from detectors.judging import judge_window, learn_window
 from detectors.pass_texts import PassTexts, pass_terms
 from detectors.records import RecordDetector
+from detectors.series import parent_of
 from detectors.snapshots import save_snapshots, snapshot_due
 from detectors.terms import TERM_BURST, TermBurstDetector, TermCount, encode_top_terms
 from monitor.storage.db import insert_for, session_scope
@@ -184,6 +185,7 @@ def close_due(
         for chunk in _chunks(others):
             for row in session.execute(select(*counts).where(in_pairs), {"pairs": list(chunk)}):
                 earlier[(row[0], row[1])] = features(row[1:])
+        _add_parent_counts(session, {**claimed, **earlier})
         alert_scores = _alert_scores(session, sorted({plan.state.series for plan in plans}))
         busy = [pair for pair, x in (*claimed.items(), *earlier.items()) if x["n"]]
         if texts is None:
@@ -299,6 +301,25 @@ def _remember(
             (state.series, last, state.detector.season_snapshot())
         )
         state.season_saved = last
+
+
+def _add_parent_counts(session: Session, windows: dict[tuple[str, datetime], Any]) -> None:
+    """Give each slice's window its parent's count (``parent_n``), read in one go: slices are
+    also judged by their share of ``global``. Parent windows are past their lateness too, so
+    their counts are final."""
+    wanted: dict[tuple[str, datetime], list[dict[Hashable, Any]]] = {}
+    for (series, start), x in windows.items():
+        parent = parent_of(series)
+        if parent is not None:
+            x["parent_n"] = 0
+            wanted.setdefault((parent, start), []).append(x)
+    table = windows_table()
+    in_pairs = tuple_(table.c.series, table.c.window_start).in_(bindparam("p", expanding=True))
+    query = select(table.c.series, table.c.window_start, table.c.n).where(in_pairs)
+    for chunk in _chunks(sorted(wanted)):
+        for series, start, n in session.execute(query, {"p": list(chunk)}):
+            for x in wanted.get((series, start), ()):
+                x["parent_n"] = int(n)
 
 
 def _alert_scores(session: Session, series: list[str]) -> dict[str, float]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.records import RecordDetector
+from detectors.slow_change import SlowChangeDetector
 from detectors.terms import TermBurstDetector
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -18,6 +19,46 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 class ConfigError(ValueError):
     """A config file is missing or invalid; the message names the file and the key."""
+
+
+class SlowSettings(BaseModel):
+    """Hours-long ramps, silences and slice shares (`detectors/slow_change.py`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    half_life_windows: float = Field(default=1440.0, gt=0)
+    warmup_windows: int = Field(default=1440, ge=1)
+    ratios: tuple[float, ...] = Field(default=(1.5, 2.5, 5.0), min_length=1)
+    silence_ratio: float = Field(default=0.25, gt=0, lt=1)
+    sentiment_shift: float = Field(default=0.25, gt=0, le=2)
+    min_excess: float = Field(default=15.0, ge=1)
+    repeat_windows: int = Field(default=15, ge=1)
+    share_prior: float = Field(default=200.0, ge=0)
+
+    @field_validator("ratios")
+    @classmethod
+    def _rises(cls, ratios: tuple[float, ...]) -> tuple[float, ...]:
+        if any(r <= 1.0 for r in ratios):
+            raise ValueError("every ratio must be above 1 (a rise)")
+        return tuple(sorted(set(ratios)))
+
+    def build(self, detector: DetectorSettings) -> SlowChangeDetector | None:
+        if not self.enabled:
+            return None
+        return SlowChangeDetector(
+            half_life=self.half_life_windows,
+            warmup=self.warmup_windows,
+            ratios=self.ratios,
+            silence_ratio=self.silence_ratio,
+            sentiment_shift=self.sentiment_shift,
+            compound_spread=detector.compound_spread,
+            min_excess=self.min_excess,
+            alert_evidence=detector.alert_score,
+            repeat_windows=self.repeat_windows,
+            share_prior=self.share_prior,
+            season_half_life_days=detector.season_half_life_days,
+        )
 
 
 class DetectorSettings(BaseModel):
@@ -40,6 +81,7 @@ class DetectorSettings(BaseModel):
     season_half_life_days: float = Field(default=14.0, gt=0)
     season_prior: float = Field(default=50.0, ge=0)
     dispersion_half_life_windows: float = Field(default=0.0, ge=0)
+    slow: SlowSettings = SlowSettings()
 
     def build(self) -> CountSpikeDetector:
         return CountSpikeDetector(
@@ -59,6 +101,7 @@ class DetectorSettings(BaseModel):
             season_half_life_days=self.season_half_life_days,
             season_prior=self.season_prior,
             dispersion_half_life=self.dispersion_half_life_windows,
+            slow=self.slow.build(self),
         )
 
     def judge(

@@ -42,6 +42,7 @@ from river import base
 
 from detectors.ewstats import SeasonalProfile, WarmEWMean, WarmEWVar, event_seconds
 from detectors.findings import NEGATIVE_SHARE, SENTIMENT_SHIFT, VOLUME, VOLUME_DROP, Finding
+from detectors.slow_change import SlowChangeDetector
 from detectors.tails import (
     beta_binomial_upper,
     count_band,
@@ -121,6 +122,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         season_half_life_days: float = 14.0,
         season_prior: float = 50.0,
         dispersion_half_life: float = 0.0,
+        slow: SlowChangeDetector | None = None,
     ) -> None:
         self.half_life = half_life
         self.warmup = warmup
@@ -160,6 +162,8 @@ class CountSpikeDetector(base.AnomalyDetector):
             maxlen=max(drop_span, spike_span)
         )
         self._learned = 0
+        # Hours-long ramps, silences and slice shares, on the same seasonal profile (optional).
+        self.slow = slow
 
     @classmethod
     def _unit_test_params(cls) -> Any:
@@ -186,7 +190,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         learn_compound = n > 0
         mean, var = self._mean(), self._var()
         if self.warmed_up:
-            scores = {f.metric: f.score for f in self.assess(x, bands=False)}
+            scores = {f.metric: f.score for f in self.assess(x, bands=False, slow=False)}
             if max(scores[VOLUME], scores[NEGATIVE_SHARE]) >= self.learn_clip_score:
                 self._hold_left = self.hold_windows
             if self._hold_left > 0 and self._held_for < self.max_hold_windows:
@@ -219,14 +223,23 @@ class CountSpikeDetector(base.AnomalyDetector):
         self._n_var.update(n / self._factor)
         self._neg_mean.update(min(n_negative, n) / self._factor)
         self._learned += 1
+        if self.slow is not None and not self._season_frozen:
+            # A replayed window is already in the restored slow state (saved with the season).
+            self.slow.learn_one(x, factor=self._factor)
 
     def season_snapshot(self) -> dict[str, Any]:
-        """The learnt daily and weekly profile, to store: replaying the last few hundred windows
-        after a restart rebuilds the level but not weeks of hour-of-week rhythm."""
-        return self._season.snapshot()
+        """The learnt daily and weekly profile (and the slow detector's state), to store:
+        replaying the last few hundred windows after a restart rebuilds the level but not weeks
+        of hour-of-week rhythm, nor a day-long slow baseline."""
+        state = self._season.snapshot()
+        if self.slow is not None:
+            state["slow"] = self.slow.snapshot()
+        return state
 
     def restore_season(self, state: dict[str, Any]) -> None:
         self._season.restore(state)
+        if self.slow is not None and "slow" in state:
+            self.slow.restore(state["slow"])
 
     def replay_one(self, x: dict[Hashable, Any]) -> None:
         """Learn a window that the restored seasonal profile already holds: the level and spread
@@ -242,7 +255,9 @@ class CountSpikeDetector(base.AnomalyDetector):
             return 0.0
         return max(finding.score for finding in self.assess(x, bands=False))
 
-    def assess(self, x: dict[Hashable, Any], *, bands: bool = True) -> list[Finding]:
+    def assess(
+        self, x: dict[Hashable, Any], *, bands: bool = True, slow: bool = True
+    ) -> list[Finding]:
         """Every metric: observed, expected, band and surprise; the raw material of explanations.
 
         ``bands=False`` skips the quantiles (lower and upper are NaN): scoring a window then
@@ -270,7 +285,10 @@ class CountSpikeDetector(base.AnomalyDetector):
             lower, upper = self._share_band(n)
             negative = replace(negative, lower=lower, upper=upper)
         volume, negative = self._sustained(n, n_negative, volume, negative, bands)
-        return [volume, self._drop(n, bands), negative, self._shift(x, n)]
+        found = [volume, self._drop(n, bands), negative, self._shift(x, n)]
+        if slow and self.slow is not None:
+            found.extend(self.slow.assess(x, factor=self._factor))
+        return found
 
     def _span(self, k: int, n: int, n_negative: int) -> tuple[int, int, float, float, int]:
         """Sums over this window and the k - 1 before it: n, n_negative, mean, var, windows."""

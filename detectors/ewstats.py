@@ -40,6 +40,10 @@ class WarmEWMean:
     def count(self) -> int:
         return self._count
 
+    def restore(self, mean: float, count: int) -> None:
+        """Continue from a saved mean and count (see `get` and `count`)."""
+        self._mean, self._count = mean, count
+
 
 class WarmEWVar:
     """EW variance around its own EW mean, with the same warm start.

@@ -20,7 +20,15 @@ from detectors.count_spike import (
     VOLUME_DROP,
     Finding,
 )
-from detectors.findings import VOLUME_RECORD
+from detectors.findings import (
+    NEGATIVE_RAMP,
+    SENTIMENT_SLIDE,
+    SHARE_FALL,
+    SHARE_RISE,
+    VOLUME_RAMP,
+    VOLUME_RECORD,
+    VOLUME_SILENCE,
+)
 from detectors.records import RecordFinding
 from detectors.terms import TERM_BURST, TermCount, TermFinding
 
@@ -31,7 +39,57 @@ METRIC_TITLES = {
     SENTIMENT_SHIFT: "Sentiment shift",
     TERM_BURST: "Term burst",
     VOLUME_RECORD: "Busiest stretch in weeks",
+    VOLUME_RAMP: "Mentions rising for hours",
+    NEGATIVE_RAMP: "Negative mentions rising for hours",
+    VOLUME_SILENCE: "Mentions gone quiet",
+    SHARE_RISE: "Slice rising alone",
+    SHARE_FALL: "Slice falling alone",
+    SENTIMENT_SLIDE: "Sentiment sliding for hours",
 }
+_SLOW = (VOLUME_RAMP, NEGATIVE_RAMP, VOLUME_SILENCE, SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE)
+
+
+def likelihood(score: float) -> str:
+    """A slow detector's evidence (log10 of a likelihood ratio) in plain words.
+
+    >>> likelihood(5.3)
+    'odds 200,000 to 1 of a change'
+    """
+    odds = 10.0**score
+    for scale, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if odds >= scale:
+            return f"odds {_two_digits(odds / scale):g} {word} to 1 of a change"
+    return f"odds {int(_two_digits(odds)):,} to 1 of a change"
+
+
+def describe_slow(finding: Finding, window_seconds: int = 60) -> str:
+    """A slow change in plain words: what the stretch held against the slow baseline.
+
+    >>> describe_slow(Finding("volume_ramp", 310, 205.4, float("nan"), float("nan"), 5.2, 310,
+    ...                       150))
+    '310 mentions in the last 2.5 hours vs 205 expected (+51%), odds 160,000 to 1 of a change'
+    >>> share = Finding("share_rise", 0.52, 0.35, float("nan"), float("nan"), 6.0, 900, 90)
+    >>> describe_slow(share)  # doctest: +ELLIPSIS
+    '52% of all mentions in the last 1.5 hours vs 35% usual at these hours, odds 1 million...'
+    """
+    span = duration(finding.windows * window_seconds)
+    why = likelihood(finding.score)
+    if finding.metric in (SHARE_RISE, SHARE_FALL):
+        return (
+            f"{finding.observed:.0%} of all mentions in the last {span} vs "
+            f"{finding.expected:.0%} usual at these hours, {why}"
+        )
+    if finding.metric == SENTIMENT_SLIDE:
+        return (
+            f"mean sentiment {finding.observed:+.2f} over {finding.support} mentions in the last "
+            f"{span} vs {finding.expected:+.2f} usual, {why}"
+        )
+    what = "negative mentions" if finding.metric == NEGATIVE_RAMP else "mentions"
+    change = finding.observed / finding.expected - 1.0 if finding.expected > 0 else math.inf
+    return (
+        f"{finding.observed:,.0f} {what} in the last {span} vs {finding.expected:,.0f} expected "
+        f"({change:+.0%}), {why}"
+    )
 
 
 def rarity(score: float) -> str:
@@ -102,6 +160,8 @@ def describe(finding: Finding, window_seconds: int = 60) -> str:
         )
     if isinstance(finding, RecordFinding):
         return describe_record(finding, window_seconds)
+    if finding.metric in _SLOW:
+        return describe_slow(finding, window_seconds)
     span = f" in the last {finding.windows} windows" if finding.windows > 1 else ""
     if finding.metric == NEGATIVE_SHARE:
         negatives = round(finding.observed * finding.support)

@@ -11,6 +11,13 @@ VOLUME_DROP = "volume_drop"
 VOLUME_RECORD = "volume_record"
 NEGATIVE_SHARE = "negative_share"
 SENTIMENT_SHIFT = "sentiment_shift"
+# Slow changes (`detectors.slow_change`): evidence accumulated over hours.
+VOLUME_RAMP = "volume_ramp"
+NEGATIVE_RAMP = "negative_ramp"
+VOLUME_SILENCE = "volume_silence"
+SHARE_RISE = "share_rise"
+SHARE_FALL = "share_fall"
+SENTIMENT_SLIDE = "sentiment_slide"
 
 
 @dataclass(frozen=True, slots=True)

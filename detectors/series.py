@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from detectors.dimensions import NO_DIMENSIONS, Admitted, DimensionSeries
 from detectors.topics import NO_TOPICS, Topics
 from streams.mentions import MentionIn
 
@@ -41,6 +42,8 @@ class Attribution:
 
     segments: Mapping[str, Sequence[str]] = field(default_factory=dict)
     topics: Topics = NO_TOPICS
+    # The admitted values of config/dimensions.yaml's dimensions that this batch needs.
+    dimensions: Admitted = NO_DIMENSIONS
 
 
 NO_ATTRIBUTION = Attribution()
@@ -60,6 +63,9 @@ SERIES_KINDS: list[SeriesKind] = [
     lambda mention, known: [
         f"segment:{name}" for name in known.segments.get(mention.customer_id or "", ())
     ],
+    # The sender's attributes declared as dimensions: ``region:eu``, ``region:other``; a
+    # sender-known segment joins the customer-table ``segment:`` series of the same name.
+    lambda mention, known: known.dimensions.keys_of(mention),
     # config/topics.yaml: phrases in the text, and products named or tagged by the source.
     lambda mention, known: [f"topic:{name}" for name in known.topics.topics_in(mention.text)],
     lambda mention, known: [
@@ -91,16 +97,21 @@ class KnownSegments:
 
 @dataclass(frozen=True, slots=True)
 class FanOut:
-    """How the live pipeline attributes a batch: the topics file and the customers' segments."""
+    """How the live pipeline attributes a batch: the topics file, the customers' segments and
+    the dimensions file."""
 
     topics: Topics = NO_TOPICS
     segments: SegmentLookup | None = None
+    dimensions: DimensionSeries | None = None
 
     def attribution(self, mentions: Iterable[MentionIn], *, now: datetime) -> Attribution:
-        """One segment lookup for the whole batch, so ingest pays per batch, not per mention."""
+        """One segment lookup for the whole batch, so ingest pays per batch, not per mention;
+        new dimension values are admitted here, before any of the batch is counted."""
+        mentions = list(mentions)
         ids = {m.customer_id for m in mentions if m.customer_id}
         found = self.segments.segments_of(ids, now=now) if self.segments and ids else {}
-        return Attribution(found, self.topics)
+        admitted = self.dimensions.admitted(mentions) if self.dimensions else NO_DIMENSIONS
+        return Attribution(found, self.topics, admitted)
 
 
 NO_FAN_OUT = FanOut()
@@ -124,6 +135,19 @@ def series_keys(mention: MentionIn, known: Attribution = NO_ATTRIBUTION) -> list
     for kind in SERIES_KINDS:
         keys.extend(key for key in kind(mention, known) if key not in keys)
     return [DRILL_PREFIX + key for key in keys] if mention.drill else keys
+
+
+def parent_of(series: str) -> str | None:
+    """The series a slice's share is judged against: ``global`` (a drill's own twin of it).
+
+    >>> parent_of("region:eu"), parent_of("drill:source:x"), parent_of("global")
+    ('global', 'drill:global', None)
+    """
+    drill = series.startswith(DRILL_PREFIX)
+    bare = series.removeprefix(DRILL_PREFIX)
+    if bare == GLOBAL:
+        return None
+    return DRILL_PREFIX + GLOBAL if drill else GLOBAL
 
 
 def encode_keys(keys: Iterable[str]) -> str:
