@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from detectors.closing import SeriesDetectors
 from detectors.config import DetectionConfig, load_detection_config
 from detectors.detect_process import DetectProcess, DetectStage, InThread
+from detectors.dimensions import DimensionSeries, SqlAdmission, load_dimensions
 from detectors.sentiment import CustomerServiceScorer, build_scorer
 from detectors.sentiment.corrections import CorrectionFollower
 from detectors.series import FanOut
@@ -114,14 +115,18 @@ def notifier() -> Notifier:
 
 @lru_cache(maxsize=1)
 def fan_out() -> FanOut:
-    """Topics from topics.yaml, customers' segments from segments.yaml; a bad file fails here."""
+    """Topics from topics.yaml, customers' segments from segments.yaml, dimensions from
+    dimensions.yaml (admitted values in SQL, shared by all workers); a bad file fails here."""
     from playbooks.attribution import CustomerSegments
     from playbooks.segments import load_segments
 
     settings = get_settings()
     topics = load_topics(settings.config_dir / "topics.yaml")
+    dimensions = DimensionSeries(
+        load_dimensions(settings.config_dir / "dimensions.yaml"), SqlAdmission(engine())
+    )
     path = settings.config_dir / "segments.yaml"
     if not path.exists():
-        return FanOut(topics)
+        return FanOut(topics, dimensions=dimensions)
     lookup = CustomerSegments(engine(), load_segments(path), privacy().pseudonymiser)
-    return FanOut(topics, lookup)
+    return FanOut(topics, lookup, dimensions)
