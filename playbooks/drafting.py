@@ -31,6 +31,7 @@ from playbooks.service import (
     facts_of,
     preview_for,
     recipient_groups,
+    started_playbooks,
     status_preview,
 )
 
@@ -47,7 +48,13 @@ def make_drafts(
     what the one-shot callers and the tests use. Replays add nothing.
     """
     created: list[Draft] = []
-    for playbook in matching_playbooks(engine, setup=setup, incident_id=incident_id):
+    playbooks = matching_playbooks(engine, setup=setup, incident_id=incident_id)
+    if change == "resolved":
+        # The all-clear of the playbooks that started, whatever the incident matches now.
+        with Session(engine) as session:
+            started = started_playbooks(session, incident_id=incident_id)
+        playbooks = [p for p in setup.catalogue.playbooks if p.name in started]
+    for playbook in playbooks:
         for step in playbook.steps:
             if isinstance(step, Step | StatusPageStep) and step.trigger == change:
                 created += draft_step(

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from detectors.explain import METRIC_TITLES
 from playbooks.render import TemplateError, render_copy, sample_context
 from playbooks.segments import Segments
 from playbooks.yamlfile import ConfigFileError, Located, load
@@ -33,13 +34,26 @@ class Copy(Strict):
 
 
 class Match(Strict):
-    """Every rule given must hold; a rule left out matches anything."""
+    """Every rule given must hold; a rule left out matches anything.
+
+    The rules read what the incident is about (``IncidentFacts``): its strongest anomalies,
+    not every series or word that happened to join it. docs/playbooks.md spells it out.
+    """
 
     severity: list[Severity] | None = None
-    series: list[str] | None = Field(default=None, description="glob patterns, e.g. source:*")
+    series: list[str] | None = Field(
+        default=None,
+        description="glob patterns (source:*, topic:billing), matched against the series of "
+        "the incident's strongest anomalies only",
+    )
+    metric: list[str] | None = Field(
+        default=None,
+        description="metrics of the strongest anomaly (volume, term_burst, …)",
+    )
     terms: list[str] | None = Field(
         default=None,
-        description="any of these words in the title, example mentions or risen terms",
+        description="any of these words in the strongest anomaly's risen terms or its example "
+        "mentions",
     )
 
 
@@ -178,11 +192,18 @@ class Playbook(Strict):
 
 @dataclass(frozen=True)
 class IncidentFacts:
-    """What matching looks at."""
+    """What matching looks at: what the incident is about, not everything that joined it.
+
+    ``series`` are the series of the strongest anomalies (those at the incident's top anomaly
+    severity), the dominant one first; ``metric`` is the dominant anomaly's; ``texts`` are its
+    risen terms and example mentions. A weaker anomaly that merged into the incident (a minor
+    ``topic:billing`` blip during an outage) adds nothing here.
+    """
 
     severity: str
     series: list[str]
-    texts: list[str]  # title and example mentions
+    texts: list[str]
+    metric: str = ""
 
 
 def matches(playbook: Playbook, facts: IncidentFacts) -> bool:
@@ -192,6 +213,8 @@ def matches(playbook: Playbook, facts: IncidentFacts) -> bool:
     if rules.series is not None and not any(
         fnmatch.fnmatchcase(s, pattern) for s in facts.series for pattern in rules.series
     ):
+        return False
+    if rules.metric is not None and facts.metric not in rules.metric:
         return False
     if rules.terms is not None:
         corpus = " ".join(facts.texts).lower()
@@ -221,6 +244,13 @@ def _check(located: Located, playbook: Playbook, segments: Segments) -> list[str
     sample = sample_context(locale="en", segment="", variables=playbook.vars)
     team_context = {"incident": sample["incident"], "vars": sample["vars"]}
     team_context["examples"] = ["Is the site down?"]
+    # A misspelt metric would never match, and the playbook would silently never start.
+    for i, metric in enumerate(playbook.match.metric or []):
+        if metric not in METRIC_TITLES:
+            known = ", ".join(sorted(METRIC_TITLES))
+            errors.append(
+                str(located.error(("match", "metric", i), f"unknown metric {metric!r} ({known})"))
+            )
     for i, any_step in enumerate(playbook.steps):
         if isinstance(any_step, WaitStep):
             continue

@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from monitor.incidents.service import IncidentDetail, top_terms_of
+from detectors.terms import decode_top_terms
+from monitor.incidents.service import SEVERITY_RANK, IncidentDetail, series_breadth
 from monitor.storage.db import insert_for
 from monitor.storage.models import Incident
 from playbooks import audit
 from playbooks.customers import all_customers
-from playbooks.models import Customer, Delivery, Draft
+from playbooks.models import Customer, Delivery, Draft, StepRun
 from playbooks.policy import SendingConfig
 from playbooks.render import Rendered, render_copy
 from playbooks.schema import (
@@ -155,15 +156,56 @@ def recipient_groups(
 
 
 def facts_of(detail: IncidentDetail) -> IncidentFacts:
-    """What playbooks match on: severity, series, and the title, example mentions and the top
-    terms the alert shows (a "charged twice" wave matches before anyone quotes it)."""
+    """What playbooks match on: what the incident is about.
+
+    The dominant anomaly is the strongest (severity, then score, then the broadest series:
+    global before a source before a topic), as the incident's title is. The strongest
+    anomalies are all those at its severity: their series count for ``series`` rules. Terms
+    are the dominant anomaly's risen terms (a "charged twice" wave matches before anyone
+    quotes it) and its example mentions. A weaker anomaly that merely joined (a minor
+    ``topic:billing`` blip during an outage) counts for nothing, so it cannot start its
+    playbook.
+    """
     incident = detail.incident
-    risen = [t.term for t in top_terms_of(detail)]
+    ordered = sorted(
+        detail.anomalies,
+        key=lambda a: (
+            -SEVERITY_RANK.get(a.severity, 0),
+            -a.score,
+            series_breadth(a.series),
+            a.anomaly_id,
+        ),
+    )
+    if not ordered:  # an incident always has an anomaly; be safe with a half-written one
+        return IncidentFacts(incident.severity, incident.series.split(), [], "")
+    dominant = ordered[0]
+    top = SEVERITY_RANK.get(dominant.severity, 0)
+    series = list(
+        dict.fromkeys(a.series for a in ordered if SEVERITY_RANK.get(a.severity, 0) == top)
+    )
+    risen = [t.term for t in decode_top_terms(dominant.top_terms)]
+    own = set(dominant.example_mention_ids.split())
+    quoted = [m.text for m in detail.examples if m.mention_id in own]
     return IncidentFacts(
         severity=incident.severity,
-        series=incident.series.split(),
-        texts=[incident.title, *(m.text for m in detail.examples), *risen],
+        series=series,
+        texts=[*risen, *quoted],
+        metric=dominant.metric,
     )
+
+
+def started_playbooks(session: Session, *, incident_id: int) -> set[str]:
+    """Playbooks that started for an incident: opened steps scheduled (the worker) or drafts
+    written (one-shot drafting; a resolved step's draft exists only where one started)."""
+    runs = StepRun.__table__  # type: ignore[attr-defined]
+    drafts = Draft.__table__  # type: ignore[attr-defined]
+    scheduled = session.execute(
+        select(runs.c.playbook).where(runs.c.incident_id == incident_id, runs.c.trigger == "opened")
+    ).all()
+    drafted = session.execute(
+        select(drafts.c.playbook).where(drafts.c.incident_id == incident_id)
+    ).all()
+    return {str(row[0]) for row in [*scheduled, *drafted]}
 
 
 def _told(session: Session, incident_id: int, playbook: str) -> set[int]:

@@ -35,7 +35,7 @@ from playbooks.schema import (
     WaitStep,
     matches,
 )
-from playbooks.service import DraftError, Setup, facts_of
+from playbooks.service import DraftError, Setup, facts_of, started_playbooks
 from playbooks.team import alert_message, escalation_message, give_up, post_once, team_key
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ def schedule(engine: Engine, *, setup: Setup, incident_id: int, change: str, now
     """Schedule the steps of ``change`` ("opened" or "resolved") once; returns how many.
 
     Resolving cancels the opened steps still waiting (no "we are investigating" after the
-    all-clear), and schedules the resolved steps only of incidents whose playbooks started.
-    Drill incidents run no steps.
+    all-clear), and schedules the resolved steps only of the playbooks whose opened steps
+    were scheduled for this incident. Drill incidents run no steps.
     """
     detail = get_detail(engine, incident_id=incident_id)
     # A drill rehearses detection and the alert; it must not reach customers or the public page.
@@ -88,8 +88,13 @@ def schedule(engine: Engine, *, setup: Setup, incident_id: int, change: str, now
                 )
                 .values(status="cancelled", last_error="the incident was resolved first")
             )
+        # An all-clear follows only what was said: the playbooks whose opened steps ran for
+        # this incident, not those that would match it now that other anomalies have joined.
+        started = started_playbooks(session, incident_id=incident_id)
         for playbook in setup.catalogue.playbooks:
-            if not matches(playbook, facts):
+            if change == "resolved" and playbook.name not in started:
+                continue
+            if change != "resolved" and not matches(playbook, facts):
                 continue
             for position, step, minutes in playbook.schedule(change):
                 session.execute(

@@ -9,7 +9,7 @@ import typer
 from monitor.cli.common import ready_engine, settings, status
 
 if TYPE_CHECKING:
-    from playbooks.schema import AnyStep
+    from playbooks.schema import AnyStep, Match
 
 playbooks_cli = typer.Typer(help="Crisis playbooks in config/playbooks/.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
@@ -29,10 +29,26 @@ def check_command() -> None:
     for playbook in catalogue.playbooks:
         steps = ", ".join(describe_step(step) for step in playbook.steps)
         status.print(f"[green]✓[/] {playbook.name}: {steps}")
+        status.print(f"  starts on: {describe_match(playbook.match)}", markup=False)
     for error in catalogue.errors:
         print(error)
     if catalogue.errors:
         raise CliError(f"{len(catalogue.errors)} problem(s) in {current.config_dir / 'playbooks'}")
+
+
+def describe_match(match: Match) -> str:
+    """A playbook's match rules in a few words; the rules are in docs/playbooks.md."""
+    rules = [
+        f"{name} {', '.join(values)}"
+        for name, values in (
+            ("severity", match.severity),
+            ("strongest series", match.series),
+            ("dominant metric", match.metric),
+            ("terms", match.terms),
+        )
+        if values is not None
+    ]
+    return " · ".join(rules) or "every incident"
 
 
 def describe_step(step: AnyStep) -> str:

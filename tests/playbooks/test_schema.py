@@ -65,6 +65,7 @@ def test_good_file_passes(tmp_path):
         (("customer.region", "customer.__class__"), 11, "steps.0.segments.everyone.en.text"),
         (("{{ customer.region }}", "{% if %}"), 11, "template line 1"),
         (("  terms: [outage]", "  terms: [outage"), 4, "not valid YAML"),
+        (("  terms: [outage]", "  metric: [volumes]\n  terms: [outage]"), 3, "unknown metric"),
     ],
 )
 def test_mistakes_name_file_and_line(tmp_path, change, line, words):
@@ -82,6 +83,12 @@ def test_matching_rules():
     assert not matches(by_name["billing-error"], outage)
     recall = IncidentFacts("warning", ["global"], ["my hub is overheating, defect"])
     assert not matches(by_name["product-recall"], recall)  # recalls need critical
+    # Each rule given must hold, the metric included: it is the dominant anomaly's.
+    rule = by_name["service-outage"].model_copy(
+        update={"match": by_name["service-outage"].match.model_copy(update={"metric": ["volume"]})}
+    )
+    assert matches(rule, IncidentFacts("critical", ["global"], ["down"], metric="volume"))
+    assert not matches(rule, IncidentFacts("critical", ["global"], ["down"], metric="term_burst"))
 
 
 def test_check_command_exit_codes(tmp_path):
@@ -94,6 +101,8 @@ def test_check_command_exit_codes(tmp_path):
         check=False,
     )
     assert ok.returncode == 0, ok.stderr
+    # Each playbook says what starts it.
+    assert "starts on: severity critical · terms defect" in ok.stderr
     config = tmp_path / "config"
     (config / "playbooks").mkdir(parents=True)
     (config / "segments.yaml").write_text((shipped_config_dir() / "segments.yaml").read_text())
