@@ -9,27 +9,33 @@ holds it, plus constants for fields the file lacks::
       event_time: created
       author: user.screen_name   # a dotted path reads nested JSON
       rating: stars
+      attributes.region: Region   # an attribute (see docs/dimensions.md)
     constants:
       source: twitter
       network: x
+      attributes.plan: pro
     time_format: "%d/%m/%Y %H:%M"  # optional; otherwise ISO 8601 or Unix seconds
 
 >>> mapping = ColumnMapping.model_validate(
-...     {"columns": {"text": "body", "author": "user.name", "rating": "stars"},
+...     {"columns": {"text": "body", "author": "user.name", "rating": "stars",
+...                  "attributes.region": "geo.region"},
 ...      "constants": {"source": "reviews"}})
->>> mapping.apply({"body": "Crashes", "user": {"name": "kim"}, "stars": "2"})
-{'source': 'reviews', 'text': 'Crashes', 'author': 'kim', 'rating': 2.0}
+>>> mention = mapping.apply({"body": "Crashes", "user": {"name": "kim"}, "stars": "2",
+...                          "geo": {"region": "EU"}})
+>>> mention["text"], mention["author"], mention["rating"], mention["attributes"]
+('Crashes', 'kim', 2.0, {'region': 'EU'})
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from streams.replay import Reader, ReplayError, Unusable, read_records
 
@@ -48,26 +54,44 @@ Field_ = Literal[
     "network",
     "tags",
 ]
+_FIELDS = get_args(Field_)
+_ATTRIBUTE_PREFIX = "attributes."
+_ATTRIBUTE_RE = re.compile(r"^attributes\.[a-z0-9_]{1,40}$")
+
+
+def _mapped_field(name: str) -> str:
+    """A mention field, or ``attributes.<name>`` for one attribute."""
+    if name in _FIELDS or _ATTRIBUTE_RE.match(name):
+        return name
+    raise ValueError(
+        f"unknown field {name!r}: one of {', '.join(_FIELDS)}, or attributes.<name> "
+        "(1-40 of a-z, 0-9, _)"
+    )
+
+
+MappedField = Annotated[str, AfterValidator(_mapped_field)]
 
 
 class ColumnMapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    columns: dict[Field_, str] = Field(min_length=1)
-    constants: dict[Field_, str | int | float] = {}
+    columns: dict[MappedField, str] = Field(min_length=1)
+    constants: dict[MappedField, str | int | float | bool] = {}
     time_format: str | None = None
 
     def apply(self, record: Any) -> Any:
         """The record as a mention dict, or `Unusable` with the reason."""
         if not isinstance(record, dict):
             return record  # a reason from the file reader, passed on
-        mention: dict[str, Any] = {str(k): v for k, v in self.constants.items()}
+        mention: dict[str, Any] = {}
+        for field, constant in self.constants.items():
+            _put(mention, field, constant)
         for field, column in self.columns.items():
             value = _lookup(record, column)
             if value is None or value == "":
                 continue
             try:
-                mention[field] = self._convert(field, value)
+                _put(mention, field, self._convert(field, value))
             except ValueError as exc:
                 return Unusable(f"column {column!r} ({field}): {exc}", record)
         return mention
@@ -85,6 +109,13 @@ class ColumnMapping(BaseModel):
                 raise ValueError(f"{value!r} does not match {self.time_format!r}") from None
             return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
         return value
+
+
+def _put(mention: dict[str, Any], field: str, value: Any) -> None:
+    if field.startswith(_ATTRIBUTE_PREFIX):
+        mention.setdefault("attributes", {})[field.removeprefix(_ATTRIBUTE_PREFIX)] = value
+    else:
+        mention[field] = value
 
 
 def _lookup(record: dict[str, Any], path: str) -> Any:

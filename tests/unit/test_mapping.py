@@ -49,3 +49,35 @@ def test_a_broken_mapping_is_one_line_naming_the_key(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ReplayError, match=message):
         load_mapping(path)
+
+
+def test_a_mapping_fills_attributes_from_columns_and_constants(tmp_path):
+    (tmp_path / "export.csv").write_text(
+        "id,body,Region,Plan Name\n1,Card declined,EU,Pro\n2,Card declined,,Team\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "mapping.yaml").write_text(
+        "columns:\n"
+        "  external_id: id\n"
+        "  text: body\n"
+        "  attributes.region: Region\n"
+        "  attributes.plan: Plan Name\n"
+        "constants:\n"
+        "  source: helpdesk\n"
+        "  attributes.store: web\n",
+        encoding="utf-8",
+    )
+    reader = mapped_reader(load_mapping(tmp_path / "mapping.yaml"))
+    first, second = (
+        validate_one(r, default_source=None, now=datetime.now(UTC), privacy=PRIVACY)
+        for _, r in reader(tmp_path / "export.csv")
+    )
+    assert dict(first.attributes) == {"region": "EU", "plan": "Pro", "store": "web"}
+    assert dict(second.attributes) == {"plan": "Team", "store": "web"}  # empty cell: no value
+
+
+def test_a_mapping_to_a_bad_attribute_name_says_so(tmp_path):
+    path = tmp_path / "mapping.yaml"
+    path.write_text("columns: {text: body, attributes.Region Name: r}\n")
+    with pytest.raises(ReplayError, match=r"attributes\.<name>"):
+        load_mapping(path)
