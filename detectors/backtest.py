@@ -25,6 +25,7 @@ from detectors.sentiment import Scorer
 from detectors.series import NO_FAN_OUT, FanOut, parent_of
 from detectors.terms import TermCount
 from detectors.vocabulary import mention_terms
+from streams.copy_rules import copies_in_memory
 from streams.ingest import score_batch
 from streams.mentions import MentionIn, parse_event_time
 from streams.windows import aggregate, window_start, window_starts_between
@@ -113,12 +114,14 @@ def histories_from_mentions(
     if not mentions:
         raise BacktestError("no valid mentions to backtest")
     scored = score_batch(mentions, scorer, fan_out=fan_out)
-    counted = [item.counted() for item in scored]
+    # Near-duplicates collapse as live: copies count in n_copies and say no terms, not volume.
+    copies = copies_in_memory(scored)
+    counted = [item.counted(copy=item.mention.mention_id in copies) for item in scored]
     deltas = aggregate(counted, window_seconds)
     # Mentions saying each term, per (series, window), as closing windows live counts them;
     # each text is cut into terms once, however many series it counts toward.
     term_counts: dict[tuple[str, datetime], Counter[str]] = defaultdict(Counter)
-    for item in scored:
+    for item in (i for i in scored if i.mention.mention_id not in copies):
         start = window_start(item.mention.event_time, window_seconds)
         said = mention_terms(item.mention.text)
         for key in item.series_keys:

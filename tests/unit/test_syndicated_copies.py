@@ -1,0 +1,157 @@
+"""Syndicated stories count once; customers' own words never fold; collapse is bounded in time.
+
+The labelled set (tests/data/near_duplicates/syndicated.jsonl) holds a wire headline rewritten
+by a dozen outlets within 30 minutes, a second story about the same company, a long wire story
+with bylines, and 42 customers' short complaints, many of them nearly the same words.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams.copy_rules import MemoryCopies, candidate_of, copies_in_memory
+from streams.mentions import MentionIn
+from tests.unit.factories import T0, mentions_by_id, scored, store, windows
+
+SYNDICATED = [
+    json.loads(line)
+    for line in (Path(__file__).resolve().parent.parent / "data" / "near_duplicates")
+    .joinpath("syndicated.jsonl")
+    .read_text()
+    .splitlines()
+]
+LONG_STORY = (
+    "Example Cloud said on Tuesday it would recall about 40,000 smart plugs sold in Europe after "
+    "reports that a faulty component could overheat, and offered customers a full refund."
+)
+
+
+def labelled_mentions() -> list[MentionIn]:
+    return [
+        MentionIn(
+            row["source"],
+            f"m{i}",
+            row["text"],
+            T0 + timedelta(minutes=row["minute"]),
+            author=row.get("author"),
+            customer_id=row.get("customer_id"),
+            url=row.get("url"),
+        )
+        for i, row in enumerate(SYNDICATED)
+    ]
+
+
+def pair_scores(roots: dict[str, str], mentions: list[MentionIn]) -> tuple[int, int, int]:
+    """(true, false, missed) "same canonical" pairs against the labelled stories."""
+    hits = false = missed = 0
+    pairs = combinations(zip(mentions, SYNDICATED, strict=True), 2)
+    for (a, row_a), (b, row_b) in pairs:
+        same_story = row_a["story"] is not None and row_a["story"] == row_b["story"]
+        together = roots[a.mention_id] == roots[b.mention_id]
+        hits += same_story and together
+        false += together and not same_story
+        missed += same_story and not together
+    return hits, false, missed
+
+
+def test_wire_headlines_fold_and_customers_own_words_never_do(engine):
+    mentions = labelled_mentions()
+    # Arriving in three batches, as a live stream would.
+    for part in (mentions[:20], mentions[20:45], mentions[45:]):
+        store(engine, part)
+    rows = mentions_by_id(engine)
+    roots = {m.mention_id: rows[m.mention_id].canonical_id or m.mention_id for m in mentions}
+
+    hits, false, missed = pair_scores(roots, mentions)
+    assert false == 0  # precision 1.0: no two stories, no two customers ever folded
+    assert hits / (hits + missed) >= 0.85  # recall on pairs; rewrites in other words are missed
+    for mention, row in zip(mentions, SYNDICATED, strict=True):
+        if row["story"] is None:
+            assert rows[mention.mention_id].canonical_id is None, row["text"]
+            assert rows[mention.mention_id].copies == 0, row["text"]
+    # The 16 mentions of the recall headline count as at most 2 in the volume.
+    recall = [m for m, row in zip(mentions, SYNDICATED, strict=True) if row["story"] == "recall"]
+    assert len(recall) == 16
+    assert len({roots[m.mention_id] for m in recall}) <= 2
+    counted = sum(w.n for w in windows(engine, "source:news").values())
+    copies = sum(w.n_copies for w in windows(engine, "source:news").values())
+    news = sum(1 for row in SYNDICATED if row["source"] == "news")
+    assert (counted + copies, counted) == (news, 4)  # recall x2, shares, the long story
+
+
+def test_memory_twin_finds_the_same_copies_as_sql(engine):
+    mentions = labelled_mentions()
+    parts = (mentions[:20], mentions[20:45], mentions[45:])
+    in_sql: dict[str, str] = {}
+    for part in parts:
+        in_sql.update(store(engine, part).copies)
+    twin = MemoryCopies()
+    in_memory: dict[str, str] = {}
+    for part in parts:
+        in_memory.update(twin.collapse(candidate_of(s.mention, s.signature) for s in scored(part)))
+    assert in_memory == in_sql
+    assert len(in_sql) >= 17
+    # The backtest's one-batch form agrees on which mentions are copies.
+    assert set(copies_in_memory(scored(mentions))) == set(in_sql)
+
+
+def wire(external_id: str, at_minutes: float, text: str = LONG_STORY, **fields: Any) -> MentionIn:
+    fields.setdefault("author", f"outlet-{external_id}")
+    return MentionIn("news", external_id, text, T0 + timedelta(minutes=at_minutes), **fields)
+
+
+@pytest.mark.parametrize(
+    ("hours_later", "is_copy"), [(1, True), (47, True), (49, False), (24 * 5, False)]
+)
+def test_a_copy_is_at_most_48_hours_from_its_canonical(engine, hours_later, is_copy):
+    store(engine, [wire("first", 0)])
+    stored = store(engine, [wire("again", hours_later * 60, LONG_STORY + " Updated.")])
+    assert bool(stored.copies) is is_copy
+
+
+def test_old_bands_do_not_hide_a_story_that_comes_back(engine):
+    # The story returns five days later: a new canonical, and its own copies fold onto it.
+    store(engine, [wire("monday", 0)])
+    store(engine, [wire("saturday", 5 * 24 * 60)])
+    later = store(engine, [wire("saturday-2", 5 * 24 * 60 + 30, LONG_STORY + " Updated.")])
+    rows = {m.external_id: m for m in mentions_by_id(engine).values()}
+    assert rows["saturday"].canonical_id is None
+    assert later.copies == {rows["saturday-2"].mention_id: rows["saturday"].mention_id}
+    assert (rows["monday"].copies, rows["saturday"].copies) == (0, 1)
+
+
+def test_a_late_arrival_folds_onto_a_later_canonical(engine):
+    # Out of order: the copy written 30 h earlier arrives after the one stored first.
+    store(engine, [wire("stored-first", 30 * 60)])
+    stored = store(engine, [wire("arrives-late", 0, LONG_STORY + " Updated.")])
+    assert len(stored.copies) == 1
+
+
+def test_short_headlines_fold_only_within_an_hour(engine):
+    headline = "Example Cloud recalls 40,000 smart plugs over fire risk"
+    store(engine, [wire("a", 0, headline)])
+    soon = store(engine, [wire("b", 50, "BREAKING: " + headline)])
+    late = store(engine, [wire("c", 180, headline + " - Ledger")])
+    assert len(soon.copies) == 1
+    assert late.copies == {}
+
+
+def test_different_customers_asking_alike_are_many_voices(engine):
+    question = (
+        "How do I change the billing address on my account? I looked in settings and on the "
+        "invoices page but could not find where to do it."
+    )
+    asked = [
+        MentionIn("tickets", f"q{k}", question, T0 + timedelta(minutes=k), customer_id=f"psn:{k}")
+        for k in range(5)
+    ]
+    # The first customer pastes the same question into chat: that one is a copy.
+    pasted = MentionIn("chat", "q0-again", question, T0 + timedelta(minutes=9), customer_id="psn:0")
+    stored = store(engine, [*asked, pasted])
+    assert stored.copies == {pasted.mention_id: asked[0].mention_id}
