@@ -131,10 +131,24 @@ def opening_severity(anomaly: AnomalyFacts) -> str:
 def namer(members: Iterable[AnomalyFacts]) -> AnomalyFacts:
     """The anomaly an incident is named after: the most severe, then the highest score; scores
     are capped, so among equals the broadest series names it: an outage is "… on global", not
-    on whichever topic it also touched."""
-    return max(
-        members, key=lambda m: (SEVERITY_RANK[m.severity], m.score, -series_breadth(m.series))
+    on whichever topic it also touched. Remaining ties go by a fixed order of metrics (volume
+    first), then the earliest window, so live and backtest name an incident alike whatever
+    order its anomalies are stored in."""
+    return min(
+        members,
+        key=lambda m: (
+            -SEVERITY_RANK[m.severity],
+            -m.score,
+            series_breadth(m.series),
+            _METRIC_ORDER.get(m.metric, len(_METRIC_ORDER)),
+            m.window_start,
+            m.series,
+            m.metric,
+        ),
     )
+
+
+_METRIC_ORDER = {metric: rank for rank, metric in enumerate(METRIC_TITLES)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from monitor.incidents.service import (
     resolve_quiet,
     unalerted_incidents,
 )
+from monitor.storage.db import session_scope
+from monitor.storage.models import SeriesWindow
 from tests.unit.factories import LATER, T0, add_anomaly, mention, store
 
 GAP = timedelta(minutes=30)
@@ -27,9 +29,23 @@ def open_incident(engine, *, opened_at=LATER) -> int:
     return change.incident_id
 
 
+def detected_through(engine, end) -> None:
+    """Detection has closed ``global``'s windows up to ``end``."""
+    with session_scope(engine) as session:
+        session.add(
+            SeriesWindow(
+                series="global",
+                window_start=end - timedelta(minutes=1),
+                window_seconds=60,
+                closed=True,
+            )
+        )
+
+
 def test_a_replayed_incident_resolves_when_event_time_moves_past_the_gap(engine):
     incident_id = open_incident(engine)  # opened a day after its window: a replay
     end = T0 + timedelta(minutes=1)
+    detected_through(engine, end + 2 * GAP)
     assert (
         resolve_quiet(engine, watermark=end + GAP, merge_gap=GAP, live_horizon=HORIZON, now=LATER)
         == []
@@ -48,6 +64,22 @@ def test_a_replayed_incident_resolves_when_event_time_moves_past_the_gap(engine)
         )
         == []
     )
+
+
+def test_a_replayed_incident_stays_open_while_detection_lags_behind_ingest(engine):
+    # A fast replay: ingest is hours ahead, detection has closed windows only just past the
+    # incident. Anomalies still on their way must find it open, as the backtest would.
+    incident_id = open_incident(engine)
+    end = T0 + timedelta(minutes=1)
+    ahead = end + 4 * GAP
+    detected_through(engine, end + GAP // 2)
+    assert (
+        resolve_quiet(engine, watermark=ahead, merge_gap=GAP, live_horizon=HORIZON, now=LATER) == []
+    )
+    detected_through(engine, end + 2 * GAP)
+    assert resolve_quiet(
+        engine, watermark=ahead, merge_gap=GAP, live_horizon=HORIZON, now=LATER
+    ) == [incident_id]
 
 
 def test_a_live_incident_resolves_by_wall_clock_even_when_traffic_stopped(engine):
