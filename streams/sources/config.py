@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from streams.sources import RateLimit, Source, WebhookSource
+from streams.sources.attributed import AttributedSource
 from streams.sources.feeds import FeedSource
 from streams.sources.freshdesk import FreshdeskSource
 from streams.sources.intercom import IntercomSource
@@ -60,6 +61,12 @@ class WebhookSpec(BaseModel):
     rate_limit: RateLimitSpec = RateLimitSpec()
     # Zendesk only: how far a signed timestamp may be from now.
     tolerance_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    # Mention attributes read from vendor fields: name -> dotted path into the body
+    # (streams.sources.attributed), e.g. region: ticket.custom_fields.360001
+    attributes: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")],
+        Annotated[str, Field(min_length=1, max_length=300)],
+    ] = Field(default={}, max_length=20)
 
 
 class FeedSpec(BaseModel):
@@ -188,7 +195,7 @@ def build_webhooks(
                 spec.name, secret.encode(), max_body_bytes=spec.max_body_kb * 1024, rate_limit=rate
             )
         check_key(source, can_pseudonymise)
-        built[spec.name] = source
+        built[spec.name] = AttributedSource(source, spec.attributes) if spec.attributes else source
     return built
 
 

@@ -93,3 +93,37 @@ def require_object(data: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise InvalidPayload(f"{what} must be a JSON object, got {type(data).__name__}")
     return data
+
+
+def path_value(data: Any, path: str) -> Any:
+    """The value at a dotted ``path`` into a vendor body, or None.
+
+    A step into a list picks the element whose ``id`` is the step, and a path that ends on
+    such an element gives its ``value``: Zendesk's ``custom_fields: [{"id": 360001,
+    "value": "eu"}]`` is read by ``ticket.custom_fields.360001``.
+
+    >>> body = {"ticket": {"custom_fields": [{"id": 360001, "value": "eu"}]},
+    ...         "data": {"item": {"custom_attributes": {"Plan": "pro"}}}}
+    >>> path_value(body, "ticket.custom_fields.360001")
+    'eu'
+    >>> path_value(body, "data.item.custom_attributes.Plan"), path_value(body, "data.nothing")
+    ('pro', None)
+    """
+    node: Any = data
+    picked = False
+    for step in path.split("."):
+        picked = False
+        if isinstance(node, Mapping):
+            node = node.get(step)
+        elif isinstance(node, list):
+            node = next(
+                (e for e in node if isinstance(e, Mapping) and str(e.get("id")) == step), None
+            )
+            picked = True
+        else:
+            return None
+        if node is None:
+            return None
+    if picked and isinstance(node, Mapping) and "value" in node:
+        return node["value"]
+    return node

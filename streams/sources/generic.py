@@ -2,7 +2,8 @@
 
 Their senders are your own scripts or a no-code tool, so the scheme is ours:
 ``X-Crisismon-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed by the secret>``.
-The body is one JSON object or an array of up to `MAX_ITEMS`.
+The body is one JSON object or an array of up to `MAX_ITEMS`. An item's ``attributes`` object
+(``{"region": "eu"}``) is kept with its mention.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ def parse_items(
     mentions = []
     for index, item in enumerate(items):
         try:
-            mentions.append(one(require_object(item, "each item"), received))
+            item = require_object(item, "each item")
+            mention = one(item, received)
+            if item.get("attributes") is not None:
+                mention["attributes"] = item["attributes"]  # parse_mention checks it
+            mentions.append(mention)
         except InvalidPayload as exc:
             raise InvalidPayload(f"item {index}: {exc}") if len(items) > 1 else exc from exc
     return mentions
