@@ -270,6 +270,11 @@ class DimensionSeries:
         return Admitted(self.dimensions, values)
 
 
+def offline_dimensions(config_dir: Path) -> DimensionSeries:
+    """The config dir's dimensions, admitted in memory: for the backtest and simulations."""
+    return DimensionSeries(load_dimensions(config_dir / "dimensions.yaml"), MemoryAdmission())
+
+
 def _slugs(mentions: Sequence[MentionIn], dimension: Dimension) -> tuple[list[str], list[str]]:
     """The distinct slugs of real and of drill mentions, in order of first appearance."""
     real: dict[str, None] = {}

@@ -106,13 +106,14 @@ def is_paged(severity: str) -> bool:
 
 
 def series_breadth(series: str) -> int:
-    """How narrow a series is: global 0, a source or language 1, a segment, topic or product 2.
+    """How narrow a series is: global 0, a source, language or reviews 1, any slice 2 (segment,
+    topic, product, and the dimensions of config/dimensions.yaml such as region:eu).
 
-    >>> sorted(["topic:billing", "global", "source:social"], key=series_breadth)
-    ['global', 'source:social', 'topic:billing']
+    >>> sorted(["region:eu", "topic:billing", "global", "source:social"], key=series_breadth)
+    ['global', 'source:social', 'region:eu', 'topic:billing']
     """
     kind = series.removeprefix("drill:").partition(":")[0]
-    return {"global": 0, "segment": 2, "topic": 2, "product": 2}.get(kind, 1)
+    return {"global": 0, "source": 1, "lang": 1, "reviews": 1}.get(kind, 2)
 
 
 def metric_title(metric: str) -> str:
