@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from monitor.storage.db import insert_for
@@ -41,12 +41,15 @@ from streams.fingerprints import Fingerprint, signature, similarity
 
 __all__ = [
     "LONG_THRESHOLD",
+    "NOT_COPIED",
     "Candidate",
+    "Spread",
     "SqlCopies",
     "candidate_of",
     "collapse",
     "signature",
     "similarity",
+    "spread_of",
 ]
 
 
@@ -155,3 +158,44 @@ def _link(session: Session, copies: dict[str, str]) -> None:
             .where(table.c.mention_id == root)
             .values(copies=table.c.copies + counts[root])
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """How far a story spread: its copies, and the outlets (authors, else sources) that said it,
+    the canonical mention's included."""
+
+    copies: int
+    outlets: int
+
+    def describe(self) -> str:
+        """The note an alert adds to an example mention; empty when it was not copied.
+
+        >>> Spread(14, 12).describe(), Spread(1, 1).describe(), Spread(0, 1).describe()
+        (' (copied 14 times, 12 outlets)', ' (copied once)', '')
+        """
+        if not self.copies:
+            return ""
+        times = "once" if self.copies == 1 else f"{self.copies} times"
+        outlets = f", {self.outlets} outlets" if self.outlets > 1 else ""
+        return f" (copied {times}{outlets})"
+
+
+NOT_COPIED = Spread(0, 1)
+
+
+def spread_of(session: Session, mention_ids: Sequence[str]) -> dict[str, Spread]:
+    """The spread of these canonical mentions; mentions nobody copied are left out."""
+    table = Mention.__table__  # type: ignore[attr-defined]
+    ids = sorted(set(mention_ids))
+    if not ids:
+        return {}
+    root = func.coalesce(table.c.canonical_id, table.c.mention_id)
+    voice = func.coalesce(table.c.author, table.c.source)
+    found = session.execute(
+        select(root, func.count(), func.count(voice.distinct()))
+        # Both columns are indexed; coalesce() in the WHERE would scan every mention.
+        .where(or_(table.c.canonical_id.in_(ids), table.c.mention_id.in_(ids)))
+        .group_by(root)
+    ).all()
+    return {m: Spread(n - 1, outlets) for m, n, outlets in found if n > 1}

@@ -15,6 +15,7 @@ from monitor.incidents.acknowledge import ack_block
 from monitor.incidents.feedback_buttons import feedback_blocks
 from monitor.incidents.service import SEVERITY_RANK, IncidentDetail, top_terms_of
 from monitor.storage.models import Anomaly
+from streams.near_duplicates import NOT_COPIED
 
 _SEVERITY_ICON = {
     "critical": ":rotating_light:",
@@ -105,6 +106,7 @@ def _parts(detail: IncidentDetail, esc: Callable[[str], str]) -> _Parts:
             quotes.append(
                 f"> “{esc(_shorten(mention.text))}” "
                 f"({esc(mention.source)}, {mention.event_time:%H:%M} UTC){why_label}"
+                f"{detail.spread.get(mention.mention_id, NOT_COPIED).describe()}"
             )
     return _Parts(headline, intro, why, quotes)
 

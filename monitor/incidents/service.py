@@ -7,7 +7,7 @@ names imported from there ``as`` themselves are still imported from here by othe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, update
@@ -31,6 +31,7 @@ from monitor.incidents.correlation import is_paged as is_paged
 from monitor.incidents.correlation import series_breadth as series_breadth
 from monitor.storage.db import session_scope
 from monitor.storage.models import Anomaly, Incident, IngestProgress, Mention, SeriesWindow
+from streams.near_duplicates import Spread, spread_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,8 @@ class IncidentDetail:
     incident: Incident
     anomalies: list[Anomaly]
     examples: list[Mention]
+    # How far each copied example spread (copies, outlets): context, never volume.
+    spread: dict[str, Spread] = field(default_factory=dict)
 
 
 def top_terms_of(detail: IncidentDetail) -> list[TermCount]:
@@ -168,7 +171,8 @@ def get_detail(engine: Engine, *, incident_id: int) -> IncidentDetail | None:
             for m in session.exec(select(Mention).where(col(Mention.mention_id).in_(wanted)))
         }
         examples = [by_id[m] for m in wanted if m in by_id]
-        return IncidentDetail(incident, anomalies, examples)
+        spread = spread_of(session, [m.mention_id for m in examples if m.copies])
+        return IncidentDetail(incident, anomalies, examples, spread)
 
 
 def claim_alert(engine: Engine, *, incident_id: int, now: datetime, stale_after: timedelta) -> bool:

@@ -8,6 +8,8 @@ with bylines, and 42 customers' short complaints, many of them nearly the same w
 from __future__ import annotations
 
 import json
+import random
+import re
 from datetime import timedelta
 from itertools import combinations
 from pathlib import Path
@@ -15,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from detectors.backtest import histories_from_mentions, run_series
+from detectors.config import DetectionConfig
 from streams.copy_rules import MemoryCopies, candidate_of, copies_in_memory
 from streams.mentions import MentionIn
-from tests.unit.factories import T0, mentions_by_id, scored, store, windows
+from tests.unit.factories import SCORER, T0, mentions_by_id, scored, store, windows
 
 SYNDICATED = [
     json.loads(line)
@@ -155,3 +159,57 @@ def test_different_customers_asking_alike_are_many_voices(engine):
     pasted = MentionIn("chat", "q0-again", question, T0 + timedelta(minutes=9), customer_id="psn:0")
     stored = store(engine, [*asked, pasted])
     assert stored.copies == {pasted.mention_id: asked[0].mention_id}
+
+
+QUESTIONS = [
+    "How do I export my invoices to CSV?",
+    "Where can I change my billing address?",
+    "Can I add a second admin to our workspace?",
+    "Is there a dark mode in the app?",
+    "How do I reset my password?",
+    "Do you have an API for order history?",
+    "Can I pause my subscription for a month?",
+    "What are your support hours?",
+    "How do I invite my team?",
+    "Can I change the currency of my invoices?",
+]
+
+
+def day_with_headlines(*, syndicated: bool) -> list[MentionIn]:
+    """Five hours of customers' questions; at 14:00 the recall headline's 16 versions arrive
+    within six minutes: from outlets (syndicated) or, as a control, typed by 16 customers."""
+    rnd = random.Random(3)
+    stream = [
+        MentionIn(
+            "tickets",
+            f"q{minute}-{k}",
+            rnd.choice(QUESTIONS),
+            T0 + timedelta(minutes=minute, seconds=10 * k),
+            customer_id=f"psn:{rnd.randrange(10**6)}",
+        )
+        for minute in range(300)
+        for k in range(rnd.randint(2, 4))
+    ]
+    rows = [row for row in SYNDICATED if row["story"] == "recall"]
+    for k, row in enumerate(rows):
+        at = T0 + timedelta(minutes=240, seconds=20 * k)
+        if syndicated:
+            stream.append(
+                MentionIn(
+                    "news", f"h{k}", row["text"], at, url=row.get("url"), author=row.get("author")
+                )
+            )
+        else:
+            text = re.sub(r"https?://\S+", "", row["text"])
+            stream.append(MentionIn("tickets", f"h{k}", text, at, customer_id=f"psn:h{k}"))
+    return stream
+
+
+@pytest.mark.parametrize("syndicated", [True, False])
+def test_a_wire_story_spreading_through_copies_does_not_page_the_backtest(syndicated):
+    histories = histories_from_mentions(day_with_headlines(syndicated=syndicated), SCORER, 60)
+    result = run_series(next(h for h in histories if h.series == "global"), DetectionConfig())
+    story = [a for a in result.alerts if a.window_start >= T0 + timedelta(minutes=240)]
+    # The control proves the detectors would page had the headlines counted as 16 voices.
+    assert (story == []) is syndicated
+    assert result.alerts == story  # and nothing else in the five hours pages
