@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,6 +114,53 @@ def validate(
 
 Reader = Callable[[Path], Iterator[tuple[int, Any]]]
 
+# Words in a column name that suggest it holds a time, for the hint when event_time is missing.
+_TIME_WORDS = ("time", "date", "created", "published", "posted", "updated", "_at", "when")
+
+
+def event_time_problem(path: Path, checked: Iterable[tuple[Any, MentionIn | str]]) -> str | None:
+    """One line when most valid records had no event_time and were stamped with the current
+    time (a file whose times sit in another column), naming the columns that look like times.
+
+    ``checked`` holds (record, what validation made of it). A file that is meant to happen now
+    passes with --allow-now.
+    """
+    valid = stamped = 0
+    for record, item in checked:
+        if isinstance(item, str):
+            continue
+        valid += 1
+        if isinstance(record, Mapping) and record.get("event_time") in (None, ""):
+            stamped += 1
+    if not valid or stamped * 2 <= valid:
+        return None
+    columns = _time_columns(path)
+    if columns:
+        named = ", ".join(f"`{c}`" for c in columns[:3])
+        where = f"the file has a {named} column{'s' if len(columns) > 1 else ''}, see --mapping"
+    else:
+        where = "map the file's time column with --mapping"
+    return (
+        f"{stamped:,} rows have no event_time and were stamped with the current time; {where} "
+        "(or pass --allow-now to keep the current time)"
+    )
+
+
+def _time_columns(path: Path) -> list[str]:
+    """Top-level fields of the file's first records whose names look like a time."""
+    found: dict[str, None] = {}
+    try:
+        records = read_records(path, require_text=False)
+        for _number, record in itertools.islice(records, 200):
+            if isinstance(record, dict):
+                for key in record:
+                    name = str(key).lower()
+                    if name != "event_time" and any(w in name for w in _TIME_WORDS):
+                        found[str(key)] = None
+    except (ReplayError, OSError, UnicodeDecodeError):
+        return []  # the hint is a courtesy; the file's own error is reported elsewhere
+    return list(found)
+
 
 async def replay(
     path: Path,
@@ -125,11 +173,13 @@ async def replay(
     on_progress: Callable[[int], None] = lambda _n: None,
     privacy: Privacy = NO_KEY,
     reader: Reader = read_records,
+    allow_now: bool = True,
 ) -> ReplayReport:
     """Publish the file. ``speed`` None = as fast as possible; 1 = real time; 60 = an hour a minute.
 
     ``reader`` turns the file into (line, record) pairs: `read_records` for the mention format,
-    or a column mapping or store importer.
+    or a column mapping or store importer. ``allow_now`` False refuses (before publishing
+    anything) a file most of whose records have no event_time.
     """
     if speed is not None and speed <= 0:
         raise ReplayError("--speed must be greater than 0")
@@ -142,6 +192,10 @@ async def replay(
         )
         for number, record in reader(path)
     ]
+    if not allow_now:
+        problem = event_time_problem(path, ((record, item) for _n, record, item in items))
+        if problem:
+            raise ReplayError(problem)
     report = ReplayReport()
     started = time.monotonic()
     producer = AIOKafkaProducer(

@@ -37,6 +37,13 @@ def replay_command(
         help="YAML that maps the file's columns (or JSON paths) to mention fields, for "
         "exports in other shapes (see README, Replay)",
     ),
+    allow_now: bool = typer.Option(
+        False,
+        "--allow-now",
+        help="replay a file whose records mostly have no event_time, stamping them with the "
+        "current time (without it, such a file is refused: its times are probably in another "
+        "column)",
+    ),
 ) -> None:
     """Publish mentions from a file to the running service.
 
@@ -80,6 +87,7 @@ def replay_command(
                 default_source=source,
                 privacy=current.privacy,
                 reader=reader,
+                allow_now=allow_now,
                 on_progress=lambda n: progress.update(task, advance=n),
             )
         )

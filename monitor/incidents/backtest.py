@@ -37,7 +37,7 @@ class BacktestIncident:
     closed_at: datetime  # end of its last anomalous window
     series: tuple[str, ...]  # all series involved, strongest first
     severity: str  # final: info / warning / critical
-    metric: str  # metric of the anomaly the incident is named after
+    metric: str  # metric of the anomaly the incident is named after (what made it page)
     top_terms: tuple[str, ...]
     anomalies: int
 
@@ -117,7 +117,8 @@ def _incident(incident: MemoryIncident, terms: dict[str, tuple[str, ...]]) -> Ba
         series=tuple(series_strongest_first(incident.members)),
         severity=incident.severity,
         metric=incident.named.metric,
-        # As the alert shows them: from the strongest anomaly that has any.
-        top_terms=next((t for a in ranked if (t := terms[a.anomaly_id])), ()),
+        # Those of the anomaly it is named after (what made it worth a page), else of the
+        # strongest that has any: late windows of a long incident often score as high.
+        top_terms=next((t for a in (incident.named, *ranked) if (t := terms[a.anomaly_id])), ()),
         anomalies=len(incident.members),
     )
