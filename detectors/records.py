@@ -13,6 +13,11 @@ It needs no distribution and no dispersion estimate, so it stays calibrated on b
 where tail probabilities are not: ordinary bursts set the bar that a crisis has to clear. On
 NAB's realTweets it is what `crisismon eval nab` runs (see README).
 
+``direction="both"`` (or ``"down"``) also keeps the lowest totals: a total lower than every one
+remembered is a record low ("the quietest eight hours in three weeks"), scored the same way.
+Live volume runs upward only (drops have their own detector); the NAB evaluation runs both,
+since NAB's other corpora label dips as well as spikes.
+
 Totals of a span are compared only with totals that do not overlap the current one, so a burst
 is not measured against its own first minutes. Old totals are kept as per-bucket maxima
 (``bucket`` windows each), so the state is a few hundred numbers per series; whether a total
@@ -50,6 +55,7 @@ class RecordFinding(Finding):
     all it remembers: less than the memory while the series is young)."""
 
     reach: int = 0
+    low: bool = False  # a record low: ``expected`` is then the previous low
 
 
 class _SpanHistory:
@@ -94,6 +100,9 @@ class _SpanHistory:
         return None
 
 
+_DIRECTIONS = ("up", "down", "both")
+
+
 class RecordDetector(base.AnomalyDetector):
     """Mention volume against its own busiest stretches over a long memory.
 
@@ -106,10 +115,20 @@ class RecordDetector(base.AnomalyDetector):
     bucket
         Old totals are kept as the maximum of each ``bucket`` consecutive ones.
     min_count
-        Fewest mentions a stretch needs before it can be a record at all: on a sparse series
-        the "busiest hour in weeks" may be three mentions.
+        Fewest mentions a stretch needs before it can be a record high at all: on a sparse
+        series the "busiest hour in weeks" may be three mentions. ``-math.inf`` for values that
+        are not counts (any scale, negatives).
     warmup
         Windows to learn before any score other than 0 is given.
+    direction
+        ``"up"`` (record highs), ``"down"`` (record lows) or ``"both"``.
+    low_margin, high_margin
+        How far below the previous low a record low must fall (above the previous high a
+        record high must rise), as a share of the remembered range (previous high - previous
+        low). Counts set marginal lows on every quiet night, and a measurement such as a CPU
+        share sets a record by 0.001 now and then; a margin keeps records to real moves, on
+        any scale and offset. Highs of counts need none: they rise by whole mentions, and
+        ``min_count`` keeps sparse series out.
     """
 
     def __init__(
@@ -117,15 +136,32 @@ class RecordDetector(base.AnomalyDetector):
         spans: Sequence[int] = (5, 30, 120, 480),
         memory: int = 30240,
         bucket: int = 360,
-        min_count: int = 5,
+        min_count: float = 5,
         warmup: int = 60,
+        direction: str = "up",
+        low_margin: float = 0.0,
+        high_margin: float = 0.0,
     ) -> None:
+        if direction not in _DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(_DIRECTIONS)}: {direction!r}")
         self.spans = spans
         self.memory = memory
         self.bucket = bucket
         self.min_count = min_count
         self.warmup = warmup
+        self.direction = direction
+        self.low_margin = low_margin
+        self.high_margin = high_margin
+        self._down = direction in ("down", "both")
+        self._up = direction in ("up", "both")
         self._histories = [_SpanHistory(span, memory, bucket) for span in spans]
+        # Lows are kept as highs of the negated totals: the same exact-record test, mirrored.
+        # A margin on highs needs them too, for the range.
+        self._lows = (
+            [_SpanHistory(span, memory, bucket) for span in spans]
+            if self._down or high_margin > 0
+            else []
+        )
         self._recent: deque[float] = deque(maxlen=max(max(spans, default=1) - 1, 1))
         self._sums = [0.0 for _ in spans]  # each span's total of the windows before this one
         self._learned = 0
@@ -138,6 +174,15 @@ class RecordDetector(base.AnomalyDetector):
     @classmethod
     def _unit_test_params(cls) -> Any:
         yield {"spans": (1, 3), "memory": 100, "bucket": 10, "warmup": 3}
+        yield {
+            "spans": (1, 3),
+            "memory": 100,
+            "bucket": 10,
+            "warmup": 3,
+            "direction": "both",
+            "low_margin": 0.1,
+            "high_margin": 0.1,
+        }
 
     @property
     def full_record_score(self) -> float:
@@ -167,6 +212,8 @@ class RecordDetector(base.AnomalyDetector):
             self.streak_reported = False
         for index, history in enumerate(self._histories):
             history.push(self._total(index, n))
+            if self._lows:
+                self._lows[index].push(-self._total(index, n))
             if history.span > 1:
                 # Slide the span: the newest window joins, the oldest of the span - 1 leaves.
                 leaving = (
@@ -184,26 +231,82 @@ class RecordDetector(base.AnomalyDetector):
     def assess(self, x: dict[Hashable, Any]) -> RecordFinding:
         """The span whose total reaches furthest back: observed total, previous high, score."""
         n = float(x.get("n", 0))
-        best = RecordFinding(VOLUME_RECORD, n, math.nan, math.nan, math.nan, 0.0, int(n))
+        best = RecordFinding(VOLUME_RECORD, n, math.nan, math.nan, math.nan, 0.0, _support(n))
         if not self.warmed_up:
             return best
         for index, history in enumerate(self._histories):
             if not history.remembered:
                 continue
             total = self._total(index, n)
-            if total < self.min_count:
-                continue
-            beaten = history.windows_beaten(total)
-            score = self.full_record_score if beaten is None else math.log10(1 + beaten)
-            if score > best.score:
-                reach = min(history.remembered, self.memory) if beaten is None else beaten
-                high = history.previous_high()
-                # The usual range is every remembered total: from nothing to the previous high.
-                best = RecordFinding(
-                    VOLUME_RECORD, total, high, 0.0, high, score, int(total), history.span, reach
-                )
+            high = history.previous_high()
+            spread = high + self._lows[index].previous_high() if self._lows else 0.0
+            if self._up and total >= self.min_count:
+                beaten = history.windows_beaten(total - self.high_margin * spread)
+                score = self._score(beaten)
+                if score > best.score:
+                    # The usual range is every remembered total: from nothing to the previous
+                    # high.
+                    best = RecordFinding(
+                        VOLUME_RECORD,
+                        total,
+                        high,
+                        0.0,
+                        high,
+                        score,
+                        _support(total),
+                        history.span,
+                        self._reach(history, beaten),
+                    )
+            if self._down:
+                lows = self._lows[index]
+                low = -lows.previous_high()
+                beaten = lows.windows_beaten(-(total + self.low_margin * spread))
+                score = self._score(beaten)
+                if score > best.score:
+                    best = RecordFinding(
+                        VOLUME_RECORD,
+                        total,
+                        low,
+                        low,
+                        high,
+                        score,
+                        _support(total),
+                        history.span,
+                        self._reach(lows, beaten),
+                        low=True,
+                    )
         self._scored = (self._learned, n, best.score)
         return best
+
+    def _score(self, beaten: int | None) -> float:
+        return self.full_record_score if beaten is None else math.log10(1 + beaten)
+
+    def _reach(self, history: _SpanHistory, beaten: int | None) -> int:
+        return min(history.remembered, self.memory) if beaten is None else beaten
+
+    @staticmethod
+    def _span_state(h: _SpanHistory) -> dict[str, Any]:
+        return {
+            "span": h.span,
+            "pending": list(h.pending),
+            "buckets": list(h.buckets),
+            "open_max": h.open_max if h.open_len else None,
+            "open_len": h.open_len,
+        }
+
+    @staticmethod
+    def _restore_spans(histories: list[_SpanHistory], states: list[dict[str, Any]]) -> None:
+        saved = {int(s["span"]): s for s in states}
+        for history in histories:
+            span_state = saved.get(history.span)
+            if span_state is None:
+                continue
+            history.pending = deque(float(t) for t in span_state["pending"])
+            history.buckets.clear()
+            history.buckets.extend(float(t) for t in span_state["buckets"])
+            history.open_len = int(span_state["open_len"])
+            open_max = span_state["open_max"]
+            history.open_max = -math.inf if open_max is None else float(open_max)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything learnt, as JSON-ready data: weeks of totals are more than a restart
@@ -213,16 +316,9 @@ class RecordDetector(base.AnomalyDetector):
             "streak": self._streak,
             "streak_reported": self.streak_reported,
             "recent": list(self._recent),
-            "spans": [
-                {
-                    "span": h.span,
-                    "pending": list(h.pending),
-                    "buckets": list(h.buckets),
-                    "open_max": h.open_max if h.open_len else None,
-                    "open_len": h.open_len,
-                }
-                for h in self._histories
-            ],
+            "spans": [self._span_state(h) for h in self._histories],
+            # Negated totals (see __init__); only when lows are watched.
+            **({"low_spans": [self._span_state(h) for h in self._lows]} if self._lows else {}),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -235,14 +331,10 @@ class RecordDetector(base.AnomalyDetector):
         self._recent.extend(float(n) for n in state["recent"])
         recent = list(self._recent)
         self._sums = [sum(recent[-(span - 1) :]) if span > 1 else 0.0 for span in self.spans]
-        saved = {int(s["span"]): s for s in state["spans"]}
-        for history in self._histories:
-            span_state = saved.get(history.span)
-            if span_state is None:
-                continue
-            history.pending = deque(float(t) for t in span_state["pending"])
-            history.buckets.clear()
-            history.buckets.extend(float(t) for t in span_state["buckets"])
-            history.open_len = int(span_state["open_len"])
-            open_max = span_state["open_max"]
-            history.open_max = -math.inf if open_max is None else float(open_max)
+        self._restore_spans(self._histories, state["spans"])
+        self._restore_spans(self._lows, state.get("low_spans", []))
+
+
+def _support(total: float) -> int:
+    """The mentions a total rests on; values that are not counts (NAB) can be below zero."""
+    return max(int(total), 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -19,7 +20,7 @@ def fed(values, **params) -> RecordDetector:
     params = {"spans": (1, 6, 24, 96), "memory": 21 * DAY, "bucket": 72, "warmup": DAY} | params
     detector = RecordDetector(**params)
     for value in values:
-        detector.learn_one({"n": int(value)})
+        detector.learn_one({"n": value})
     return detector
 
 
@@ -126,3 +127,72 @@ def test_record_settings_reject_a_span_of_zero(tmp_path):
     path.write_text("spans_windows: [5, 0]\n")
     with pytest.raises(ConfigError, match=r"records\.yaml: spans_windows: .*at least one window"):
         load_yaml_model(path, RecordSettings)
+
+
+def measurements(days: float, seed: int = 3) -> list[float]:
+    """A CPU share between 0 and 1 with a daily cycle: values like 0.37, never whole."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(days * DAY))
+    return list(0.45 + 0.2 * np.sin(2 * np.pi * t / DAY) + rng.normal(0, 0.02, len(t)))
+
+
+def test_fractions_are_totalled_as_they_are_not_rounded_to_whole_mentions():
+    detector = fed(measurements(3), min_count=-math.inf, high_margin=0.1)
+    finding = detector.assess({"n": 0.97})
+    assert finding.score == detector.full_record_score
+    assert finding.observed == pytest.approx(0.97)
+    assert not finding.low
+    assert detector.score_one({"n": 0.37}) < detector.full_record_score
+
+
+def test_a_dip_below_every_remembered_low_is_a_record_low_when_watching_both_ways():
+    values = measurements(3)
+    both = fed(values, min_count=-math.inf, direction="both", low_margin=0.1)
+    finding = both.assess({"n": 0.01})
+    assert finding.low and finding.score == both.full_record_score
+    assert finding.observed == pytest.approx(0.01)
+    assert finding.expected < 0.25  # the previous low, at the bottom of the daily cycle
+    # Live volume watches highs only: the same dip is no record there.
+    up_only = fed(values, min_count=-math.inf).assess({"n": 0.01})
+    assert not up_only.low and up_only.score < both.full_record_score
+
+
+def test_a_low_by_a_hair_is_no_record_but_a_low_by_a_tenth_of_the_range_is():
+    values = measurements(3)
+    detector = fed(values, min_count=-math.inf, direction="down", low_margin=0.1)
+    low = min(values[-DAY:])
+    assert detector.score_one({"n": low - 0.001}) < detector.full_record_score
+    assert detector.score_one({"n": low - 0.1}) == detector.full_record_score
+
+
+def test_negative_values_set_records_both_ways():
+    rng = np.random.default_rng(5)
+    freezer = list(-18.0 + rng.normal(0, 0.2, 3 * DAY))
+    detector = fed(freezer, min_count=-math.inf, direction="both", low_margin=0.1, high_margin=0.1)
+    assert detector.score_one({"n": -4.0}) == detector.full_record_score  # the door left open
+    assert detector.score_one({"n": -30.0}) == detector.full_record_score
+    assert detector.assess({"n": -30.0}).low
+    assert detector.score_one({"n": -18.0}) < 1.0
+
+
+def test_a_snapshot_keeps_the_lows():
+    detector = fed(measurements(2), min_count=-math.inf, direction="both", low_margin=0.1)
+    copy = RecordDetector(
+        spans=(1, 6, 24, 96),
+        memory=21 * DAY,
+        bucket=72,
+        warmup=DAY,
+        min_count=-math.inf,
+        direction="both",
+        low_margin=0.1,
+    )
+    copy.restore(json.loads(json.dumps(detector.snapshot())))
+    for n in (0.01, 0.2, 0.45, 0.99):
+        restored, original = copy.assess({"n": n}), detector.assess({"n": n})
+        assert (restored.score, restored.low) == (original.score, original.low)
+        assert restored.observed == pytest.approx(original.observed)
+
+
+def test_an_unknown_direction_is_refused():
+    with pytest.raises(ValueError, match="direction must be one of up, down, both"):
+        RecordDetector(direction="sideways")
