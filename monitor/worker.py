@@ -69,7 +69,7 @@ def run_worker(settings: Settings) -> NoReturn:
     )
 
     detection_config()  # a broken detection.yaml fails here, before Faust starts
-    fan_out()  # and a broken topics.yaml or segments.yaml
+    fan_out()  # and a broken topics.yaml, segments.yaml or dimensions.yaml
     webhook_sources()  # so does a broken sources.yaml, a missing secret or pseudonym key
     polled_sources()
     scorer()  # and a broken lexicon; it learns the stored corrections before ingesting
