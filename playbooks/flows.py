@@ -19,6 +19,7 @@ from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
 from playbooks import audit
 from playbooks.channels import Channel, ChannelError, OutgoingMessage
+from playbooks.event_time import status_time
 from playbooks.models import Consent, Customer, Delivery, Draft
 from playbooks.policy import backoff, decide
 from playbooks.render import TemplateError, render_copy
@@ -140,6 +141,7 @@ def _status_message(
         unsubscribe_url="",
         incident_id=draft.incident_id,
         status=step.status,
+        posted_at=status_time(incident, trigger=step.trigger, live_horizon=setup.live_horizon),
     )
     return "send", message, "", None
 

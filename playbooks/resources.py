@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import lru_cache
 
 from monitor import resources
@@ -34,6 +35,7 @@ def playbook_setup() -> Setup:
         sending=load_sending(settings.config_dir / "sending.yaml"),
         public_url=settings.public_url or f"http://{settings.web_host}:{settings.web_port}",
         unsubscribe_secret=secret.get_secret_value() if secret else new_secret(),
+        live_horizon=timedelta(seconds=resources.detection_config().live_horizon_seconds),
     )
 
 

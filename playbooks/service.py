@@ -7,7 +7,7 @@ import hmac
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, update
@@ -19,6 +19,7 @@ from monitor.storage.db import insert_for
 from monitor.storage.models import Incident
 from playbooks import audit
 from playbooks.customers import all_customers
+from playbooks.event_time import LIVE_HORIZON, began_at
 from playbooks.models import Customer, Delivery, Draft, StepRun
 from playbooks.policy import SendingConfig
 from playbooks.render import Rendered, render_copy
@@ -51,6 +52,9 @@ class Setup:
     sending: SendingConfig
     public_url: str
     unsubscribe_secret: str = ""
+    # detection.yaml's live_horizon_seconds: an incident opened later than this after its
+    # windows came from a replay, and its messages speak in event time.
+    live_horizon: timedelta = LIVE_HORIZON
 
     def unsubscribe_url(self, customer_id: int, channel: str) -> str:
         token = unsubscribe_token(self.unsubscribe_secret, customer_id, channel)
@@ -88,19 +92,27 @@ def address_of(customer: Customer, channel: str) -> str | None:
     return str(value) if value else None
 
 
-def incident_context(incident: Incident) -> dict[str, Any]:
+def incident_context(
+    incident: Incident, *, live_horizon: timedelta = LIVE_HORIZON
+) -> dict[str, Any]:
+    """``incident.*`` in templates. ``opened_at`` is when it began in the clock the incident
+    lived on: detection time live, its first window's start when it came from a replay."""
+    began = began_at(incident, live_horizon=live_horizon)
     return {
         "id": incident.id,
         "title": incident.title,
         "severity": incident.severity,
         "series": incident.series,
-        "opened_at": f"{incident.opened_at:%Y-%m-%d %H:%M} UTC",
+        "opened_at": f"{began:%Y-%m-%d %H:%M} UTC",
     }
 
 
 def status_context(setup: Setup, *, draft: Draft, incident: Incident) -> dict[str, Any]:
     """The template context of a status page update: the incident and the playbook's vars."""
-    return {"incident": incident_context(incident), "vars": setup.playbook(draft.playbook).vars}
+    return {
+        "incident": incident_context(incident, live_horizon=setup.live_horizon),
+        "vars": setup.playbook(draft.playbook).vars,
+    }
 
 
 def render_status(setup: Setup, *, draft: Draft, incident: Incident) -> Rendered:
@@ -130,7 +142,7 @@ def context_for(
             "lifecycle": setup.segments.lifecycle(customer, now=now),
             "segment": draft.segment,
         },
-        "incident": incident_context(incident),
+        "incident": incident_context(incident, live_horizon=setup.live_horizon),
         "vars": playbook.vars,
         "unsubscribe_url": setup.unsubscribe_url(customer.id, draft.channel),
     }

@@ -7,6 +7,7 @@ channel name is served by the console adapter, which prints instead of sending.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from monitor.settings import Settings
@@ -33,6 +34,9 @@ class OutgoingMessage:
     # Only status page updates carry these: the incident and its status (investigating, …).
     incident_id: int = 0
     status: str = ""
+    # When the update is dated: None is the moment it is posted; a replayed incident's
+    # updates carry event time (playbooks.event_time.status_time).
+    posted_at: datetime | None = None
 
 
 class Channel(Protocol):

@@ -41,7 +41,7 @@ class StatusPageChannel:
                     status=message.status,
                     title=message.subject[:300],
                     body=message.text,
-                    posted_at=datetime.now(UTC),
+                    posted_at=message.posted_at or datetime.now(UTC),
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )
