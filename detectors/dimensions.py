@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Protocol
 
@@ -48,6 +49,7 @@ _NAME = r"^[a-z0-9_]{1,40}$"
 _NOT_SLUG_RE = re.compile(r"[^a-z0-9_.-]+")
 
 
+@lru_cache(maxsize=8192)  # per mention and dimension at ingest; the values repeat
 def slug(value: str) -> str:
     """A value as it appears in a series key: lower-case ASCII of ``a-z0-9_.-``.
 
