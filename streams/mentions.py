@@ -26,12 +26,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from streams.attributes import (
-    ATTRIBUTES,
-    Attributes,
-    InvalidAttributes,
-    parse_attributes,
-)
+from streams.attributes import ATTRIBUTES, Attributes, InvalidAttributes, parse_attributes
 from streams.privacy import (
     CUSTOMER_ID,
     NO_KEY,
