@@ -17,6 +17,7 @@ from monitor.cli import (
     db,
     demo,
     drill,
+    eval_scenarios,
     evaluate,
     feedback,
     incidents,
@@ -49,6 +50,7 @@ cli.command("feedback")(feedback.feedback_command)
 cli.command("sources")(sources.sources_command)
 cli.add_typer(incidents.incidents_cli, name="incidents")
 cli.add_typer(db.db_cli, name="db")
+evaluate.eval_cli.command("scenarios")(eval_scenarios.scenarios_command)
 cli.add_typer(evaluate.eval_cli, name="eval")
 cli.add_typer(drill.drill_cli, name="drill")
 cli.add_typer(sentiment.sentiment_cli, name="sentiment")
@@ -81,6 +83,7 @@ _EXPECTED_ERRORS = (
     ("detectors.sentiment.corrections", "CorrectionError"),
     ("detectors.sentiment.training", "DataError"),
     ("monitor.broker", "BrokerError"),
+    ("monitor.evaluation.scenario_run", "ScenarioError"),
     ("monitor.service", "ServiceError"),
     ("monitor.storage.db", "DatabaseError"),
     ("monitor.worker", "WorkerError"),

@@ -1,0 +1,1 @@
+"""Evaluations that are ours to run: the scenario benchmark (docs/scenarios.md)."""
