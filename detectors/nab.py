@@ -127,7 +127,10 @@ class CorpusScore:
 
     @property
     def normalised(self) -> float:
-        """0 for the null detector, 100 for a perfect one."""
+        """0 for the null detector, 100 for a perfect one; NaN when there is no window to find
+        (then the null and the perfect detector score alike)."""
+        if self.perfect == self.null:
+            return math.nan
         return 100.0 * (self.raw - self.null) / (self.perfect - self.null)
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from detectors.config import RecordSettings
 from detectors.nab import PROFILES, STANDARD, score_corpus, score_file
-from detectors.nab_eval import NabDataError, PolicySettings, load_corpus, run, write_results
+from detectors.nab_eval import NabDataError, NabSettings, load_corpus, run, write_results
 
 ROWS = 2000
 WINDOWS = [(900, 999), (1500, 1599)]
@@ -76,10 +75,7 @@ def write_corpus(root: Path) -> Path:
 def test_the_harness_detects_each_labelled_spike_once_and_writes_nab_results(tmp_path: Path):
     files = load_corpus(write_corpus(tmp_path / "nab"))
     assert [f.windows for f in files] == [[(1180, 1240)], [(1580, 1640)]]
-    settings = RecordSettings(
-        spans_windows=(1, 6), memory_windows=1000, bucket_windows=50, warmup_windows=100
-    )
-    result = run(files, settings, PolicySettings(threshold=None, cooldown_rows=288))
+    result = run(files, NabSettings(spans_minutes=(5, 30), memory_days=4, warmup_days=0.5))
     assert result.alerts == {
         "realTweets/Twitter_volume_A.csv": [1200],
         "realTweets/Twitter_volume_B.csv": [1600],
@@ -98,5 +94,6 @@ def test_the_harness_detects_each_labelled_spike_once_and_writes_nab_results(tmp
 
 
 def test_a_folder_without_labels_is_a_clear_error(tmp_path: Path):
-    with pytest.raises(NabDataError, match=r"combined_windows_realTweets\.json: not found"):
+    (tmp_path / "a.csv").write_text("timestamp,value\n2015-03-01 00:00:00,1\n")
+    with pytest.raises(NabDataError, match=r"no labels file \(combined_windows\*\.json\)"):
         load_corpus(tmp_path)
