@@ -55,7 +55,7 @@ def nab_command(
     tuning files are there, for them and for the files held out.
     """
     from detectors.nab import score_corpus
-    from detectors.nab_corpus import read_corpus
+    from detectors.nab_corpus import NabDataError, read_corpus
     from detectors.nab_eval import TUNING_TICKERS, NabSettings, is_tuning_file, run, write_results
 
     corpus = read_corpus(data, labels, profiles)
@@ -122,7 +122,10 @@ def nab_command(
     if not any(f.windows for f in files):
         note("no labelled window falls inside these files: normalised scores are n/a")
     if out is not None:
-        written = list(write_results(result, out))
+        try:
+            written = list(write_results(result, out))
+        except OSError as exc:
+            raise NabDataError(f"{out}: cannot write results ({exc.strerror or exc})") from None
         note(f"wrote {len(written)} result files under {out}")
 
 

@@ -208,3 +208,23 @@ def test_profiles_that_are_not_nab_profiles_are_refused(tmp_path: Path):
     path.write_text(json.dumps({"standard": {"weights": [1, 0.11, 1]}}))
     with pytest.raises(NabDataError, match="not NAB profiles"):
         read_corpus(SENSORS, profiles=path)
+
+
+def test_results_are_written_in_nabs_layout_or_refused_in_one_line(tmp_path: Path):
+    out = tmp_path / "results"
+    result = crisismon("--data", SENSORS, "--out", out)
+    assert result.returncode == 0, result.stderr
+    written = out / "crisismon" / "sensors" / "crisismon_cpu_share.csv"
+    header, first, *_ = written.read_text().splitlines()
+    assert header == "timestamp,value,anomaly_score,label"
+    assert first.split(",")[1] == "0.4865"  # as in the data, not rounded
+
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    result = crisismon("--data", SENSORS, "--out", blocked)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"crisismon: error: {blocked}: cannot write results")
+    )
