@@ -1,4 +1,5 @@
-"""Faust wiring for incidents: correlate anomalies, and alert once per incident."""
+"""Faust wiring for incidents: correlate anomalies, alert once per incident, and edit that
+alert when the incident grows."""
 
 from __future__ import annotations
 
@@ -10,18 +11,14 @@ from typing import Any
 
 from monitor import resources
 from monitor.app import app
-from monitor.incidents.alerts import render_alert
+from monitor.incidents.alerting import alerted_open_incidents, post_alert_once, refresh_alert
 from monitor.incidents.service import (
-    claim_alert,
     correlate,
-    get_detail,
     ingest_watermark,
-    mark_alerted,
-    release_alert,
+    is_paged,
     resolve_quiet,
     unalerted_incidents,
 )
-from monitor.notifiers import NotifierError
 from streams.records import IncidentEvent
 from streams.topics import MENTIONS_RAW, anomalies, incidents
 
@@ -50,6 +47,9 @@ async def correlate_anomalies(stream):  # type: ignore[no-untyped-def]
             # a window's close and the page, and each alert in its own task, so one slow post
             # never holds up the next incident's.
             _start(_alert_after_gather(change.incident_id))
+        elif change is not None and change.change == "merged" and is_paged(change.severity):
+            # Already paged: the merge may have raised it or spread it; edit the alert in place.
+            _start(_refresh_after_gather(change.incident_id))
         if change is not None:
             await incidents.send(
                 key=str(change.incident_id),
@@ -91,48 +91,31 @@ async def _alert_after_gather(incident_id: int) -> None:
         log.exception("incident %s: alert failed; the follow-up timer will retry", incident_id)
 
 
+async def _refresh_after_gather(incident_id: int) -> None:
+    """Edit the alert once the anomalies of the same pass have merged: one edit for all."""
+    await asyncio.sleep(resources.detection_config().incidents.alert_gather_seconds)
+    try:
+        await refresh_alert(
+            resources.engine(), incident_id=incident_id, notifier=resources.notifier()
+        )
+    except Exception:  # the follow-up timer compares every open alert again
+        log.exception("incident %s: alert not updated; the follow-up timer will retry", incident_id)
+
+
 async def send_alert(incident_id: int) -> None:
     """Post the incident's alert once, whichever worker or timer gets here first."""
-    engine = resources.engine()
-    claimed = await asyncio.to_thread(
-        claim_alert,
-        engine,
+    await post_alert_once(
+        resources.engine(),
         incident_id=incident_id,
-        now=datetime.now(UTC),
+        notifier=resources.notifier(),
         stale_after=timedelta(seconds=ALERT_CLAIM_STALE),
     )
-    if not claimed:
-        return
-    detail = await asyncio.to_thread(get_detail, engine, incident_id=incident_id)
-    if detail is None:
-        return
-    alert = render_alert(detail)
-    notifier = resources.notifier()
-    try:
-        ref = await notifier.post_alert(alert)
-    except NotifierError as exc:
-        log.error(
-            "incident %s: alert not delivered by %s (will retry): %s",
-            incident_id,
-            notifier.name,
-            exc,
-        )
-        await asyncio.to_thread(release_alert, engine, incident_id=incident_id)
-        return
-    await asyncio.to_thread(
-        mark_alerted,
-        engine,
-        incident_id=incident_id,
-        text=alert.text,
-        ref=ref,
-        now=datetime.now(UTC),
-    )
-    log.info("incident %s: alert sent via %s (%s)", incident_id, notifier.name, ref)
 
 
 @app.timer(interval=30.0, on_leader=True)
 async def follow_up_incidents() -> None:
-    """Resolve incidents that went quiet, and retry alerts that were never delivered."""
+    """Resolve incidents that went quiet, retry alerts that were never delivered, and edit
+    alerts that an incident outgrew (a merge while its alert was being posted, a failed edit)."""
     engine = resources.engine()
     config = resources.detection_config()
     now = datetime.now(UTC)
@@ -154,3 +137,5 @@ async def follow_up_incidents() -> None:
     cutoff = now - timedelta(seconds=config.incidents.alert_gather_seconds + ALERT_RETRY_AFTER)
     for incident_id in await asyncio.to_thread(unalerted_incidents, engine, opened_before=cutoff):
         await send_alert(incident_id)
+    for incident_id in await asyncio.to_thread(alerted_open_incidents, engine):
+        await refresh_alert(engine, incident_id=incident_id, notifier=resources.notifier())

@@ -155,5 +155,60 @@ def render_alert(detail: IncidentDetail, *, dashboard_url: str | None = None) ->
     return AlertMessage(text=text, blocks=blocks, slack_text=slack_text)
 
 
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """What an alert states about its incident at a glance: severity, title and series. When
+    these change after the alert was posted, the alert is edited (``alert_updates``)."""
+
+    severity: str
+    title: str
+    series: tuple[str, ...]
+
+
+def headline_of(detail: IncidentDetail) -> Headline:
+    incident = detail.incident
+    return Headline(incident.severity, incident.title, tuple(incident.series.split()))
+
+
+def posted_headline(text: str) -> Headline | None:
+    r"""The headline of an alert's stored ``text`` (as ``render_alert`` wrote it), or None.
+
+    >>> found = posted_headline(
+    ...     ":warning: Mention volume spike on global [WARNING]\n"
+    ...     "Incident #4 · series: global, source:social · 2026-01-05 10:00–10:03 UTC\nWhy…")
+    >>> found.severity, found.title, found.series
+    ('warning', 'Mention volume spike on global', ('global', 'source:social'))
+    """
+    lines = text.removeprefix(f"{DRILL_TAG} ").splitlines()
+    if len(lines) < 2:
+        return None
+    first = lines[0]
+    for icon in _SEVERITY_ICON.values():
+        first = first.removeprefix(f"{icon} ")
+    title, bracket, rest = first.rpartition(" [")
+    _, marker, tail = lines[1].partition(" · series: ")
+    if not bracket or not rest.endswith("]") or not marker:
+        return None
+    series = tail.rpartition(" · ")[0]  # the window comes last
+    return Headline(rest[:-1].lower(), title, tuple(series.split(", ")))
+
+
+def change_note(before: Headline, after: Headline) -> str | None:
+    """The short note threaded under an edited alert: only when the incident was raised, since
+    a note notifies the channel; a series that joined only shows in the edited alert.
+
+    >>> old = Headline("warning", "Term burst on topic:billing", ("topic:billing",))
+    >>> change_note(old, Headline("critical", "Mention volume spike on global",
+    ...                           ("topic:billing", "global")))
+    'Raised to critical: Mention volume spike on global (now also on global)'
+    >>> change_note(old, Headline("warning", old.title, ("topic:billing", "source:tickets")))
+    """
+    if SEVERITY_RANK.get(after.severity, 0) <= SEVERITY_RANK.get(before.severity, 0):
+        return None
+    added = [s for s in after.series if s not in before.series]
+    also = f" (now also on {', '.join(added)})" if added else ""
+    return f"Raised to {after.severity}: {after.title}{also}"
+
+
 def _shorten(text: str, limit: int = _MAX_QUOTE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

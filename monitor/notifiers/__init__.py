@@ -19,11 +19,19 @@ class NotifierError(RuntimeError):
 
 
 class Notifier(Protocol):
-    """Delivers one alert and returns a reference to it (a Slack ts, a line number…)."""
+    """Delivers one alert and returns a reference to it (a Slack channel and ts, a count…).
+
+    An alert that the incident outgrew is edited in place with ``update_alert`` and gets a
+    short ``reply`` under it: one alert per incident, never a second one.
+    """
 
     name: str
 
     async def post_alert(self, alert: AlertMessage) -> str: ...
+
+    async def update_alert(self, ref: str, alert: AlertMessage) -> None: ...
+
+    async def reply(self, ref: str, text: str) -> None: ...
 
     async def close(self) -> None: ...
 

@@ -67,7 +67,7 @@ def test_feedback_buttons_record_and_show_who_said_what(
     notifier = SlackNotifier(
         token=SecretStr("xoxb-test-token"), channel="#crisis", base_url=fake_slack.url
     )
-    ts = asyncio.run(notifier.post_alert(alert))
+    ts = asyncio.run(notifier.post_alert(alert)).rpartition("/")[2]  # ref: CHANNEL/ts
     post = fake_slack.posts[0]
     labels = [
         e["text"]["text"]
