@@ -136,7 +136,7 @@ def keys_of(c: Candidate) -> list[Key]:
     Two mentions at most `MAX_GAP` apart always share one of these buckets, whichever came
     first, so a copy is found through a conflicting key alone: no lookup of other buckets."""
     bucket = bucket_of(c.event_time)
-    return [key for b in (bucket, bucket + 1) for key in band_keys(c.fingerprint, b, drill=c.drill)]
+    return band_keys(c.fingerprint, (bucket, bucket + 1), drill=c.drill)
 
 
 def collapse_with(store: CopyStore, candidates: Sequence[Candidate]) -> dict[str, str]:
@@ -145,9 +145,12 @@ def collapse_with(store: CopyStore, candidates: Sequence[Candidate]) -> dict[str
     Among mentions of one batch the earliest in event time becomes the canonical one; a later
     mention of the batch is never the original of an earlier one.
     """
-    if not candidates:
+    # A short text nobody republished can be neither a copy nor an original: no rows for it,
+    # which spares the tables most customers' one-liners.
+    eligible = [c for c in candidates if c.traits.syndicated or not c.fingerprint.short]
+    if not eligible:
         return {}
-    ordered = sorted(candidates, key=lambda c: (c.event_time, c.mention_id))
+    ordered = sorted(eligible, key=lambda c: (c.event_time, c.mention_id))
     rank = {c.mention_id: i for i, c in enumerate(ordered)}
     batch = {c.mention_id: c for c in ordered}
     keys = {c.mention_id: keys_of(c) for c in ordered}
@@ -234,3 +237,22 @@ def _with_canonical(c: Candidate, canonical_id: str | None) -> Candidate:
     if canonical_id is None:
         return c
     return Candidate(c.mention_id, c.event_time, c.fingerprint, c.traits, c.drill, canonical_id)
+
+
+class Fingerprinted(Protocol):
+    """A scored mention (`streams.ingest.ScoredMention`): its mention and fingerprint."""
+
+    @property
+    def mention(self) -> MentionIn: ...
+
+    @property
+    def signature(self) -> Fingerprint | None: ...
+
+
+def copies_in_memory(scored: Iterable[Fingerprinted]) -> dict[str, str]:
+    """{copy id: canonical id} for a whole file of mentions, as one ingest batch would find.
+
+    The backtest's collapse: the same rules as live, on `MemoryCopies` instead of SQL."""
+    return MemoryCopies().collapse(
+        candidate_of(item.mention, item.signature) for item in scored if item.signature is not None
+    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -146,21 +146,23 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
 
 
 def bucket_of(at: datetime) -> int:
-    """The `MAX_GAP`-wide slice of event time that ``at`` falls in; copies look in 3 of them."""
+    """The `MAX_GAP`-wide slice of event time that ``at`` falls in."""
     return int((at - _EPOCH) // MAX_GAP)
 
 
-def band_keys(fp: Fingerprint, bucket: int, *, drill: bool = False) -> list[tuple[int, int]]:
-    """(band, signed 64-bit hash) per LSH band within one time bucket.
+def band_keys(
+    fp: Fingerprint, buckets: Sequence[int], *, drill: bool = False
+) -> list[tuple[int, int]]:
+    """(band, signed 64-bit hash) per LSH band, in each of these time buckets.
 
     The band number carries the bucket (``bucket * BANDS + band``), so keys from another time
     never meet, and a table's rows older than a bucket can be told apart. Short and long
     fingerprints, and drill and real mentions, hash apart: they only ever match their own kind.
     """
     salt = (b"drill" if drill else b"") + (b"short" if fp.short else b"")
-    keys = []
+    hashes = []
     for band in range(BANDS):
         rows = fp.minhash[band * ROWS : (band + 1) * ROWS].tobytes()
         digest = hashlib.blake2b(rows + salt, digest_size=8).digest()
-        keys.append((bucket * BANDS + band, int.from_bytes(digest, "big", signed=True)))
-    return keys
+        hashes.append(int.from_bytes(digest, "big", signed=True))
+    return [(b * BANDS + band, h) for b in buckets for band, h in enumerate(hashes)]

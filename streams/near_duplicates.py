@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlmodel import Session
 
 from monitor.storage.db import insert_for
-from monitor.storage.models import Mention, NearDuplicateBand, NearDuplicateSignature
+from monitor.storage.models import Mention, NearDuplicateSignature
 from streams.copy_rules import (
     LONG_THRESHOLD,
     Candidate,
@@ -60,6 +60,34 @@ def collapse(session: Session, candidates: Sequence[Candidate]) -> dict[str, str
     return collapse_with(SqlCopies(session), candidates)
 
 
+# Rows are inserted in the order given (sorted by key), so two workers cannot deadlock and the
+# first of a batch's rows with one key is the one that takes it, as on SQLite.
+_CLAIM_PG = text(
+    "INSERT INTO near_duplicate_bands (band, hash, mention_id) "
+    "SELECT r.band, r.hash, r.mention_id FROM unnest("
+    "CAST(:bands AS integer[]), CAST(:hashes AS bigint[]), CAST(:ids AS varchar[])"
+    ") WITH ORDINALITY AS r(band, hash, mention_id, n) ORDER BY r.n "
+    "ON CONFLICT (band, hash) DO NOTHING RETURNING band, hash"
+)
+_CLAIM_SQLITE = (
+    "INSERT OR IGNORE INTO near_duplicate_bands (band, hash, mention_id) VALUES (?, ?, ?)"
+)
+_OWNERS_SQLITE = "SELECT band, hash, mention_id FROM near_duplicate_bands WHERE hash IN ({})"
+_SQLITE_CHUNK = 10_000
+_OWNERS_PG = text(
+    "SELECT band, hash, mention_id FROM near_duplicate_bands "
+    "WHERE hash = ANY(CAST(:hashes AS bigint[]))"
+)
+
+
+def _columns(rows: Sequence[tuple[int, int, str]]) -> dict[str, list[object]]:
+    return {
+        "bands": [b for b, _, _ in rows],
+        "hashes": [h for _, h, _ in rows],
+        "ids": [m for _, _, m in rows],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SqlCopies:
     """The `streams.copy_rules.CopyStore` every worker shares: two tables and ``mentions``."""
@@ -67,25 +95,34 @@ class SqlCopies:
     session: Session
 
     def claim(self, rows: Sequence[tuple[int, int, str]]) -> set[Key]:
-        table = NearDuplicateBand.__table__  # type: ignore[attr-defined]
-        insert = (
-            insert_for(self.session, table)
-            .on_conflict_do_nothing(index_elements=["band", "hash"])
-            .returning(table.c.band, table.c.hash)
-        )
-        params = [{"band": band, "hash": value, "mention_id": mid} for band, value, mid in rows]
-        return {(int(b), int(h)) for b, h in self.session.execute(insert, params).all()}
+        if self._postgresql:
+            # Three array parameters instead of three per row: psycopg spent more time
+            # rewriting a 64,000-parameter executemany than PostgreSQL spent inserting.
+            found = self.session.execute(_CLAIM_PG, _columns(rows)).all()
+            return {(int(b), int(h)) for b, h in found}
+        # SQLite has one writer at a time and this transaction already wrote its mentions, so
+        # the keys taken before the insert are exactly the ones it cannot take. A plain
+        # executemany is several times faster than one with RETURNING.
+        taken = self.owners({(b, h) for b, h, _ in rows})
+        self.session.connection().exec_driver_sql(_CLAIM_SQLITE, list(rows))
+        return {(b, h) for b, h, _ in rows if (b, h) not in taken}
 
     def owners(self, keys: set[Key]) -> dict[Key, str]:
-        if not keys:
-            return {}
-        table = NearDuplicateBand.__table__  # type: ignore[attr-defined]
-        found = self.session.execute(
-            select(table.c.band, table.c.hash, table.c.mention_id).where(
-                table.c.hash.in_(sorted({h for _, h in keys}))
-            )
-        ).all()
+        hashes = sorted({h for _, h in keys})
+        found: list[tuple[int, int, str]] = []
+        if self._postgresql and hashes:
+            found.extend(self.session.execute(_OWNERS_PG, {"hashes": hashes}).tuples())
+        elif hashes:
+            connection = self.session.connection()
+            for i in range(0, len(hashes), _SQLITE_CHUNK):  # SQLite caps bound parameters
+                chunk = tuple(hashes[i : i + _SQLITE_CHUNK])
+                query = _OWNERS_SQLITE.format(", ".join("?" * len(chunk)))
+                found.extend(connection.exec_driver_sql(query, chunk).tuples())
         return {(b, h): m for b, h, m in found if (b, h) in keys}
+
+    @property
+    def _postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     def stored(self, mention_ids: set[str]) -> dict[str, Candidate]:
         if not mention_ids:
