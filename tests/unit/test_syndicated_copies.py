@@ -10,18 +10,24 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 from datetime import timedelta
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 
 from detectors.backtest import histories_from_mentions, run_series
 from detectors.config import DetectionConfig
+from monitor.storage.db import insert_for
+from monitor.storage.models import Mention
 from streams.copy_rules import MemoryCopies, candidate_of, copies_in_memory
+from streams.ingest import _mention_row
 from streams.mentions import MentionIn
-from tests.unit.factories import SCORER, T0, mentions_by_id, scored, store, windows
+from streams.near_duplicates import collapse
+from tests.unit.factories import LATER, SCORER, T0, mentions_by_id, scored, store, windows
 
 SYNDICATED = [
     json.loads(line)
@@ -213,3 +219,24 @@ def test_a_wire_story_spreading_through_copies_does_not_page_the_backtest(syndic
     # The control proves the detectors would page had the headlines counted as 16 voices.
     assert (story == []) is syndicated
     assert result.alerts == story  # and nothing else in the five hours pages
+
+
+def test_two_workers_storing_one_story_at_once_find_each_other(engine):
+    """Worker 1 holds its transaction open; worker 2's copy waits for it, then folds onto it."""
+    first, second = wire("worker-1", 0), wire("worker-2", 2, LONG_STORY + " Updated.")
+    [item] = scored([first])
+    outcome: dict[str, dict[str, str]] = {}
+    with Session(engine) as session:
+        session.execute(
+            insert_for(session, Mention.__table__), [_mention_row(first.mention_id, item, LATER)]
+        )
+        assert collapse(session, [candidate_of(first, item.signature)]) == {}
+        worker_2 = threading.Thread(
+            target=lambda: outcome.update(copies=store(engine, [second]).copies)
+        )
+        worker_2.start()
+        worker_2.join(timeout=1.0)
+        assert worker_2.is_alive()  # blocked on the first worker's rows until it commits
+        session.commit()
+    worker_2.join(timeout=30)
+    assert outcome["copies"] == {second.mention_id: first.mention_id}
