@@ -52,8 +52,8 @@ class Match(Strict):
     )
     terms: list[str] | None = Field(
         default=None,
-        description="any of these words in the strongest anomaly's risen terms or its example "
-        "mentions",
+        description="any of these words in the strongest anomaly's risen terms (its example "
+        "mentions when none rose)",
     )
 
 
@@ -196,8 +196,8 @@ class IncidentFacts:
 
     ``series`` are the series of the strongest anomalies (those at the incident's top anomaly
     severity), the dominant one first; ``metric`` is the dominant anomaly's; ``texts`` are its
-    risen terms and example mentions. A weaker anomaly that merged into the incident (a minor
-    ``topic:billing`` blip during an outage) adds nothing here.
+    risen terms, or its example mentions when no term rose. A weaker anomaly that merged into
+    the incident (a minor ``topic:billing`` blip during an outage) adds nothing here.
     """
 
     severity: str

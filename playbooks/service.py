@@ -174,9 +174,10 @@ def facts_of(detail: IncidentDetail) -> IncidentFacts:
     global before a source before a topic), as the incident's title is. The strongest
     anomalies are all those at its severity: their series count for ``series`` rules. Terms
     are the dominant anomaly's risen terms (a "charged twice" wave matches before anyone
-    quotes it) and its example mentions. A weaker anomaly that merely joined (a minor
-    ``topic:billing`` blip during an outage) counts for nothing, so it cannot start its
-    playbook.
+    quotes it); its example mentions only when no term rose (a drop, say): three quotes from
+    an outage may well say "refund", the words that rose say "down". A weaker anomaly that
+    merely joined (a minor ``topic:billing`` blip during an outage) counts for nothing, so it
+    cannot start its playbook.
     """
     incident = detail.incident
     ordered = sorted(
@@ -195,14 +196,12 @@ def facts_of(detail: IncidentDetail) -> IncidentFacts:
     series = list(
         dict.fromkeys(a.series for a in ordered if SEVERITY_RANK.get(a.severity, 0) == top)
     )
-    risen = [t.term for t in decode_top_terms(dominant.top_terms)]
-    own = set(dominant.example_mention_ids.split())
-    quoted = [m.text for m in detail.examples if m.mention_id in own]
+    texts = [t.term for t in decode_top_terms(dominant.top_terms)]
+    if not texts:
+        own = set(dominant.example_mention_ids.split())
+        texts = [m.text for m in detail.examples if m.mention_id in own]
     return IncidentFacts(
-        severity=incident.severity,
-        series=series,
-        texts=[*risen, *quoted],
-        metric=dominant.metric,
+        severity=incident.severity, series=series, texts=texts, metric=dominant.metric
     )
 
 

@@ -121,6 +121,40 @@ def test_an_outage_with_an_equally_strong_billing_anomaly_is_still_an_outage(eng
     assert names == ["service-outage"]
 
 
+def test_an_outage_whose_customers_also_ask_for_refunds_is_an_outage(engine):
+    """Quotes are samples; the words that rose say what the incident is about."""
+    setup = setup_for()
+    incident = _anomaly(
+        engine,
+        "outage-quoting-refunds",
+        series="global",
+        severity="critical",
+        metric="volume",
+        score=9.0,
+        terms=["down", "outage"],
+        texts=[OUTAGE_TEXT, "Still down after 40 minutes. I want a refund"],
+    )
+    names = [p.name for p in matching_playbooks(engine, setup=setup, incident_id=incident)]
+    assert names == ["service-outage"]
+
+
+def test_without_risen_terms_the_quotes_decide(engine):
+    """A window whose words did not rise (a drop, say): its example mentions are read."""
+    setup = setup_for()
+    incident = _anomaly(
+        engine,
+        "quiet-words",
+        series="global",
+        severity="critical",
+        metric="volume",
+        score=9.0,
+        terms=[],
+        texts=[BILLING_TEXT],
+    )
+    names = [p.name for p in matching_playbooks(engine, setup=setup, incident_id=incident)]
+    assert names == ["billing-error"]
+
+
 def test_a_billing_wave_starts_only_the_billing_playbook(engine):
     setup = setup_for()
     incident = _anomaly(
