@@ -135,7 +135,10 @@ def histories_from_mentions(
     histories = []
     for series in sorted(per_series):
         known = per_series[series]
-        rows = [(s, *known.get(s, (0, 0, 0.0))) for s in starts]
+        # A series begins with its first mention, as live detection starts it: the windows
+        # before it never existed, so its detector does not learn them as zeros.
+        begins = min(known)
+        rows = [(s, *known.get(s, (0, 0, 0.0))) for s in starts if s >= begins]
         terms = {s: dict(term_counts[(series, s)]) for s in known}
         histories.append(SeriesHistory(series, window_seconds, rows, terms))
     return histories

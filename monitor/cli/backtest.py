@@ -114,12 +114,13 @@ def backtest_command(
     if not console.is_terminal:
         console = Console(highlight=False, soft_wrap=True)
     gap = timedelta(seconds=config.incidents.merge_gap_seconds)
-    if incidents is not None:
-        _print_incidents(console, incidents)
-    _print_series(console, results, show, gap)
+    # The file first: output piped into `head` must not cost it.
     if incidents is not None and incidents_out is not None:
         _write_incidents(incidents, incidents_out)
         status.print(f"{len(incidents)} incidents written to {incidents_out}")
+    if incidents is not None:
+        _print_incidents(console, incidents)
+    _print_series(console, results, show, gap)
     if plot is not None:
         from detectors.plot import plot_series
 
@@ -196,7 +197,7 @@ def _print_series(console: Console, results: list[SeriesResult], show: int, gap:
         )
         for alert in alerts[:show]:
             console.print(f"  {escape(alert.describe())}")
-        if len(alerts) > show:
+        if show and len(alerts) > show:
             console.print(f"  … and {len(alerts) - show} more (--show N lists more)")
 
 

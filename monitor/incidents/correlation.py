@@ -39,41 +39,66 @@ class AnomalyFacts:
 
 @dataclass(frozen=True, slots=True)
 class IncidentSpan:
-    """An open incident as placement sees it: its key and the event time its windows cover."""
+    """An incident as placement sees it: its key, the event time its windows cover, and
+    whether it is still open."""
 
     key: int
     first_window_start: datetime
     last_window_end: datetime
+    open: bool = True
+
+    def near(self, anomaly: AnomalyFacts, merge_gap: timedelta) -> bool:
+        """Within the merge gap of the incident's windows, on either side, in event time."""
+        after = anomaly.window_start - self.last_window_end
+        before = self.first_window_start - anomaly.window_end
+        return after <= merge_gap and before <= merge_gap
 
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Which open incident an anomaly joins (None: it opens a new one), and which it resolves."""
+    """Which incident an anomaly joins (None: it opens a new one), whether that incident must
+    be reopened, and which open incidents it resolves."""
 
     target: int | None
     resolved: tuple[int, ...]
+    reopen: bool = False
 
 
 def place(
-    anomaly: AnomalyFacts, open_incidents: Iterable[IncidentSpan], merge_gap: timedelta
+    anomaly: AnomalyFacts, incidents: Iterable[IncidentSpan], merge_gap: timedelta
 ) -> Placement:
-    """Where an anomaly goes among the open incidents of its kind (drill or real), oldest first.
+    """Where an anomaly goes among the incidents of its kind (drill or real), oldest first.
 
     Both bounds, on event time: an anomaly that arrives late (a fast replay, a lagging partition)
     joins only an incident whose windows it is near, never one from days later. An anomaly more
-    than the gap after an incident's last window means that incident has gone quiet: resolved.
-    Among several near incidents the newest wins.
+    than the gap after an open incident's last window means that incident has gone quiet:
+    resolved. Among several near open incidents the newest wins.
+
+    Resolved incidents are offered only when they may be near (see `may_reopen`): one that an
+    anomaly is near was resolved too early (another detect partition ran ahead in a fast
+    replay and its anomaly resolved it), so the anomaly reopens it, and the incident comes out
+    as it would have with every anomaly in window order.
     """
     target = None
+    closed_target = None
     resolved = []
-    for incident in open_incidents:
-        after = anomaly.window_start - incident.last_window_end
-        before = incident.first_window_start - anomaly.window_end
-        if after <= merge_gap and before <= merge_gap:
-            target = incident.key
-        elif anomaly.window_start > incident.last_window_end:
+    for incident in incidents:
+        if incident.near(anomaly, merge_gap):
+            if incident.open:
+                target = incident.key
+            else:
+                closed_target = incident.key
+        elif incident.open and anomaly.window_start > incident.last_window_end:
             resolved.append(incident.key)
+    if target is None and closed_target is not None:
+        return Placement(closed_target, tuple(resolved), reopen=True)
     return Placement(target, tuple(resolved))
+
+
+def may_reopen(anomaly: AnomalyFacts, merge_gap: timedelta) -> tuple[datetime, datetime]:
+    """The bounds a resolved incident's (last window end, first window start) must be within
+    (at least, at most) for ``anomaly`` to be near it: what to load besides the open ones."""
+    return anomaly.window_start - merge_gap, anomaly.window_end + merge_gap
 
 
 def grade_incident(*, series: Sequence[str], anomalous_windows: int, strongest: str) -> str:
@@ -205,7 +230,9 @@ class MemoryIncident:
         return title_of(self.named)
 
     def span(self) -> IncidentSpan:
-        return IncidentSpan(self.key, self.first_window_start, self.last_window_end)
+        return IncidentSpan(
+            self.key, self.first_window_start, self.last_window_end, self.status == "open"
+        )
 
 
 @dataclass(slots=True)
@@ -217,11 +244,13 @@ class Correlator:
 
     def add(self, anomaly: AnomalyFacts) -> MemoryIncident:
         """Merge one anomaly; returns the incident it joined or opened."""
-        open_ones = [i for i in self.incidents if i.status == "open" and i.drill == anomaly.drill]
-        placement = place(anomaly, (i.span() for i in open_ones), self.merge_gap)
-        by_key = {i.key: i for i in open_ones}
+        kind = [i for i in self.incidents if i.drill == anomaly.drill]
+        placement = place(anomaly, (i.span() for i in kind), self.merge_gap)
+        by_key = {i.key: i for i in kind}
         for key in placement.resolved:
             by_key[key].status = "resolved"
+        if placement.reopen and placement.target is not None:
+            by_key[placement.target].status = "open"
         if placement.target is None:
             incident = MemoryIncident(
                 key=len(self.incidents) + 1,

@@ -21,6 +21,7 @@ from monitor.incidents.correlation import SEVERITY_RANK as SEVERITY_RANK
 from monitor.incidents.correlation import (
     AnomalyFacts,
     IncidentSpan,
+    may_reopen,
     opening_severity,
     place,
     regrade,
@@ -58,25 +59,34 @@ def correlate(
             return None
         facts = _facts(anomaly)
         # A drill's anomalies (on drill: series) never join a real incident, nor the reverse.
-        open_incidents = {
+        # Besides the open incidents, the resolved ones the anomaly may be near (see `place`).
+        ends_after, starts_before = may_reopen(facts, merge_gap)
+        candidates = {
             incident.id: incident
             for incident in session.exec(
                 select(Incident)
-                .where(Incident.status == "open", Incident.drill == facts.drill)
+                .where(
+                    Incident.drill == facts.drill,
+                    (col(Incident.status) == "open")
+                    | (
+                        (col(Incident.last_window_end) >= ends_after)
+                        & (col(Incident.first_window_start) <= starts_before)
+                    ),
+                )
                 .order_by(col(Incident.id))
             ).all()
         }
         placement = place(
             facts,
             (
-                IncidentSpan(key, i.first_window_start, i.last_window_end)
-                for key, i in open_incidents.items()
+                IncidentSpan(key, i.first_window_start, i.last_window_end, i.status == "open")
+                for key, i in candidates.items()
                 if key is not None
             ),
             merge_gap,
         )
         for key in placement.resolved:
-            resolved = open_incidents[key]
+            resolved = candidates[key]
             resolved.status = "resolved"
             resolved.resolved_at = now
             session.add(resolved)
@@ -93,7 +103,9 @@ def correlate(
             )
             change = "opened"
         else:
-            target = open_incidents[placement.target]
+            target = candidates[placement.target]
+            if placement.reopen:
+                target.status, target.resolved_at = "open", None
             change = "merged"
             target.anomaly_count += 1
             series = target.series.split()
@@ -247,11 +259,16 @@ def resolve_quiet(
             live = incident.opened_at - incident.last_window_end <= live_horizon
             clock = now if live else watermark
             if not live and clock is not None:
-                # A fast replay ingests far ahead of detection: judge quiet by how far
-                # detection has got too, or anomalies still on their way would find the
+                # A fast replay ingests far ahead of detection, and detection runs ahead of
+                # correlation: judge quiet by how far detection has got, and not at all while
+                # anomalies wait to be correlated, or those still on their way would find the
                 # incident resolved and open a second one (live and backtest would differ).
                 if incident.drill not in detected:
-                    detected[incident.drill] = _detected_through(session, drill=incident.drill)
+                    detected[incident.drill] = (
+                        None
+                        if _anomalies_waiting(session)
+                        else _detected_through(session, drill=incident.drill)
+                    )
                 through = detected[incident.drill]
                 clock = None if through is None else min(clock, through)
             if clock is None or clock - incident.last_window_end <= merge_gap:
@@ -262,6 +279,14 @@ def resolve_quiet(
             assert incident.id is not None
             resolved.append(incident.id)
     return resolved
+
+
+def _anomalies_waiting(session: Session) -> bool:
+    """Whether detection has stored anomalies that the correlator has not merged yet."""
+    waiting = session.exec(
+        select(Anomaly.anomaly_id).where(col(Anomaly.incident_id).is_(None)).limit(1)
+    )
+    return waiting.first() is not None
 
 
 def _detected_through(session: Session, *, drill: bool) -> datetime | None:

@@ -62,6 +62,19 @@ def test_an_anomaly_past_the_gap_resolves_the_quiet_incident_and_opens_another()
     assert (morning.status, afternoon.status) == ("resolved", "open")
 
 
+def test_an_anomaly_near_an_incident_resolved_too_early_reopens_it():
+    # A fast replay: one detect partition ran an hour ahead, and its anomaly resolved the
+    # outage before another partition's anomalies of the outage's last minutes arrived.
+    correlator = Correlator(GAP)
+    outage = correlator.add(fact("outage", at=timedelta(0), severity="critical"))
+    wave = correlator.add(fact("wave", at=timedelta(hours=2), series="topic:billing"))
+    assert outage.status == "resolved"
+    straggler = correlator.add(fact("straggler", at=10 * STEP, series="source:tickets"))
+    assert straggler is outage and outage.status == "open"
+    assert outage.last_window_end == T0 + 11 * STEP
+    assert wave.status == "open" and len(correlator.incidents) == 2
+
+
 def test_severity_rises_and_pages_at_the_end_of_the_window_that_raised_it():
     correlator = Correlator(GAP)
     blip = correlator.add(
@@ -129,6 +142,7 @@ def test_the_in_memory_correlator_and_the_sql_correlator_agree(engine):
         fact("decoy", at=-timedelta(days=2), series="topic:billing"),
         fact("later", at=timedelta(hours=4), series="source:social"),
         fact("later2", at=timedelta(hours=4) + STEP, series="source:tickets"),
+        fact("straggler", at=12 * STEP, series="source:tickets"),  # reopens the first
     ]
     correlator = Correlator(GAP)
     for f in facts:
@@ -147,4 +161,8 @@ def test_the_in_memory_correlator_and_the_sql_correlator_agree(engine):
     assert [(i.series.split(), i.severity, i.title, i.status) for i in stored] == [
         (i.series, i.severity, i.title, i.status) for i in correlator.incidents
     ]
-    assert [i.severity for i in stored] == ["critical", "info", "critical"]
+    assert [(i.severity, i.status) for i in stored] == [
+        ("critical", "open"),
+        ("info", "resolved"),
+        ("critical", "open"),
+    ]
