@@ -72,7 +72,8 @@ def new_secret() -> str:
 
 
 def unsubscribe_token(secret: str, customer_id: int, channel: str) -> str:
-    mac = hmac.new(secret.encode(), f"{customer_id}:{channel}".encode(), hashlib.sha256)
+    message = f"{customer_id}:{channel}".encode("utf-8", "replace")  # any query text
+    mac = hmac.new(secret.encode(), message, hashlib.sha256)
     return mac.hexdigest()[:32]
 
 
@@ -170,22 +171,24 @@ def recipient_groups(
 def facts_of(detail: IncidentDetail) -> IncidentFacts:
     """What playbooks match on: what the incident is about.
 
-    The dominant anomaly is the strongest (severity, then score, then the broadest series:
-    global before a source before a topic), as the incident's title is. The strongest
-    anomalies are all those at its severity: their series count for ``series`` rules. Terms
-    are the dominant anomaly's risen terms (a "charged twice" wave matches before anyone
-    quotes it); its example mentions only when no term rose (a drop, say): three quotes from
-    an outage may well say "refund", the words that rose say "down". A weaker anomaly that
-    merely joined (a minor ``topic:billing`` blip during an outage) counts for nothing, so it
-    cannot start its playbook.
+    The strongest anomalies are those at the incident's top anomaly severity: their series
+    count for ``series`` rules. The dominant one is, among them, on the broadest series
+    (global before a source, before a topic), then the highest score: a narrow slice rises
+    most against its own small baseline (an outage lifts ``topic:billing`` ×13 when customers
+    cry "payments failing"), while the broadest series' risen terms say what it is about.
+    Terms are the dominant anomaly's risen terms (a "charged twice" wave matches before
+    anyone quotes it); its example mentions only when no term rose (a drop, say): three
+    quotes from an outage may well say "refund", the words that rose say "down". A weaker
+    anomaly that merely joined (a minor ``topic:billing`` blip during an outage) counts for
+    nothing, so it cannot start its playbook.
     """
     incident = detail.incident
     ordered = sorted(
         detail.anomalies,
         key=lambda a: (
             -SEVERITY_RANK.get(a.severity, 0),
-            -a.score,
             series_breadth(a.series),
+            -a.score,
             a.anomaly_id,
         ),
     )

@@ -76,6 +76,21 @@ def _outage(engine: Engine) -> int:
     )
 
 
+def _billing_takes_over(engine: Engine) -> None:
+    """A stronger term burst on global, of billing words, joins the outage two minutes on."""
+    _anomaly(
+        engine,
+        "billing-later",
+        series="global",
+        severity="critical",
+        metric="term_burst",
+        score=12.0,
+        terms=["charged twice"],
+        texts=[BILLING_TEXT],
+        window=2,
+    )
+
+
 def _started(engine: Engine, incident: int, trigger: str) -> set[str]:
     return {r.playbook for r in runs_of(engine, incident_id=incident) if r.trigger == trigger}
 
@@ -155,6 +170,25 @@ def test_without_risen_terms_the_quotes_decide(engine):
     assert names == ["billing-error"]
 
 
+def test_a_narrow_slice_rising_most_does_not_lead_the_broad_crisis(engine):
+    """An outage lifts topic:billing most against its small baseline ("payments failing");
+    global, as strong in severity, says what the incident is about."""
+    setup = setup_for()
+    incident = _outage(engine)
+    _anomaly(
+        engine,
+        "billing-slice",
+        series="topic:billing",
+        severity="critical",
+        metric="volume",
+        score=15.0,
+        terms=["payments failing", "refund"],
+        texts=[BILLING_TEXT],
+    )
+    names = [p.name for p in matching_playbooks(engine, setup=setup, incident_id=incident)]
+    assert names == ["service-outage"]
+
+
 def test_a_billing_wave_starts_only_the_billing_playbook(engine):
     setup = setup_for()
     incident = _anomaly(
@@ -191,18 +225,8 @@ def test_an_incident_that_never_started_billing_gets_no_billing_all_clear(engine
     incident = _outage(engine)
     schedule(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
     assert _started(engine, incident, "opened") == {"service-outage"}
-    # Later a strong billing burst joins and now leads: billing would match if asked again.
-    _anomaly(
-        engine,
-        "billing-later",
-        series="topic:billing",
-        severity="critical",
-        metric="term_burst",
-        score=12.0,
-        terms=["charged twice"],
-        texts=[BILLING_TEXT],
-        window=2,
-    )
+    # Later a strong billing burst on global joins and now leads: billing would match now.
+    _billing_takes_over(engine)
     assert "billing-error" in {
         p.name for p in matching_playbooks(engine, setup=setup, incident_id=incident)
     }
@@ -223,16 +247,6 @@ def test_one_shot_drafting_sends_the_all_clear_only_of_started_playbooks(engine)
     incident = _outage(engine)
     opened = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
     assert {d.playbook for d in opened} == {"service-outage"}
-    _anomaly(
-        engine,
-        "billing-later",
-        series="topic:billing",
-        severity="critical",
-        metric="term_burst",
-        score=12.0,
-        terms=["charged twice"],
-        texts=[BILLING_TEXT],
-        window=2,
-    )
+    _billing_takes_over(engine)
     clear = make_drafts(engine, setup=setup, incident_id=incident, change="resolved", now=NOW)
     assert [(d.playbook, d.step_id) for d in clear] == [("service-outage", "status-resolved")]
