@@ -72,3 +72,24 @@ def test_conflicting_or_malformed_seed_options_are_one_readable_line(tmp_path: P
     bad = crisismon(tmp_path, "eval", "scenarios", "--seed-list", "1,two")
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "--seed-list" in bad.stderr
+
+
+def test_the_written_file_reads_back_to_exactly_the_mentions_the_benchmark_backtests(tmp_path):
+    # The backtest is deterministic, so equal mentions mean `crisismon backtest` of the file
+    # opens the same incidents as the benchmark did.
+    from datetime import UTC, datetime
+
+    from monitor.evaluation.scenario_run import parse_stream, throwaway_privacy
+    from streams.crisis_scenarios import generate_stream, write_stream
+    from streams.privacy import NO_KEY
+    from streams.replay import read_records, validate_one
+
+    stream = generate_stream(3, 4)
+    mentions_path, _truth = write_stream(stream, tmp_path)
+    now = datetime.now(UTC)
+    privacy = throwaway_privacy(NO_KEY)
+    from_file = [
+        validate_one(record, default_source=None, now=now, privacy=privacy)
+        for _line, record in read_records(mentions_path)
+    ]
+    assert from_file == parse_stream(stream, privacy)
