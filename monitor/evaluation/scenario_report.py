@@ -73,6 +73,11 @@ def _miss_line(seed: SeedScore, score: CrisisScore) -> str:
     where = f"{c.kind} on {c.slice}, onset {c.onset:%a %d %H:%M} UTC ({c.local_hour:02d}h local)"
     if not score.found:
         what = "not paged"
+        if (swallower := score.absorbed_by) is not None and swallower.paged_at is not None:
+            what += (
+                f"; ran into an incident paged {swallower.paged_at:%a %d %H:%M} "
+                f"({swallower.metric.replace('_', ' ')} on {_describe_series(swallower.series)})"
+            )
     else:
         what = (
             f"paged after {_delay(score.delay_minutes)} on {_describe_series(score.paged_series)}"
@@ -185,6 +190,7 @@ def render_json(
                         "delay_minutes": c.delay_minutes,
                         "incidents": c.incidents,
                         "paged_series": list(c.paged_series),
+                        "absorbed_by": _incident_json(c.absorbed_by) if c.absorbed_by else None,
                     }
                     for c in s.crises
                 ],

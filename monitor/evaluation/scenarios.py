@@ -53,6 +53,9 @@ class CrisisScore:
     delay_minutes: float | None  # onset to the first page (on the right series if any)
     incidents: int  # paged incidents overlapping the crisis
     paged_series: tuple[str, ...] = ()  # series of the incident the delay is measured on
+    # A paged incident that was already open before onset and ran into the crisis: it may have
+    # swallowed the crisis's anomalies, so nobody was paged anew.
+    absorbed_by: Incident | None = None
 
     @property
     def kind(self) -> str:
@@ -95,14 +98,16 @@ def score_crisis(crisis: Crisis, paged: Sequence[Incident]) -> CrisisScore:
     delay = None
     if measured is not None and measured.paged_at is not None:
         delay = (measured.paged_at - crisis.onset).total_seconds() / 60
-    overlapping = sum(1 for i in paged if _overlaps(i, crisis.onset, window_end))
+    overlapping = [i for i in paged if _overlaps(i, crisis.onset, window_end)]
+    earlier = [i for i in overlapping if i.paged_at is not None and i.paged_at < crisis.onset]
     return CrisisScore(
         crisis,
         found=bool(in_time),
         right_series=bool(right),
         delay_minutes=delay,
-        incidents=overlapping,
+        incidents=len(overlapping),
         paged_series=measured.series if measured else (),
+        absorbed_by=earlier[0] if earlier else None,
     )
 
 

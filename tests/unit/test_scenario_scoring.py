@@ -85,6 +85,16 @@ def test_a_page_more_than_30_minutes_after_the_end_is_late_not_found_and_not_a_f
     assert result.false_alarms == []
 
 
+def test_a_crisis_swallowed_by_an_incident_paged_before_its_onset_is_not_found():
+    result = score(incident(49, 49.2, 53, "source:social", "region:eu"))
+    payment = result.crises[0]
+    assert not payment.found and payment.incidents == 1
+    assert payment.absorbed_by is not None and payment.absorbed_by.paged_at == at(49.2)
+    assert result.false_alarms == []  # it overlaps a crisis
+    text = render_markdown([result], days=4, tuning_seeds=[])
+    assert "not paged; ran into an incident paged Wed 04 01:12 (volume on source:social" in text
+
+
 def test_an_incident_that_never_paged_finds_nothing_and_is_no_false_alarm():
     result = score(incident(50.1, None, 51, "region:eu", severity="info"))
     assert not result.crises[0].found and result.crises[0].incidents == 0
