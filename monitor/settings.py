@@ -8,6 +8,7 @@ thresholds, later sources and playbooks) comes from YAML under ``config/``. Secr
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -125,6 +126,14 @@ class Settings(BaseSettings):
         description="ISO country whose national phone formats are redacted (international "
         "+… numbers are redacted whatever it is)",
     )
+    max_future_skew_seconds: int = Field(
+        default=900,
+        ge=0,
+        le=7 * 86400,
+        description="how far into the future (by this server's clock) a mention's event_time "
+        "may be; later ones are refused with 400, or dead-lettered in a replay, so one sender's "
+        "clock cannot move event time ahead and stop windows from closing",
+    )
     raw_retention_days: int = Field(
         default=0,
         ge=0,
@@ -180,6 +189,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key that signs customer webhooks"
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="key of the HMAC that chains the audit log, so that writing the database "
+        "is not enough to rewrite it; rows written before it was set verify as unkeyed",
+    )
 
     @field_validator("broker")
     @classmethod
@@ -209,6 +223,7 @@ class Settings(BaseSettings):
         "api_tokens",
         "slack_signing_secret",
         "unsubscribe_secret",
+        "audit_key",
         mode="before",
     )
     @classmethod
@@ -290,6 +305,10 @@ class Settings(BaseSettings):
         """The redaction and pseudonymisation every parser applies."""
         key = self.pseudonym_key.get_secret_value() if self.pseudonym_key else None
         return Privacy.from_key(key, phone_region=self.phone_region)
+
+    def latest_event_time(self, now: datetime) -> datetime:
+        """The latest event time accepted at ``now``: the allowed clock skew ahead of it."""
+        return now + timedelta(seconds=self.max_future_skew_seconds)
 
     @property
     def slack_configured(self) -> bool:

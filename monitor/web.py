@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from monitor.kafka_probe import BrokerUnreachable, probe_async
 from monitor.settings import get_settings
 from monitor.storage.db import DatabaseError, check_connection, insert_for, session_scope
 from monitor.storage.models import InboxEntry
+from streams.cleaning import BadJson, parse_json
 from streams.mentions import InvalidMention, MentionIn, bundles, parse_mention
 from streams.records import DeadLetterRecord
 from streams.topics import dead_letter, mentions_raw
@@ -69,8 +69,8 @@ class MentionsIntake(View):
     async def post(self, request: Request) -> Response:
         received = datetime.now(UTC)
         try:
-            body = json.loads(await request.read())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            body = parse_json(await request.read())
+        except BadJson as exc:
             return self._bad(f"body is not valid JSON: {exc}")
         items = body if isinstance(body, list) else [body]
         if not items:
@@ -80,9 +80,12 @@ class MentionsIntake(View):
         mentions: list[MentionIn] = []
         errors: list[dict[str, Any]] = []
         privacy = resources.privacy()
+        not_after = get_settings().latest_event_time(received)
         for index, item in enumerate(items):
             try:
-                mentions.append(parse_mention(item, now=received, privacy=privacy))
+                mentions.append(
+                    parse_mention(item, now=received, privacy=privacy, not_after=not_after)
+                )
             except InvalidMention as exc:
                 errors.append({"index": index, "error": str(exc)})
         if errors:

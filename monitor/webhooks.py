@@ -16,6 +16,7 @@ from faust.web import Request, Response, View
 
 from monitor import resources
 from monitor.app import app
+from monitor.settings import get_settings
 from monitor.web import dead_letter_acknowledged, publish_acknowledged
 from streams.sources.webhook import TokenBucket, handle, too_large
 
@@ -43,6 +44,7 @@ class WebhookIntake(View):
             body=body,
             received=received,
             privacy=resources.privacy(),
+            not_after=get_settings().latest_event_time(received),
         )
         if decision.dead_letter is not None:
             failure = await dead_letter_acknowledged(

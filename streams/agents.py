@@ -16,6 +16,7 @@ from monitor.storage.db import session_scope
 from monitor.storage.models import DeadLetter, InboxEntry
 from streams.dead_letters import dead_letter_row, expire_raw_payloads
 from streams.ingest import ingest_raw_batch
+from streams.poison import reason_of, refused
 from streams.records import (
     DeadLetterRecord,
     SeriesTicks,
@@ -39,6 +40,7 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
     fan_out = resources.fan_out()
     pool = resources.scoring_pool()
     lateness = timedelta(seconds=config.allowed_lateness_seconds)
+    settings = get_settings()
     async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
         now = datetime.now(UTC)
         records = [(event.message.partition, event.value) for event in events]
@@ -53,6 +55,7 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
             privacy=resources.privacy(),
             fan_out=fan_out,
             pool=pool,
+            not_after=settings.latest_event_time(now),
         )
         for rejected in outcome.rejected:
             await dead_letter.send(
@@ -108,6 +111,33 @@ async def store_dead_letters(stream):  # type: ignore[no-untyped-def]
 
 
 def _store_dead_letter(row: DeadLetter) -> None:
+    """Store one dead letter; one the database refuses all the same is kept with its payload
+    as escaped ASCII, and if even that is refused it is logged, so the partition goes on."""
+    try:
+        _insert(row)
+        return
+    except Exception as exc:
+        if not refused(exc):
+            raise
+        first = reason_of(exc)
+    fallback = DeadLetter(
+        topic=ascii(row.topic)[:200],
+        reason=f"{ascii(row.reason)[:1500]} (stored escaped: the database refused it: {first})",
+        payload=ascii(row.payload),
+        source=ascii(row.source)[:100] if row.source is not None else None,
+        received_at=row.received_at,
+        payload_redacted=row.payload_redacted,
+        raw_expires_at=row.raw_expires_at,
+    )
+    try:
+        _insert(fallback)
+    except Exception as exc:
+        if not refused(exc):
+            raise
+        log.error("dead letter dropped, the database refused it: %s", reason_of(exc))
+
+
+def _insert(row: DeadLetter) -> None:
     with session_scope(resources.engine()) as session:
         session.add(row)
 

@@ -7,7 +7,8 @@ become a series (`detectors.dimensions`) and is stored with the mention:
 - at most `MAX_ATTRIBUTES` keys; a key is lower-cased, runs of other characters become ``_``
   ("App Version" is ``app_version``), and must then be 1-40 of ``a-z``, ``0-9``, ``_``;
 - a value is a string, number or boolean; it is normalised like a text (control characters,
-  NUL included, removed; NFC; whitespace collapsed), PII-redacted, and cut to `MAX_VALUE_CHARS`;
+  NUL included, removed; lone surrogates replaced; NFC; whitespace collapsed), PII-redacted,
+  and cut to `MAX_VALUE_CHARS`;
 - an unknown top-level object or array is rejected with the reason, rather than kept as a
   truncated blob: put scalars in ``attributes``, or map nested fields with ``--mapping``.
 
@@ -23,6 +24,7 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from streams.cleaning import valid_unicode
 from streams.privacy import Redactor, redact_emails
 
 MAX_ATTRIBUTES = 20
@@ -129,7 +131,7 @@ def attribute_value(
         raise InvalidAttributes(
             f"{where} must be a string, number or boolean, got {type(raw).__name__}"
         )
-    text = _CONTROL_RE.sub("", _SPACE_RE.sub(" ", text))
+    text = _CONTROL_RE.sub("", _SPACE_RE.sub(" ", valid_unicode(text)))
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
         return None

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from monitor.storage.db import session_scope
 from monitor.storage.models import DeadLetter
+from streams.cleaning import storable
 from streams.privacy import Redactor, redact_text
 
 MAX_REASON = 2000
@@ -38,11 +39,14 @@ def dead_letter_row(
 ) -> DeadLetter:
     """The row to store for one rejected payload, raw or redacted as the retention says."""
     keep_raw = retention_days > 0
+    # storable(): PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded; a
+    # dead letter is often the very payload that carried them.
+    payload = storable(payload)
     return DeadLetter(
-        topic=topic,
-        reason=reason[:MAX_REASON],
+        topic=storable(topic)[:200],
+        reason=storable(reason)[:MAX_REASON],
         payload=payload if keep_raw else _redact(payload, redactor),
-        source=source,
+        source=storable(source)[:100] if source is not None else None,
         received_at=received_at,
         payload_redacted=not keep_raw,
         raw_expires_at=received_at + timedelta(days=retention_days) if keep_raw else None,

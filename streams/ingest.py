@@ -21,6 +21,7 @@ from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWi
 from streams.fingerprints import Fingerprint
 from streams.mentions import InvalidMention, MentionIn, decode_record
 from streams.near_duplicates import candidate_of, collapse
+from streams.poison import store_surviving
 from streams.privacy import NO_KEY, Privacy
 from streams.scoring import BatchScorer, InProcessScorer
 from streams.windows import Counted, aggregate
@@ -273,17 +274,20 @@ def ingest_raw_batch(
     privacy: Privacy = NO_KEY,
     fan_out: FanOut = NO_FAN_OUT,
     pool: BatchScorer | None = None,
+    not_after: datetime | None = None,
 ) -> IngestOutcome:
     """Everything the ingest agent does between the broker and the ticks, in plain Python.
 
     ``records`` are (source partition, raw value) pairs; a value may be one mention or a
-    bundle of them (`streams.mentions.bundles`).
+    bundle of them (`streams.mentions.bundles`). A mention dated after ``not_after``, or one
+    the database refuses (`streams.poison`), is rejected with the reason, and the rest of the
+    batch is stored.
     """
     valid: list[MentionIn] = []
     rejected: list[Rejected] = []
     progress: dict[int, datetime] = {}
     for partition, raw in records:
-        for element, mention in decode_record(raw, privacy):
+        for element, mention in decode_record(raw, privacy, not_after=not_after):
             if isinstance(mention, InvalidMention):
                 text = element
                 if text is None:
@@ -297,20 +301,61 @@ def ingest_raw_batch(
     # so progress shows and SQLite's writer is free between them. Each part is idempotent on
     # its own; the partitions' progress is recorded with the last part only, once all are in.
     parts: list[StoredBatch] = []
+    poisoned: list[tuple[ScoredMention, str]] = []
     for offset in range(0, max(len(valid), 1), MENTIONS_PER_TRANSACTION):
         last = offset + MENTIONS_PER_TRANSACTION >= len(valid)
-        part = valid[offset : offset + MENTIONS_PER_TRANSACTION]
-        parts.append(
-            store_batch(
+        scored = score_batch(
+            valid[offset : offset + MENTIONS_PER_TRANSACTION],
+            scorer,
+            fan_out=fan_out,
+            now=now,
+            pool=pool,
+        )
+
+        def store(
+            items: Sequence[ScoredMention], whole: int = len(scored), last: bool = last
+        ) -> StoredBatch:
+            # Progress goes with the whole last part; when that part had to be split, it is
+            # recorded by _settle below instead.
+            return store_batch(
                 engine,
-                score_batch(part, scorer, fan_out=fan_out, now=now, pool=pool),
+                items,
                 window_seconds=window_seconds,
                 now=now,
-                progress=progress if last else None,
+                progress=progress if last and len(items) == whole else None,
                 topic=topic,
             )
+
+        stored, refused = store_surviving(scored, store)
+        parts.extend(stored)
+        poisoned.extend(refused)
+    if poisoned:
+        parts.append(_settle(engine, [item for item, _ in poisoned], progress, now, topic))
+        rejected.extend(
+            Rejected(item.mention.to_bytes().decode(), f"the database refused it: {why}")
+            for item, why in poisoned
         )
     return IngestOutcome(_joined(parts), tuple(rejected))
+
+
+def _settle(
+    engine: Engine,
+    refused: Sequence[ScoredMention],
+    progress: dict[int, datetime],
+    now: datetime,
+    topic: str,
+) -> StoredBatch:
+    """After refused mentions: record the batch's progress, and take them out of the inbox,
+    so they are not republished forever (they are in the dead letters)."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(InboxEntry)
+            .where(InboxEntry.mention_id.in_([i.mention.mention_id for i in refused]))  # type: ignore[attr-defined]
+            .where(InboxEntry.done_at.is_(None))  # type: ignore[union-attr]
+            .values(done_at=now)
+        )
+        watermark = _record_progress(session, topic, progress, now)
+    return StoredBatch(frozenset(), (), 0, watermark)
 
 
 def _joined(parts: Sequence[StoredBatch]) -> StoredBatch:

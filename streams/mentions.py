@@ -22,11 +22,12 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 from streams.attributes import ATTRIBUTES, Attributes, InvalidAttributes, parse_attributes
+from streams.cleaning import BadJson, clean_field, parse_json, strip_controls, valid_unicode
 from streams.privacy import (
     CUSTOMER_ID,
     NO_KEY,
@@ -37,8 +38,13 @@ from streams.privacy import (
 )
 
 MAX_TEXT_CHARS = 5000
+MAX_EXTERNAL_ID_CHARS = 300
+# Event times before this are a sender's bug (an unset clock, a zero timestamp), and near
+# year 1 or 9999 a time zone alone overflows datetime; the upper bound is the caller's
+# `not_after` (now plus CRISISMON_MAX_FUTURE_SKEW_SECONDS).
+EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=15)
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_RE = re.compile(r"\s+")
 _OPTIONAL_STRINGS = {"url": 2000, "lang": 16, "priority": 20, "product": 200, "network": 50}
 _IDENTITIES = ("author", CUSTOMER_ID)
@@ -150,9 +156,10 @@ def normalise_text(
     >>> normalise_text("abcdef", max_chars=4)
     ('abc…', True)
     """
+    text = valid_unicode(text)
     if "<" in text or "&" in text:
         text = html_to_text(text)
-    text = unicodedata.normalize("NFC", _CONTROL_RE.sub("", text))
+    text = unicodedata.normalize("NFC", strip_controls(text))
     text = redactor.redact(_SPACE_RE.sub(" ", text).strip())
     if len(text) > max_chars:
         return text[: max_chars - 1] + "…", True
@@ -196,28 +203,58 @@ def html_to_text(text: str) -> str:
     return "".join(parser.parts)
 
 
-def parse_event_time(value: Any) -> datetime:
-    """ISO 8601 (a missing zone means UTC) or Unix seconds, to an aware UTC datetime."""
-    if isinstance(value, bool):
+def parse_event_time(value: Any, *, not_after: datetime | None = None) -> datetime:
+    """ISO 8601 (a missing zone means UTC) or Unix seconds, to an aware UTC datetime, from
+    1970 on and, when ``not_after`` is given, not after it.
+
+    >>> parse_event_time("9999-12-31T23:59:59-01:00")
+    Traceback (most recent call last):
+    ...
+    streams.mentions.InvalidMention: event_time '9999-12-31T23:59:59-01:00' is out of range
+    >>> parse_event_time("2030-01-01T00:00:00Z", not_after=datetime(2026, 1, 1, tzinfo=UTC))
+    Traceback (most recent call last):
+    ...
+    streams.mentions.InvalidMention: event_time 2030-01-01T00:00:00+00:00 is more than the \
+allowed clock skew in the future (latest accepted 2026-01-01T00:00:00+00:00)
+    """
+    shown = repr(valid_unicode(value[:60])) if isinstance(value, str) else repr(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidMention("event_time must be an ISO 8601 string or Unix seconds")
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(float(value), tz=UTC)
-        except (OverflowError, OSError, ValueError) as exc:
-            raise InvalidMention(f"event_time {value!r} is out of range") from exc
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, str):
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InvalidMention(f"event_time {value!r} is not ISO 8601") from exc
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    raise InvalidMention("event_time must be an ISO 8601 string or Unix seconds")
+            parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+            parsed = parsed.astimezone(UTC)
+        else:
+            parsed = datetime.fromtimestamp(float(value), tz=UTC)
+    except (OverflowError, OSError) as exc:
+        raise InvalidMention(f"event_time {shown} is out of range") from exc
+    except ValueError as exc:  # also a float too large for fromtimestamp
+        kind = "is not ISO 8601" if isinstance(value, str) else "is out of range"
+        raise InvalidMention(f"event_time {shown} {kind}") from exc
+    if parsed < EARLIEST_EVENT_TIME:
+        raise InvalidMention(f"event_time {shown} is before 1970")
+    if not_after is not None and parsed > not_after:
+        raise InvalidMention(
+            f"event_time {parsed.isoformat()} is more than the allowed clock skew in the future "
+            f"(latest accepted {not_after.isoformat()})"
+        )
+    return parsed
 
 
 def parse_mention(
-    data: Any, *, now: datetime | None = None, privacy: Privacy = NO_KEY
+    data: Any,
+    *,
+    now: datetime | None = None,
+    privacy: Privacy = NO_KEY,
+    not_after: datetime | None = None,
 ) -> MentionIn:
-    """Validate and normalise one payload. ``now`` fills a missing event time.
+    """Validate and normalise one payload. ``now`` fills a missing event time; an event time
+    after ``not_after`` (now plus the allowed clock skew) is refused, so no sender can move
+    event time ahead of the clock.
+
+    Every string field goes through `streams.cleaning.clean_field` (no control characters,
+    valid Unicode, capped), so what is published is storable on every database.
 
     ``privacy`` redacts the text and pseudonymises ``author`` and ``customer_id``; a payload
     that carries either of them while no pseudonym key is configured is rejected, so an
@@ -245,15 +282,15 @@ def parse_mention(
             raise InvalidMention("missing field: event_time")
         event_time = now
     else:
-        event_time = parse_event_time(data["event_time"])
+        event_time = parse_event_time(data["event_time"], not_after=not_after)
 
     external = data.get("external_id")
     if external is None or external == "":
         external_id = content_external_id(source, text, event_time)
     elif isinstance(external, str | int) and not isinstance(external, bool):
-        external_id = str(external).strip()
-        if not external_id or len(external_id) > 300:
-            raise InvalidMention("external_id must be 1-300 characters")
+        external_id = clean_field(external if isinstance(external, str) else str(external), 301)
+        if not external_id or len(external_id) > MAX_EXTERNAL_ID_CHARS:
+            raise InvalidMention(f"external_id must be 1-{MAX_EXTERNAL_ID_CHARS} characters")
     else:
         raise InvalidMention("external_id must be a string or an integer")
 
@@ -262,10 +299,9 @@ def parse_mention(
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise InvalidMention(f"{key} must be a string")
-        value = value.strip()[:limit] if value else None
-        optional[key] = value or None
-    if optional["url"]:
-        optional["url"] = redact_emails(optional["url"])
+        optional[key] = clean_field(value, limit) or None if value else None
+    if optional["url"]:  # capped again: "[EMAIL]" can be longer than the address it hides
+        optional["url"] = redact_emails(optional["url"])[: _OPTIONAL_STRINGS["url"]]
     try:
         attributes = parse_attributes(data, known=KNOWN_FIELDS, redactor=privacy.redactor)
     except InvalidAttributes as exc:
@@ -297,11 +333,11 @@ def _identity(data: Mapping[str, Any], key: str, privacy: Privacy) -> str | None
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidMention(f"{key} must be a string")
-    value = str(value).strip()
+    value = clean_field(str(value), 300)
     if not value:
         return None
     try:
-        return privacy.pseudonymiser.pseudonym(key, value[:300])
+        return privacy.pseudonymiser.pseudonym(key, value)
     except PseudonymKeyMissing as exc:
         raise InvalidMention(str(exc)) from exc
 
@@ -322,7 +358,7 @@ def parse_tags(value: Any) -> tuple[str, ...]:
         raise InvalidMention("tags must be a list of strings or one string")
     tags: list[str] = []
     for item in items:
-        tag = item.strip().lower()[:50]
+        tag = clean_field(item, 50).lower()
         if tag and tag not in tags:
             tags.append(tag)
     return tuple(tags[:MAX_TAGS])
@@ -361,7 +397,7 @@ def bundles(mentions: Sequence[MentionIn], size: int = BUNDLE_SIZE) -> list[tupl
 
 
 def decode_record(
-    raw: bytes | str | None, privacy: Privacy = NO_KEY
+    raw: bytes | str | None, privacy: Privacy = NO_KEY, *, not_after: datetime | None = None
 ) -> list[tuple[str | None, MentionIn | InvalidMention]]:
     """One ``mentions.raw`` record as its mentions: a JSON object is one, an array a bundle.
 
@@ -372,20 +408,21 @@ def decode_record(
     if raw is None:
         return [(None, InvalidMention("empty message"))]
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        reason = "too deeply nested" if isinstance(exc, RecursionError) else str(exc)
-        return [(None, InvalidMention(f"not valid UTF-8 JSON: {reason}"))]
+        data = parse_json(raw)
+    except BadJson as exc:
+        return [(None, InvalidMention(f"not valid UTF-8 JSON: {exc}"))]
     if not isinstance(data, list):
-        return [(None, _parsed(data, privacy))]
+        return [(None, _parsed(data, privacy, not_after))]
     if not data:
         return [(None, InvalidMention("an empty bundle of mentions"))]
-    return [(json.dumps(item, ensure_ascii=False), _parsed(item, privacy)) for item in data]
+    return [
+        (json.dumps(item, ensure_ascii=False), _parsed(item, privacy, not_after)) for item in data
+    ]
 
 
-def _parsed(data: Any, privacy: Privacy) -> MentionIn | InvalidMention:
+def _parsed(data: Any, privacy: Privacy, not_after: datetime | None) -> MentionIn | InvalidMention:
     try:
-        return parse_mention(data, privacy=privacy)
+        return parse_mention(data, privacy=privacy, not_after=not_after)
     except InvalidMention as exc:
         return exc
 
@@ -395,7 +432,7 @@ def decode_mention(raw: bytes | str | None, privacy: Privacy = NO_KEY) -> Mentio
     if raw is None:
         raise InvalidMention("empty message")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = parse_json(raw)
+    except BadJson as exc:
         raise InvalidMention(f"not valid UTF-8 JSON: {exc}") from exc
     return parse_mention(data, privacy=privacy)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from monitor import resources
 from monitor.app import app
+from monitor.settings import get_settings
 from streams.mentions import MentionIn, bundles
 from streams.records import DeadLetterRecord
 from streams.sources.polling import PolledSource, due, poll_once
@@ -40,6 +41,7 @@ async def publish(mentions: Sequence[MentionIn], letters: Sequence[tuple[str, st
 
 
 async def _poll(source: PolledSource) -> None:
+    now = datetime.now(UTC)
     try:
         outcome = await poll_once(
             source,
@@ -47,8 +49,9 @@ async def _poll(source: PolledSource) -> None:
             engine=resources.engine(),
             publish=publish,
             privacy=resources.privacy(),
-            now=datetime.now(UTC),
+            now=now,
             rng=_rng,
+            not_after=get_settings().latest_event_time(now),
         )
         if outcome.error:
             log.warning("source %s: %s", source.name, outcome.error)

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from monitor.kafka_probe import parse_bootstrap
-from streams.mentions import BUNDLE_SIZE, InvalidMention, MentionIn, bundles, parse_mention
+from streams.mentions import (
+    BUNDLE_SIZE,
+    DEFAULT_MAX_FUTURE_SKEW,
+    InvalidMention,
+    MentionIn,
+    bundles,
+    parse_mention,
+)
 from streams.privacy import NO_KEY, Privacy
 from streams.records import DeadLetterRecord
 
@@ -85,9 +92,15 @@ class Unusable:
 
 
 def validate_one(
-    record: Any, *, default_source: str | None, now: datetime, privacy: Privacy = NO_KEY
+    record: Any,
+    *,
+    default_source: str | None,
+    now: datetime,
+    privacy: Privacy = NO_KEY,
+    not_after: datetime | None = None,
 ) -> MentionIn | str:
-    """One record as a mention, or the reason it cannot be one."""
+    """One record as a mention, or the reason it cannot be one (``not_after``: see
+    `streams.mentions.parse_mention`)."""
     if isinstance(record, str):
         return record
     if isinstance(record, Unusable):
@@ -95,7 +108,7 @@ def validate_one(
     if default_source and isinstance(record, dict) and not record.get("source"):
         record = {**record, "source": default_source}
     try:
-        return parse_mention(record, now=now, privacy=privacy)
+        return parse_mention(record, now=now, privacy=privacy, not_after=not_after)
     except InvalidMention as exc:
         return str(exc)
 
@@ -174,8 +187,11 @@ async def replay(
     privacy: Privacy = NO_KEY,
     reader: Reader = read_records,
     allow_now: bool = True,
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
 ) -> ReplayReport:
     """Publish the file. ``speed`` None = as fast as possible; 1 = real time; 60 = an hour a minute.
+
+    A record dated more than ``max_future_skew`` after now is dead-lettered with the reason.
 
     ``reader`` turns the file into (line, record) pairs: `read_records` for the mention format,
     or a column mapping or store importer. ``allow_now`` False refuses (before publishing
@@ -188,7 +204,13 @@ async def replay(
         (
             number,
             record,
-            validate_one(record, default_source=default_source, now=now, privacy=privacy),
+            validate_one(
+                record,
+                default_source=default_source,
+                now=now,
+                privacy=privacy,
+                not_after=now + max_future_skew,
+            ),
         )
         for number, record in reader(path)
     ]

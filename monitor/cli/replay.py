@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -88,6 +89,7 @@ def replay_command(
                 privacy=current.privacy,
                 reader=reader,
                 allow_now=allow_now,
+                max_future_skew=timedelta(seconds=current.max_future_skew_seconds),
                 on_progress=lambda n: progress.update(task, advance=n),
             )
         )

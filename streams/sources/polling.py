@@ -205,8 +205,11 @@ async def poll_once(
     privacy: Privacy,
     now: datetime,
     rng: random.Random,
+    not_after: datetime | None = None,
 ) -> PollOutcome:
-    """One poll of one source, from fetch to recorded health. Never raises for a bad feed."""
+    """One poll of one source, from fetch to recorded health. Never raises for a bad feed.
+
+    An item dated after ``not_after`` (now plus the allowed clock skew) is dead-lettered."""
     outcome = PollOutcome()
     state = await asyncio.to_thread(load_state, engine, source.name)
     try:
@@ -229,7 +232,7 @@ async def poll_once(
         try:
             if isinstance(item, Unusable):
                 raise InvalidMention(item.reason)
-            mentions.append(parse_mention(item, now=now, privacy=privacy))
+            mentions.append(parse_mention(item, now=now, privacy=privacy, not_after=not_after))
         except InvalidMention as exc:
             original = item.original if isinstance(item, Unusable) else item
             payload = json.dumps(original, ensure_ascii=False, default=str)

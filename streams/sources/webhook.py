@@ -77,7 +77,9 @@ def handle(
     body: bytes,
     received: datetime,
     privacy: Privacy,
+    not_after: datetime | None = None,
 ) -> Decision:
+    """The answer to one request; a mention dated after ``not_after`` is a 400."""
     if len(body) > source.max_body_bytes:
         return too_large(source)
     if not bucket.take():
@@ -93,7 +95,9 @@ def handle(
         return Decision(401, {"error": str(exc)})
     try:
         raws = source.parse(body, received=received)
-        mentions = tuple(parse_mention(raw, now=received, privacy=privacy) for raw in raws)
+        mentions = tuple(
+            parse_mention(raw, now=received, privacy=privacy, not_after=not_after) for raw in raws
+        )
     except Ignored as exc:
         return Decision(200, {"accepted": 0, "ignored": str(exc)})
     except (InvalidPayload, InvalidMention) as exc:
