@@ -82,6 +82,10 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    def exit_code(self) -> int | None:
+        """The broker's exit code if it was started and has exited since, else None."""
+        return self._proc.poll() if self._proc else None
+
     def rss_bytes(self) -> int | None:
         """The broker's resident memory; None when it is not running or not on Linux."""
         return process_rss_bytes(self._proc.pid) if self._proc else None

@@ -33,6 +33,15 @@ from monitor.runtime import RuntimeInfo, clear_runtime, write_runtime
 from monitor.settings import Settings
 
 WORKER_STOP_GRACE = 20.0
+# A worker whose broker died has nothing left to finish: it gets less time to stop.
+ORPHAN_WORKER_GRACE = 5.0
+# How often `wait` looks at its children: a dead broker is noticed within this.
+SUPERVISE_SECONDS = 1.0
+# More broker deaths than this within BROKER_DEATH_WINDOW: stop rather than loop.
+MAX_BROKER_RESTARTS = 3
+BROKER_DEATH_WINDOW = 600.0
+# `crisismon run` exits with this when its broker died and could not be brought back.
+EXIT_BROKER_LOST = 3
 # How often `wait` looks at the embedded broker's memory and age.
 RECYCLE_CHECK_SECONDS = 15.0
 
@@ -67,6 +76,11 @@ class Service:
         self.recycles = 0
         self._recycle_not_before = 0.0  # monotonic; after a failed or deferred attempt
         self._deferred = False  # a recycle is waiting for the worker to catch up
+        # When the running broker started empty (not a recycle, which carries records over):
+        # the next worker republishes inbox entries from before then (`streams.inbox`).
+        self._lost_before: float | None = None
+        self._broker_deaths: list[float] = []  # monotonic
+        self.broker_restarts = 0
 
     @property
     def web_url(self) -> str:
@@ -79,6 +93,7 @@ class Service:
             started = time.monotonic()
             self.broker = EmbeddedBroker(log_path=self._broker_log)
             self.broker_url = self.broker.start()
+            self._lost_before = time.time()
             on_step(
                 f"broker (Tansu, in memory) ready at {self.broker_url} "
                 f"in {time.monotonic() - started:.2f}s"
@@ -114,6 +129,9 @@ class Service:
                 **self.extra_env,
             }
         )
+        env.pop("CRISISMON_INBOX_LOST_BEFORE", None)
+        if self._lost_before is not None:
+            env["CRISISMON_INBOX_LOST_BEFORE"] = f"{self._lost_before:.6f}"
         if self.settings.pseudonym_key is not None:
             env["CRISISMON_PSEUDONYM_KEY"] = self.settings.pseudonym_key.get_secret_value()
         if self.worker_log is not None:
@@ -149,13 +167,79 @@ class Service:
         raise ServiceError(f"worker not ready within {self.ready_timeout:.0f}s: {last}")
 
     def wait(self, on_step: Callable[[str], None] = lambda _msg: None) -> int:
-        """Block until the worker exits, recycling the embedded broker when due; the exit code."""
+        """Block until the worker exits, or the broker dies and cannot be restarted; the exit
+        code. Restarts a broker that died and recycles one that is due."""
+        next_recycle_check = time.monotonic() + self.recycle_check_seconds
         while True:
             assert self.worker is not None
             try:
-                return self.worker.wait(timeout=self.recycle_check_seconds)
+                code = self.worker.wait(timeout=SUPERVISE_SECONDS)
             except subprocess.TimeoutExpired:
+                code = None
+            # The broker first: a worker that exits because its broker vanished is a broker
+            # problem, and the fix is a new broker.
+            broker_code = self.broker.exit_code() if self.broker is not None else None
+            if broker_code is not None:
+                if not self.restart_broker(broker_code, on_step):
+                    return EXIT_BROKER_LOST
+                continue
+            if code is not None:
+                return code
+            if time.monotonic() >= next_recycle_check:
+                next_recycle_check = time.monotonic() + self.recycle_check_seconds
                 self.maybe_recycle_broker(on_step)
+
+    def restart_broker(self, code: int, on_step: Callable[[str], None]) -> bool:
+        """The embedded broker exited with ``code``: start a new one and a worker on it.
+
+        Whatever the dead broker held is gone; the new worker republishes it from the SQL
+        inbox. False, after one line saying why, when the broker cannot be brought back (it
+        will not start, or it keeps dying); the caller then stops everything.
+        """
+        assert self.broker is not None
+        now = time.monotonic()
+        self._broker_deaths = [t for t in self._broker_deaths if now - t < BROKER_DEATH_WINDOW]
+        self._broker_deaths.append(now)
+        # Said before the worker is stopped, which can take seconds: this is the notice.
+        give_up = len(self._broker_deaths) > MAX_BROKER_RESTARTS
+        if give_up:
+            on_step(
+                f"the broker (Tansu) exited with code {code}, its {len(self._broker_deaths)}th "
+                f"death in {BROKER_DEATH_WINDOW / 60:.0f} minutes; stopping. "
+                f"See {self._broker_log}"
+            )
+        else:
+            on_step(
+                f"the broker (Tansu) exited with code {code}; starting a new one "
+                "(accepted mentions are republished from the SQL inbox)"
+            )
+        if self.worker is not None:
+            stop_process(self.worker, grace=ORPHAN_WORKER_GRACE)
+            self.worker = None
+        self.broker.stop()
+        if give_up:
+            return False
+        started = time.monotonic()
+        self.broker = EmbeddedBroker(log_path=self._broker_log)
+        try:
+            self.broker_url = self.broker.start()
+        except BrokerError as exc:
+            on_step(f"the broker could not be restarted: {exc}; stopping")
+            return False
+        self._lost_before = time.time()
+        self.broker_restarts += 1
+        self._deferred = False
+        self._spawn_worker()
+        try:
+            self._wait_ready()
+        except ServiceError as exc:
+            on_step(f"the worker did not come back on the new broker: {exc}; stopping")
+            return False
+        write_runtime(
+            self.settings.runtime_file, RuntimeInfo(self.broker_url, self.web_url, os.getpid())
+        )
+        on_step(f"broker and worker ready again after {time.monotonic() - started:.1f}s")
+        return True
 
     def maybe_recycle_broker(self, on_step: Callable[[str], None]) -> bool:
         """Recycle the embedded broker if it is due and the worker is nearly caught up."""
@@ -202,6 +286,7 @@ class Service:
         else:
             self.broker = outcome.broker
             self.broker_url = outcome.broker.url
+            self._lost_before = None  # the new broker carries the unprocessed records
             self.recycles += 1
             self._deferred = False
         self._spawn_worker()
@@ -242,9 +327,15 @@ def _readiness_reason(exc: urllib.error.HTTPError) -> str:
 
 
 def _check_port_free(port: int) -> None:
+    """Refuse early when another server listens on ``port``.
+
+    With SO_REUSEADDR, as the web server itself binds: connections of a service that just
+    crashed linger in TIME_WAIT for about a minute, and they must not block a restart.
+    """
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         default=None,
         description="set by `crisismon run` for its worker: where the embedded broker listens",
     )
+    inbox_lost_before: float | None = Field(
+        default=None,
+        description="set by `crisismon run` for its worker: the time (Unix seconds) its fresh "
+        "in-memory broker started; inbox entries received earlier and not yet ingested were lost "
+        "with the old broker and are republished at once",
+    )
     log_level: str = "info"
     sentiment_model: Path | None = Field(
         default=None,

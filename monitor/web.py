@@ -118,7 +118,7 @@ async def publish_acknowledged(mentions: Sequence[MentionIn], received: datetime
         acks = [await mentions_raw.send(key=key, value=value) for key, value in bundles(mentions)]
         await asyncio.wait_for(asyncio.gather(*acks), BROKER_ACK_TIMEOUT)
     except (TimeoutError, OSError, KafkaError) as exc:
-        return f"broker did not acknowledge: {exc or 'timeout'}; retry the request"
+        return f"broker did not acknowledge: {_why(exc)}; retry the request"
     return None
 
 
@@ -139,7 +139,7 @@ async def dead_letter_acknowledged(
         )
         await asyncio.wait_for(ack, BROKER_ACK_TIMEOUT)
     except (TimeoutError, OSError, KafkaError) as exc:
-        return f"broker did not acknowledge: {exc or 'timeout'}; retry the request"
+        return f"broker did not acknowledge: {_why(exc)}; retry the request"
     return None
 
 
@@ -155,3 +155,10 @@ def _write_inbox(mentions: list[MentionIn], received: datetime) -> None:
             .values(rows)
             .on_conflict_do_nothing(index_elements=["mention_id"])
         )
+
+
+def _why(exc: BaseException) -> str:
+    """A readable reason: ``str(TimeoutError())`` is empty, which made the 503 say nothing."""
+    if isinstance(exc, TimeoutError):
+        return f"no acknowledgement within {BROKER_ACK_TIMEOUT:.0f}s"
+    return str(exc) or type(exc).__name__

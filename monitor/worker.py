@@ -5,11 +5,15 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
+from monitor.log_limits import limit_repeats
 from monitor.settings import Settings
 from monitor.storage.db import check_connection, make_engine
 from monitor.storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from faust.worker import Worker
 
 
 class WorkerError(RuntimeError):
@@ -56,8 +60,6 @@ def run_worker(settings: Settings) -> NoReturn:
         )
     prepare_database(settings)
     register_everything()
-    from faust.worker import Worker
-
     from monitor.app import app
     from monitor.resources import (
         detect_stage,
@@ -76,7 +78,20 @@ def run_worker(settings: Settings) -> NoReturn:
     detect_stage()  # the detect process starts (and imports) before the worker says it is ready
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     _tune_garbage_collector()
-    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    _worker_class()(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+def _worker_class() -> type[Worker]:
+    from faust.worker import Worker
+
+    class _LimitedWorker(Worker):
+        """Faust's worker, with repeated warnings and errors logged once per interval."""
+
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            limit_repeats(logger)
+
+    return _LimitedWorker
 
 
 def _tune_garbage_collector() -> None:

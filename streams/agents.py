@@ -7,13 +7,12 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, col, select
-
 from monitor import resources
 from monitor.app import app
 from monitor.settings import get_settings
 from monitor.storage.db import session_scope
-from monitor.storage.models import DeadLetter, InboxEntry
+from monitor.storage.models import DeadLetter
+from streams import inbox
 from streams.dead_letters import dead_letter_row, expire_raw_payloads
 from streams.ingest import ingest_raw_batch
 from streams.poison import reason_of, refused
@@ -30,7 +29,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 BATCH_WITHIN = 0.2
-INBOX_REPUBLISH_AFTER = timedelta(seconds=30)
 
 
 @app.agent(mentions_raw)
@@ -155,25 +153,65 @@ async def expire_dead_letter_payloads() -> None:
         log.info("redacted %d dead-letter payloads past their retention", count)
 
 
-@app.timer(interval=15.0, on_leader=True)
+# How long a mention may stay not done after ingest had read everything on the broker.
+INBOX_GRACE = timedelta(seconds=30)
+INBOX_CHECK_SECONDS = 5.0
+_stuck_clock = inbox.StuckClock(grace=INBOX_GRACE)
+_lost_swept = False
+
+
+@app.timer(interval=INBOX_CHECK_SECONDS, on_leader=True)
 async def republish_inbox() -> None:
-    """After a crash of the in-memory broker, publish accepted-but-unprocessed mentions again."""
-    if not get_settings().use_inbox:
+    """Publish again the accepted mentions the broker lost or never got (`streams.inbox`):
+    once, everything from before this broker started; then only what is really stuck."""
+    global _lost_swept
+    settings = get_settings()
+    if not settings.use_inbox:
         return
-    cutoff = datetime.now(UTC) - INBOX_REPUBLISH_AFTER
-    pending = await asyncio.to_thread(_pending_inbox, cutoff)
-    for entry in pending:
-        await mentions_raw.send(key=entry.mention_id.encode(), value=entry.payload.encode())
-    if pending:
-        log.warning("republished %d inbox mentions not yet ingested", len(pending))
+    if not _lost_swept:
+        if settings.inbox_lost_before is not None:
+            lost_before = datetime.fromtimestamp(settings.inbox_lost_before, UTC)
+            count = await _republish(before=lost_before, since=None)
+            if count:
+                log.warning("republished %d inbox mentions lost with the previous broker", count)
+            _stuck_clock.since = lost_before
+        _lost_swept = True
+        return
+    span = _stuck_clock.observe(datetime.now(UTC), caught_up=await _ingest_caught_up())
+    if span is None:
+        return
+    since, until = span
+    count = await _republish(before=until, since=since)
+    if count:
+        log.warning("republished %d inbox mentions that never reached ingest", count)
 
 
-def _pending_inbox(cutoff: datetime) -> list[InboxEntry]:
-    with Session(resources.engine()) as session:
-        return list(
-            session.exec(
-                select(InboxEntry)
-                .where(col(InboxEntry.done_at).is_(None), col(InboxEntry.received_at) < cutoff)
-                .limit(5000)
-            ).all()
+async def _republish(*, before: datetime, since: datetime | None) -> int:
+    """Publish every pending inbox entry received in ``[since, before)``; how many."""
+    count = 0
+    after: tuple[datetime, str] | None = None
+    engine = resources.engine()
+    while True:
+        page = await asyncio.to_thread(
+            inbox.pending_page, engine, before=before, since=since, after=after
         )
+        if not page:
+            return count
+        acks = [await mentions_raw.send(key=key, value=value) for key, value in inbox.records(page)]
+        await asyncio.gather(*acks)
+        count += len(page)
+        after = (page[-1].received_at, page[-1].mention_id)
+
+
+async def _ingest_caught_up() -> bool:
+    """Whether this worker has fetched every record on its ``mentions.raw`` partitions."""
+    consumer = app.consumer
+    if consumer is None:
+        return False
+    partitions = [tp for tp in consumer.assignment() if tp.topic == MENTIONS_RAW]
+    for tp in partitions:
+        end = consumer.highwater(tp)
+        position = await consumer.position(tp)
+        if end is None or position is None or position < end:
+            return False
+    return bool(partitions)

@@ -14,7 +14,7 @@ def run() -> None:
     POSTing to http://127.0.0.1:$CRISISMON_WEB_PORT/api/mentions, or with
     `crisismon replay FILE` from another terminal.
     """
-    from monitor.service import Service
+    from monitor.service import EXIT_BROKER_LOST, Service
 
     current = settings()
     service = Service(current)
@@ -27,6 +27,8 @@ def run() -> None:
             "Ctrl-C to stop."
         )
         code = service.wait(on_step=lambda msg: status.print(msg, markup=False))
+        if code == EXIT_BROKER_LOST:
+            raise SystemExit(code)  # `wait` said why in one line
         if code:
             status.print(f"[red]worker exited with code {code}[/]")
             raise SystemExit(code)
