@@ -7,9 +7,12 @@ same copies on the same batches; only where band keys and fingerprints are kept 
 A mention is a copy of an earlier one when all of these hold:
 
 - their fingerprints are close: Jaccard ≥ `LONG_THRESHOLD` for long texts (character 5-grams),
-  ≥ `SHORT_THRESHOLD` on the exact content words for short ones (headlines, one-line posts);
-- the canonical mention is at most `MAX_GAP` (48 h) away in event time, `SHORT_MAX_GAP` (1 h)
-  for short texts: a headline seen again days later is more likely a new event;
+  ≥ `SHORT_THRESHOLD` on the exact content words for short ones (headlines, one-line posts;
+  see `streams.fingerprints.similarity`);
+- the canonical mention is at most `MAX_GAP` (48 h) away in event time for a long syndicated
+  story, `NEAR_GAP` (1 h) for anything else: a headline seen again hours later is more likely
+  news of its own, and one complaint pasted into two channels is pasted within the hour
+  (the same question asked in the same words hours apart is two customers asking);
 - they can be one voice: two different known people (author or customer) writing alike are
   two voices, unless the text was syndicated (a news or feed source, a link in the text, a
   retweet). Short texts need more: both must look syndicated. Customers who write "site is
@@ -28,8 +31,8 @@ from streams.fingerprints import MAX_GAP, Fingerprint, band_keys, bucket_of, sim
 from streams.mentions import MentionIn
 
 LONG_THRESHOLD = 0.6
-SHORT_THRESHOLD = 0.7
-SHORT_MAX_GAP = timedelta(hours=1)
+SHORT_THRESHOLD = 0.75
+NEAR_GAP = timedelta(hours=1)
 
 _NEWS_SOURCE_RE = re.compile(r"news|rss|atom|feed|wire|press|media|outlet", re.IGNORECASE)
 _LINK_RE = re.compile(r"https?://\S+|www\.\S+")
@@ -99,14 +102,15 @@ def may_copy(new: Candidate, original: Candidate, root_time: datetime) -> bool:
     """Whether ``new`` may be a copy of ``original`` (whose canonical is at ``root_time``),
     similarity aside."""
     short = new.fingerprint.short
-    gap = SHORT_MAX_GAP if short else MAX_GAP
+    syndicated = new.traits.syndicated or original.traits.syndicated
+    gap = MAX_GAP if syndicated and not short else NEAR_GAP
     if abs(new.event_time - root_time) > gap or abs(new.event_time - original.event_time) > gap:
         return False
     if short:
         return new.traits.syndicated and original.traits.syndicated
     a, b = new.traits.person, original.traits.person
     two_people = a is not None and b is not None and a != b
-    return not two_people or new.traits.syndicated or original.traits.syndicated
+    return not two_people or syndicated
 
 
 def threshold(fp: Fingerprint) -> float:
