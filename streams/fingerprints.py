@@ -27,8 +27,14 @@ import numpy as np
 from datasketch import MinHash
 
 NUM_PERM = 64
+# LSH bands: a long text's 64 values in 16 bands of 4 (pairs above about 0.5 Jaccard usually
+# share a band); a short text's in 32 bands of 2, so that headline rewrites sharing only
+# about 0.3 of their words still meet and can be confirmed on their exact words.
 BANDS = 16
-ROWS = NUM_PERM // BANDS
+SHORT_BANDS = 32
+BAND_SLOTS = 32  # band numbers per time bucket in the stored key: bucket * BAND_SLOTS + band
+# A short text's words confirm a copy on their overlap once this many are shared.
+MIN_COMMON_WORDS = 3
 SHINGLE = 5
 MIN_CHARS = 80  # after normalisation; shorter texts are "short" and follow stricter rules
 # The longest event-time distance between a copy and its canonical mention. Band keys are
@@ -97,7 +103,7 @@ def headline_words(text: str) -> list[str]:
     text = _URL_RE.sub(" ", _RETWEET_RE.sub("", text.strip()))
     text = _OUTLET_SUFFIX_RE.sub("", _PAREN_TAG_RE.sub(" ", _KICKER_RE.sub("", text)).strip())
     words = _NOISE_RE.sub(" ", text.casefold()).split()
-    return [_stem(w) for w in words if w not in _STOP]
+    return [_stem(w) for w in words if w not in _STOP and len(w) > 1]
 
 
 def _stem(word: str) -> str:
@@ -126,9 +132,15 @@ def _word_hash(word: str) -> int:
 
 
 def _minhash(items: Iterable[bytes]) -> np.ndarray:
-    minhash = MinHash(num_perm=NUM_PERM, seed=7)
+    minhash = MinHash(num_perm=NUM_PERM, seed=7, permutations=_PERMUTATIONS, scheme=_SCHEME)
     minhash.update_batch(list(items))
     return np.asarray(minhash.hashvalues, dtype=np.uint32)
+
+
+# Drawn once: MinHash draws its permutations again for every instance (a fresh RandomState),
+# which cost ingest more than the hashing itself (a third of its time under HTTP load).
+_REFERENCE = MinHash(num_perm=NUM_PERM, seed=7)
+_PERMUTATIONS, _SCHEME = _REFERENCE.permutations, _REFERENCE.scheme
 
 
 def _word_minhash(words: np.ndarray) -> np.ndarray:
@@ -155,14 +167,16 @@ def band_keys(
 ) -> list[tuple[int, int]]:
     """(band, signed 64-bit hash) per LSH band, in each of these time buckets.
 
-    The band number carries the bucket (``bucket * BANDS + band``), so keys from another time
-    never meet, and a table's rows older than a bucket can be told apart. Short and long
+    The band number carries the bucket (``bucket * BAND_SLOTS + band``), so keys from another
+    time never meet, and a table's rows older than a bucket can be told apart. Short and long
     fingerprints, and drill and real mentions, hash apart: they only ever match their own kind.
     """
     salt = (b"drill" if drill else b"") + (b"short" if fp.short else b"")
+    bands = SHORT_BANDS if fp.short else BANDS
+    rows = NUM_PERM // bands
     hashes = []
-    for band in range(BANDS):
-        rows = fp.minhash[band * ROWS : (band + 1) * ROWS].tobytes()
-        digest = hashlib.blake2b(rows + salt, digest_size=8).digest()
+    for band in range(bands):
+        values = fp.minhash[band * rows : (band + 1) * rows].tobytes()
+        digest = hashlib.blake2b(values + salt, digest_size=8).digest()
         hashes.append(int.from_bytes(digest, "big", signed=True))
-    return [(b * BANDS + band, h) for b in buckets for band, h in enumerate(hashes)]
+    return [(b * BAND_SLOTS + band, h) for b in buckets for band, h in enumerate(hashes)]
