@@ -21,8 +21,10 @@ True
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, text, update
 from sqlmodel import Session
@@ -227,12 +229,43 @@ def spread_of(session: Session, mention_ids: Sequence[str]) -> dict[str, Spread]
     ids = sorted(set(mention_ids))
     if not ids:
         return {}
-    root = func.coalesce(table.c.canonical_id, table.c.mention_id)
-    voice = func.coalesce(table.c.author, table.c.source)
     found = session.execute(
-        select(root, func.count(), func.count(voice.distinct()))
+        select(
+            func.coalesce(table.c.canonical_id, table.c.mention_id),
+            table.c.source,
+            table.c.author,
+            table.c.url,
+            table.c.attributes,
+        )
         # Both columns are indexed; coalesce() in the WHERE would scan every mention.
         .where(or_(table.c.canonical_id.in_(ids), table.c.mention_id.in_(ids)))
-        .group_by(root)
     ).all()
-    return {m: Spread(n - 1, outlets) for m, n, outlets in found if n > 1}
+    said: dict[str, int] = {}
+    outlets: dict[str, set[str]] = {}
+    for root, source, author, url, attributes in found:
+        said[root] = said.get(root, 0) + 1
+        outlets.setdefault(root, set()).add(outlet_of(source, author, url, attributes))
+    return {m: Spread(n - 1, len(outlets[m])) for m, n in said.items() if n > 1}
+
+
+def outlet_of(source: str, author: str | None, url: str | None, attributes: str | None) -> str:
+    """Who published a mention: its author, else its `outlet` attribute, else the site its link
+    points at, else its source.
+
+    >>> outlet_of("news", None, "https://www.herald.example/2026/recall", None)
+    'herald.example'
+    >>> outlet_of("news", None, None, '{"outlet": "Daily Wire"}')
+    'Daily Wire'
+    """
+    if author:
+        return author
+    try:
+        named = json.loads(attributes).get("outlet") if attributes else None
+    except (ValueError, AttributeError):
+        named = None
+    if isinstance(named, str) and named:
+        return named
+    host = urlsplit(url).hostname if url else None
+    if host:
+        return host.removeprefix("www.")
+    return source

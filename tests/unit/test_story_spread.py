@@ -17,14 +17,15 @@ STORY = (
 
 def test_the_alert_quotes_a_copied_story_with_its_copies_and_outlets(engine):
     outlets = [f"outlet-{k}" for k in range(13)]
+    # Feeds name no author: half the outlets are known only by the site their link points at.
     wire = [
         MentionIn(
             "news",
             f"w{k}",
             STORY,
             T0 + timedelta(minutes=k),
-            author=who,
-            url=f"https://{who}.example/1",
+            author=who if k % 2 == 0 else None,
+            url=f"https://www.{who}.example/2026/story",
         )
         for k, who in enumerate(outlets)
     ]
