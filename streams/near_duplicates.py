@@ -201,7 +201,7 @@ def _link(session: Session, copies: dict[str, str]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Spread:
-    """How far a story spread: its copies, and the outlets (authors, else sources) that said it,
+    """How far a story spread: its copies, and the outlets (`outlet_of`) that said it,
     the canonical mention's included."""
 
     copies: int
