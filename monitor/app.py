@@ -16,6 +16,7 @@ import faust
 from faust.types import TransportT
 
 from monitor.kafka_transport import Transport
+from monitor.safety_net import input_errors_are_400
 from monitor.settings import Settings, get_settings
 
 # Placeholder so that importing the app (to list commands, run unit tests) needs no broker;
@@ -87,6 +88,13 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         web_enabled=True,
+        # Faust's own pages show tables, topology and stats to anyone who can reach the port:
+        # off. Our views are in monitor.web and friends.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_application_options={"middlewares": [input_errors_are_400]},
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,

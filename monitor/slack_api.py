@@ -105,6 +105,17 @@ class _FixedClock(Clock):
 def signature_valid(
     *, secret: str, body: bytes, timestamp: str, signature: str, now: float | None = None
 ) -> bool:
-    """Slack's v0 HMAC-SHA256 signature, and a timestamp within 5 minutes of ``now``."""
+    """Slack's v0 HMAC-SHA256 signature, and a timestamp within 5 minutes of ``now``.
+
+    A timestamp that is not a plain number, or a signature that is not ASCII, is simply not
+    valid (the SDK would raise on them: int() of "abc", compare_digest of non-ASCII text).
+
+    >>> signature_valid(secret="s", body=b"", timestamp="\u00b2", signature="v0=\u00e9")
+    False
+    """
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    if not signature.isascii():
+        return False
     verifier = SignatureVerifier(secret, clock=_FixedClock(time.time() if now is None else now))
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)

@@ -6,7 +6,6 @@ Each is authenticated by its sender's signature, not by an API token.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -35,13 +34,16 @@ from playbooks.slack import (
     DraftAction,
     EditSubmission,
     edit_modal,
+    objects,
     open_modal,
     parse_ack,
     parse_action,
     parse_submission,
     payload_of,
+    text,
 )
 from playbooks.views import error_response
+from streams.cleaning import parse_id, same_secret
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task[None]] = set()
@@ -66,14 +68,14 @@ class SlackInteractions(View):
         if submission is not None:
             return await self._submit(submission)
         payload = payload_of(body) or {}
-        for action in payload.get("actions") or []:
-            prefix = str(action.get("action_id", "")).partition(":")[0]
+        for block in objects(payload.get("actions")):
+            prefix = text(block.get("action_id")).partition(":")[0]
             if prefix in _BLOCK_ACTIONS:
                 _in_background(_BLOCK_ACTIONS[prefix](payload))
                 return self.text("", status=200)
-        action = parse_action(body)
-        if action is not None:
-            _in_background(_decide(action))
+        decision = parse_action(body)
+        if decision is not None:
+            _in_background(_decide(decision))
         ack = parse_ack(body)
         if ack is not None:
             _in_background(_acknowledge(ack))
@@ -214,7 +216,7 @@ class SmsInbound(View):
         url = playbook_setup().public_url.rstrip("/") + "/api/sms/inbound"
         expected = request_signature(token.get_secret_value(), url, form) if token else ""
         given = request.headers.get("X-Twilio-Signature", "")
-        if not expected or not hmac.compare_digest(given, expected):
+        if not same_secret(given, expected):
             return error_response("invalid Twilio signature", 403)
         if is_stop(form.get("Body", "")):
             phone = form.get("From", "")
@@ -244,19 +246,17 @@ class Unsubscribe(View):
         return await self._unsubscribe(request)
 
     async def _unsubscribe(self, request: Request) -> Response:
-        customer, channel = request.query.get("c", ""), request.query.get("ch", "")
-        token = request.query.get("t", "")
+        customer = parse_id(request.query.get("c", ""))
+        channel, token = request.query.get("ch", ""), request.query.get("t", "")
         secret = playbook_setup().unsubscribe_secret
-        if not customer.isdigit() or not hmac.compare_digest(
-            token, unsubscribe_token(secret, int(customer), channel)
-        ):
+        if customer is None or not same_secret(token, unsubscribe_token(secret, customer, channel)):
             return self.html("<p>This unsubscribe link is not valid.</p>", status=400)
         engine, now = resources.engine(), utcnow()
         changed = await asyncio.to_thread(
-            revoke, engine, customer_id=int(customer), channel=channel, now=now
+            revoke, engine, customer_id=customer, channel=channel, now=now
         )
         if changed:
-            await asyncio.to_thread(_audit_opt_out, int(customer), channel)
+            await asyncio.to_thread(_audit_opt_out, customer, channel)
         return self.html(f"<p>You will get no more crisis messages by {channel}.</p>")
 
 

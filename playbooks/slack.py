@@ -5,7 +5,6 @@ Slack itself is reached through the one adapter, monitor.slack_api.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -16,6 +15,7 @@ from monitor.incidents.acknowledge import ACK_ACTION
 from monitor.slack_api import call_once
 from playbooks.announce import APPROVE, EDIT, REJECT
 from playbooks.models import Draft
+from streams.cleaning import BadJson, parse_id, parse_json
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,27 @@ class DraftAction:
 def _payload(body: bytes) -> dict[str, Any] | None:
     form = parse_qs(body.decode("utf-8", errors="replace"))
     try:
-        payload = json.loads(form["payload"][0])
-    except (KeyError, IndexError, json.JSONDecodeError):
+        payload = parse_json(form["payload"][0])
+    except (KeyError, IndexError, BadJson):
         return None
     return payload if isinstance(payload, dict) else None
+
+
+# A signed payload is still only as well-typed as Slack (or whoever holds the signing secret)
+# made it: every field is read through these, so a list where an object belongs is "absent".
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else {}."""
+    return value if isinstance(value, dict) else {}
+
+
+def objects(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects in ``value`` if it is an array, else []."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def text(value: Any) -> str:
+    """``value`` if it is a string, else "" (never the repr of a list or a number)."""
+    return value if isinstance(value, str) else ""
 
 
 def payload_of(body: bytes) -> dict[str, Any] | None:
@@ -47,21 +64,22 @@ def parse_action(body: bytes) -> DraftAction | None:
     payload = _payload(body)
     if payload is None or payload.get("type") != "block_actions":
         return None
-    user = payload.get("user") or {}
-    for action in payload.get("actions") or []:
-        action_id = action.get("action_id")
+    user = obj(payload.get("user"))
+    for action in objects(payload.get("actions")):
+        action_id = text(action.get("action_id"))
         if action_id not in (APPROVE, REJECT, EDIT):
             continue
-        draft, _, digest = str(action.get("value", "")).partition(":")
-        if not draft.isdigit():
+        draft, _, digest = text(action.get("value")).partition(":")
+        draft_id = parse_id(draft)
+        if draft_id is None:
             return None
         return DraftAction(
             decision={APPROVE: "approve", REJECT: "reject", EDIT: "edit"}[action_id],
-            draft_id=int(draft),
+            draft_id=draft_id,
             content_hash=digest,
-            user_id=str(user.get("id", "")),
-            user_name=str(user.get("username") or user.get("name") or ""),
-            trigger_id=str(payload.get("trigger_id", "")),
+            user_id=text(user.get("id")),
+            user_name=text(user.get("username")) or text(user.get("name")),
+            trigger_id=text(payload.get("trigger_id")),
         )
     return None
 
@@ -80,17 +98,17 @@ def parse_ack(body: bytes) -> AckAction | None:
     payload = _payload(body)
     if payload is None or payload.get("type") != "block_actions":
         return None
-    user = payload.get("user") or {}
-    for action in payload.get("actions") or []:
-        if not str(action.get("action_id", "")).startswith(ACK_ACTION):
+    user = obj(payload.get("user"))
+    for action in objects(payload.get("actions")):
+        if not text(action.get("action_id")).startswith(ACK_ACTION):
             continue
-        value = str(action.get("value", ""))
-        if not value.isdigit():
+        incident_id = parse_id(text(action.get("value")))
+        if incident_id is None:
             return None
         return AckAction(
-            incident_id=int(value),
-            user_id=str(user.get("id", "")),
-            user_name=str(user.get("username") or user.get("name") or ""),
+            incident_id=incident_id,
+            user_id=text(user.get("id")),
+            user_name=text(user.get("username")) or text(user.get("name")),
         )
     return None
 
@@ -142,17 +160,18 @@ def parse_submission(body: bytes) -> EditSubmission | None:
     payload = _payload(body)
     if payload is None or payload.get("type") != "view_submission":
         return None
-    view = payload.get("view") or {}
-    if view.get("callback_id") != MODAL or not str(view.get("private_metadata", "")).isdigit():
+    view = obj(payload.get("view"))
+    draft_id = parse_id(view.get("private_metadata"))
+    if view.get("callback_id") != MODAL or draft_id is None:
         return None
-    state = (view.get("state") or {}).get("values") or {}
+    state = obj(obj(view.get("state")).get("values"))
     values = {
-        name: str(state[name][name].get("value") or "")
+        name: text(obj(obj(state.get(name)).get(name)).get("value"))
         for name in _FIELDS
-        if name in state and name in state[name]
+        if name in obj(state.get(name))
     }
-    user = payload.get("user") or {}
-    return EditSubmission(int(view["private_metadata"]), str(user.get("id", "")), values)
+    user = obj(payload.get("user"))
+    return EditSubmission(draft_id, text(user.get("id")), values)
 
 
 async def open_modal(

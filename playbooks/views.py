@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import logging
 from typing import Any
 
@@ -27,6 +25,7 @@ from playbooks.models import Draft
 from playbooks.resources import playbook_setup
 from playbooks.service import DraftError, list_drafts, utcnow
 from playbooks.status_page import as_html, as_json, read_page
+from streams.cleaning import BadJson, parse_id, parse_json, same_secret
 
 log = logging.getLogger(__name__)
 ROLES = {
@@ -50,10 +49,12 @@ def tokens() -> dict[str, tuple[str, str]]:
 
 
 def _who(request: Request, needs: str) -> tuple[str | None, Response | None]:
-    header = request.headers.get("Authorization", "")
-    given = header.removeprefix("Bearer ").strip()
+    """The token's owner, or the 401/403 to answer. Only ``Authorization: Bearer TOKEN``
+    counts: a bare token (or any other scheme) is refused, as RFC 6750 says."""
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    given = given.strip() if scheme.lower() == "bearer" else ""
     for token, (name, role) in tokens().items():
-        if given and hmac.compare_digest(given, token):
+        if same_secret(given, token):
             if needs not in ROLES[role]:
                 return None, error_response(f"role {role} may not {needs}", 403)
             return name, None
@@ -69,10 +70,11 @@ def _public(draft: Draft) -> dict[str, Any]:
 
 
 async def _body(request: Request) -> dict[str, Any]:
+    """The JSON object of the body ({} when empty); `BadJson` when it is not JSON."""
     raw = await request.read()
     if not raw:
         return {}
-    value = json.loads(raw)
+    value = parse_json(raw)
     return value if isinstance(value, dict) else {}
 
 
@@ -82,11 +84,8 @@ class Drafts(View):
         _, denied = _who(request, "read")
         if denied:
             return denied
-        incident = request.query.get("incident")
         rows = await asyncio.to_thread(
-            list_drafts,
-            resources.engine(),
-            incident_id=int(incident) if incident and incident.isdigit() else None,
+            list_drafts, resources.engine(), incident_id=parse_id(request.query.get("incident"))
         )
         return self.json({"drafts": [_public(d) for d in rows]})
 
@@ -96,15 +95,16 @@ class DraftDecision(View):
     """POST approve {content_hash?}, reject {reason?}, edit {subject?, text?, html?}."""
 
     async def post(self, request: Request, draft_id: str, action: str) -> Response:
-        if action not in ("approve", "reject", "edit") or not draft_id.isdigit():
+        number = parse_id(draft_id)
+        if action not in ("approve", "reject", "edit") or number is None:
             return error_response("use /api/drafts/ID/approve, /reject or /edit", 404)
         actor, denied = _who(request, action)
         if denied:
             return denied
         try:
             body = await _body(request)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return error_response("body is not valid JSON", 400)
+        except BadJson as exc:
+            return error_response(f"body is not valid JSON: {exc}", 400)
         for field in ("content_hash", "reason", "subject", "text", "html"):
             if body.get(field) is not None and not isinstance(body[field], str):
                 return error_response(f"{field} must be a string", 400)
@@ -115,27 +115,27 @@ class DraftDecision(View):
                     approve,
                     engine,
                     setup=setup,
-                    draft_id=int(draft_id),
+                    draft_id=number,
                     actor=f"web:{actor}",
                     expected_hash=body.get("content_hash"),
                     now=now,
                 )
-                return self.json({"approved": int(draft_id), "outbox_rows": rows})
+                return self.json({"approved": number, "outbox_rows": rows})
             if action == "reject":
                 await asyncio.to_thread(
                     reject,
                     engine,
-                    draft_id=int(draft_id),
+                    draft_id=number,
                     actor=f"web:{actor}",
                     reason=str(body.get("reason", "")),
                     now=now,
                 )
-                return self.json({"rejected": int(draft_id)})
+                return self.json({"rejected": number})
             draft = await asyncio.to_thread(
                 edit,
                 engine,
                 setup=setup,
-                draft_id=int(draft_id),
+                draft_id=number,
                 actor=f"web:{actor}",
                 subject=body.get("subject"),
                 text=body.get("text"),
@@ -156,9 +156,9 @@ class Customers(View):
         if denied:
             return denied
         try:
-            body = json.loads(await request.read())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return error_response("body is not valid JSON", 400)
+            body = parse_json(await request.read())
+        except BadJson as exc:
+            return error_response(f"body is not valid JSON: {exc}", 400)
         items = body if isinstance(body, list) else [body]
         if not items or len(items) > MAX_CUSTOMERS_PER_REQUEST:
             return error_response(f"send 1 to {MAX_CUSTOMERS_PER_REQUEST} customers", 400)
@@ -201,7 +201,8 @@ class IncidentAck(View):
     """POST: the token's owner takes the incident; escalation steps stand down."""
 
     async def post(self, request: Request, incident_id: str) -> Response:
-        if not incident_id.isdigit():
+        number = parse_id(incident_id)
+        if number is None:
             return error_response("use /api/incidents/ID/ack with a numeric id", 404)
         actor, denied = _who(request, "acknowledge")
         if denied:
@@ -210,7 +211,7 @@ class IncidentAck(View):
             done = await asyncio.to_thread(
                 acknowledge,
                 resources.engine(),
-                incident_id=int(incident_id),
+                incident_id=number,
                 who=f"web:{actor}",
                 now=utcnow(),
             )

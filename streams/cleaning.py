@@ -93,19 +93,24 @@ def parse_json(raw: bytes | str) -> Any:
         raise BadJson(str(exc)) from None
 
 
-MAX_ID_DIGITS = 18  # fits a signed 64-bit column
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; PostgreSQL refuses anything larger
 
 
 def parse_id(text: object) -> int | None:
     """A numeric id from a URL, query or payload, or None: ASCII digits only ("²" passes
-    ``str.isdigit`` but not ``int``), and few enough of them for a BIGINT column.
+    ``str.isdigit`` but not ``int``), and small enough for an INTEGER column.
 
-    >>> parse_id("42"), parse_id("\\u00b2"), parse_id("9" * 5000), parse_id(7), parse_id("-1")
+    >>> parse_id("42"), parse_id("\u00b2"), parse_id("9" * 5000), parse_id(7), parse_id("-1")
     (42, None, None, None, None)
+    >>> parse_id("2147483647"), parse_id("2147483648")
+    (2147483647, None)
     """
-    if not isinstance(text, str) or not (0 < len(text) <= MAX_ID_DIGITS):
+    if not isinstance(text, str) or not (0 < len(text) <= 10):
         return None
-    return int(text) if text.isascii() and text.isdigit() else None
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
 def same_secret(given: str, expected: str) -> bool:

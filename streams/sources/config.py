@@ -9,6 +9,7 @@ Secrets never live in the YAML: a webhook source named ``zendesk`` reads its sec
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -57,7 +58,8 @@ class WebhookSpec(BaseModel):
 
     name: str = Field(pattern=_NAME)
     kind: Literal["zendesk", "freshdesk", "intercom", "reviews", "social"]
-    max_body_kb: int = Field(default=256, ge=1, le=10_240)
+    # None: the kind's own limit (256 KB; Intercom 512 KB; reviews and social 1 MB).
+    max_body_kb: int | None = Field(default=None, ge=1, le=10_240)
     rate_limit: RateLimitSpec = RateLimitSpec()
     # Zendesk only: how far a signed timestamp may be from now.
     tolerance_seconds: float = Field(default=300.0, gt=0, le=86_400)
@@ -186,14 +188,13 @@ def build_webhooks(
             source = ZendeskSource(
                 spec.name,
                 secret.encode(),
-                max_body_bytes=spec.max_body_kb * 1024,
                 rate_limit=rate,
                 tolerance_seconds=spec.tolerance_seconds,
             )
         else:
-            source = WEBHOOK_KINDS[spec.kind](
-                spec.name, secret.encode(), max_body_bytes=spec.max_body_kb * 1024, rate_limit=rate
-            )
+            source = WEBHOOK_KINDS[spec.kind](spec.name, secret.encode(), rate_limit=rate)
+        if spec.max_body_kb is not None:
+            source = dataclasses.replace(source, max_body_bytes=spec.max_body_kb * 1024)  # type: ignore[type-var]
         check_key(source, can_pseudonymise)
         built[spec.name] = AttributedSource(source, spec.attributes) if spec.attributes else source
     return built

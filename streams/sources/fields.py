@@ -74,12 +74,12 @@ def vendor_time(value: Any, *, received: datetime) -> datetime:
             return received
     if isinstance(value, str) and value.strip():
         text = value.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= 18:  # not "²", not 5,000 digits
             return vendor_time(int(text), received=received)
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-        except ValueError:
+        except (ValueError, OverflowError):  # year 9999 in a zone behind UTC overflows
             pass
         for fmt in _HUMAN_FORMATS:
             try:

@@ -44,7 +44,11 @@ class ZendeskSource:
         signature, stamp = header(headers, SIGNATURE), header(headers, TIMESTAMP)
         if not signature or not stamp:
             raise BadSignature(f"missing {SIGNATURE} or {TIMESTAMP} header")
-        if not same(hmac_b64(self.secret, stamp.encode() + body), signature):
+        try:  # aiohttp decodes header bytes with surrogate escapes: these give them back
+            signed = stamp.encode("utf-8", "surrogateescape") + body
+        except UnicodeEncodeError:
+            raise BadSignature(f"{TIMESTAMP} is not text") from None
+        if not same(hmac_b64(self.secret, signed), signature):
             raise BadSignature(f"{SIGNATURE} does not match the body and timestamp")
         check_fresh(parse_timestamp(stamp), now=now, tolerance_seconds=self.tolerance_seconds)
 
