@@ -110,14 +110,22 @@ def preapprove_command(
 def verify_command() -> None:
     """Recompute the audit log's hash chain; exits 1 if any row was changed or removed."""
     from monitor.cli import CliError
-    from playbooks.audit import verify
+    from playbooks.audit import check
 
-    count, problems = verify(ready_engine(settings()))
-    for problem in problems:
+    found = check(ready_engine(settings()))
+    for problem in found.problems:
         print(problem)
-    if problems:
-        raise CliError(f"audit log tampered with: {len(problems)} problem(s) in {count} rows")
-    status.print(f"audit log intact: {count} rows")
+    if found.problems:
+        raise CliError(
+            f"audit log tampered with: {len(found.problems)} problem(s) in {found.rows} rows"
+        )
+    keyed = f"{found.keyed} keyed with CRISISMON_AUDIT_KEY"
+    if found.unkeyed:
+        keyed += (
+            f", {found.unkeyed} only hashed (written before the key was set: anyone who can "
+            "write the database could have rewritten those)"
+        )
+    status.print(f"audit log intact: {found.rows} rows, {keyed}")
 
 
 def outbox_command(
