@@ -145,3 +145,14 @@ def test_secrets_compare_whatever_the_client_sends():
 def test_clean_field_keeps_a_valid_surrogate_pair_as_one_character():
     decoded = json.loads('"\\ud83d\\ude00"')
     assert clean_field(decoded, 10) == "\U0001f600"
+
+
+def test_a_replayed_record_from_the_future_is_a_dead_letter_reason():
+    from streams.replay import validate_one
+
+    record = {"source": "s", "text": "t", "event_time": "2027-01-01T00:00:00Z"}
+    reason = validate_one(
+        record, default_source=None, now=NOW, not_after=NOW + timedelta(minutes=15)
+    )
+    assert isinstance(reason, str) and "in the future" in reason
+    assert not isinstance(validate_one(record, default_source=None, now=NOW), str)
