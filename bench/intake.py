@@ -44,10 +44,14 @@ async def post_all(url: str, bodies: Sequence[bytes], concurrency: int) -> None:
         async def sender() -> None:
             while not queue.empty():
                 body = queue.get_nowait()
-                async with session.post(url, data=body, headers=headers) as response:
-                    if response.status != 202:
+                while True:
+                    async with session.post(url, data=body, headers=headers) as response:
+                        if response.status == 202:
+                            break
                         text = (await response.text())[:300]
-                        raise BenchError(f"POST {url}: HTTP {response.status}: {text}")
+                        if response.status != 503:  # 503: held behind ingest, send it again
+                            raise BenchError(f"POST {url}: HTTP {response.status}: {text}")
+                    await asyncio.sleep(1.0)
 
         await asyncio.gather(*(sender() for _ in range(concurrency)))
 
@@ -89,6 +93,8 @@ def describe(result: dict[str, Any]) -> str:
             f"mentions: {result['mentions']:,} over HTTP, {result['per_request']} per request, "
             f"{result['concurrency']} requests in flight",
             f"  HTTP intake (all 202):        {result['intake_rate']:>9,.0f} mentions/s",
+            f"  stored:                       {result['mentions'] / result['stored_s']:>9,.0f}"
+            " mentions/s",
             f"  ingested and scored:          {result['rate']:>9,.0f} mentions/s",
             f"  ingest / intake: {result['ratio']:.2f}",
         ]

@@ -50,17 +50,20 @@ STABLE_KEYS = (
     "ingest_vs_intake_single",
     "first_mention_s",
     "scorer_vs_vader",
+    "stored_vs_accepted_sustained",
 )
 TARGETS = {
     "e2e_vs_passthrough_sqlite": (">=", 0.5),
     "e2e_vs_passthrough_postgres": (">=", 0.4),
     "first_mention_s": ("<=", startup.TARGET_SECONDS),
+    "stored_vs_accepted_sustained": (">=", 0.9),
 }
 
 # Benchmarks written separately: module, the keys of its result that become stable keys,
 # and the keyword arguments of a quick run (passed only where `measure` takes them).
 OPTIONAL: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "alert_latency": (("alert_p50_s", "alert_p99_s"), {"bursts": 5}),
+    "sustained": (("stored_vs_accepted_sustained",), {"seconds": 20}),
     "memory": (
         ("series_max_live", "rss_slope_kb_per_1k_mentions"),
         {
@@ -120,6 +123,7 @@ def sections(
         "sentiment": lambda: sentiment.measure(5_000 if quick else 20_000),
         "profile": lambda: hotspots.measure(n),
         "alert_latency": _optional("alert_latency", quick),
+        "sustained": _optional("sustained", quick),
         "memory": _optional("memory", quick, {"soak_mentions": soak} if soak else None),
     }
 

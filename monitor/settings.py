@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         default=None,
         description="set by `crisismon run` for its worker: where the embedded broker listens",
     )
+    intake_backlog_limit: int = Field(
+        default=2000,
+        ge=0,
+        description="with the inbox: hold HTTP intake while this many accepted mentions are "
+        "not stored yet (503 after 10 s), so intake never outruns ingest; 0: no limit",
+    )
     inbox_lost_before: float | None = Field(
         default=None,
         description="set by `crisismon run` for its worker: the time (Unix seconds) its fresh "

@@ -12,6 +12,7 @@ from faust.web import Request, Response, View
 
 from monitor import resources
 from monitor.app import app
+from monitor.intake_gate import admit_intake
 from monitor.kafka_probe import BrokerUnreachable, probe_async
 from monitor.settings import get_settings
 from monitor.storage.db import DatabaseError, check_connection, insert_for, session_scope
@@ -112,6 +113,9 @@ async def publish_acknowledged(mentions: Sequence[MentionIn], received: datetime
     if not mentions:
         return None
     if get_settings().use_inbox:
+        held = await admit_intake(len(mentions))  # never faster than ingest stores
+        if held is not None:
+            return held
         await asyncio.to_thread(_write_inbox, list(mentions), received)
     try:
         # Bundles: Faust's cost is per record, and a batched webhook carries many mentions.
