@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from streams.fingerprints import MAX_GAP, Fingerprint, band_keys, bucket_of, similarity
+from streams.fingerprints import (
+    BAND_SLOTS,
+    MAX_GAP,
+    Fingerprint,
+    band_keys,
+    bucket_of,
+    similarity,
+)
 from streams.mentions import MentionIn
 
 LONG_THRESHOLD = 0.6
@@ -133,6 +140,9 @@ class CopyStore(Protocol):
     def save(self, candidates: Sequence[Candidate], copies: dict[str, str]) -> None:
         """Keep the new mentions' fingerprints; link copies to their canonical mentions."""
 
+    def take_over(self, rows: Sequence[tuple[int, int, str, str]]) -> None:
+        """Give each (band, hash) key to a new owner, if its old owner still holds it."""
+
 
 def keys_of(c: Candidate) -> list[Key]:
     """A mention's band keys in its own time bucket and the next one.
@@ -166,33 +176,60 @@ def collapse_with(store: CopyStore, candidates: Sequence[Candidate]) -> dict[str
     claimed = store.claim(rows)
     # Whoever owns each key now: a mention seen before, or the first of ours in sorted order.
     owners = store.owners({key for ks in keys.values() for key in ks if key not in claimed})
-    for band, value, mention_id in rows:
-        if (band, value) in claimed:
-            owners.setdefault((band, value), mention_id)
     known: dict[str, Candidate] = dict(batch)
-    known.update(store.stored({o for o in owners.values() if o not in batch}))
+    known.update(store.stored(set(owners.values())))
     roots = {k.canonical_id for k in known.values() if k.canonical_id}
     known.update(store.stored({r for r in roots if r not in known}))
 
+    # Mentions go in order; each meets whoever holds its keys at that point (stored mentions,
+    # or earlier ones of the batch), takes the keys nobody holds, as the insert above did, and,
+    # as a canonical mention, the keys of a story begun more than `MAX_GAP` before it: nothing
+    # from then on can be a copy of that one, and the same story told again days later must be
+    # able to gather its own copies.
+    holder = dict(owners)
     copies: dict[str, str] = {}
     for c in ordered:
         best, best_score = None, threshold(c.fingerprint)
-        for other in sorted({owners[k] for k in keys[c.mention_id] if k in owners}):
+        mine = keys[c.mention_id]
+        for other in sorted({holder[k] for k in mine if k in holder}):
             original = known.get(other)
-            if original is None or other == c.mention_id:
+            root = copies.get(other) or (original and original.canonical_id) or other
+            if original is None or root not in known:
                 continue
-            if other in rank and rank[other] > rank[c.mention_id]:
-                continue  # a later mention of this batch cannot be our original
-            root = copies.get(other) or original.canonical_id or other
-            if root not in known or not may_copy(c, original, known[root].event_time):
+            if not may_copy(c, original, known[root].event_time):
                 continue
             score = similarity(c.fingerprint, original.fingerprint)
             if score >= best_score:
                 best, best_score = root, score
         if best is not None:
             copies[c.mention_id] = best
+        for key in mine:
+            held = holder.get(key)
+            if held is None or (best is None and _stale(held, c, known, copies)):
+                holder[key] = c.mention_id
     store.save(ordered, copies)
+    # Keys whose holder changed from the one the tables name: handed to the new holder.
+    first: dict[Key, str] = {}
+    for band, value, mention_id in rows:
+        first.setdefault((band, value), mention_id)
+    table_owner = {**first, **owners}
+    store.take_over(
+        sorted(
+            (band, value, new, table_owner[(band, value)])
+            for (band, value), new in holder.items()
+            if new != table_owner[(band, value)]
+        )
+    )
     return copies
+
+
+def _stale(held: str, c: Candidate, known: dict[str, Candidate], copies: dict[str, str]) -> bool:
+    """Whether the story of the mention holding a key began more than `MAX_GAP` before ``c``."""
+    holding = known.get(held)
+    if holding is None:
+        return True
+    root = known.get(copies.get(held) or holding.canonical_id or held)
+    return root is None or c.event_time - root.event_time > MAX_GAP
 
 
 @dataclass
@@ -226,10 +263,23 @@ class MemoryCopies:
     def stored(self, mention_ids: set[str]) -> dict[str, Candidate]:
         return {m: self.mentions[m] for m in mention_ids if m in self.mentions}
 
+    def take_over(self, rows: Sequence[tuple[int, int, str, str]]) -> None:
+        for band, value, new, old in rows:
+            if self.keys.get((band, value)) == old:
+                self.keys[(band, value)] = new
+
     def save(self, candidates: Sequence[Candidate], copies: dict[str, str]) -> None:
         for c in candidates:
             if c.mention_id not in self.mentions:
                 self.mentions[c.mention_id] = _with_canonical(c, copies.get(c.mention_id))
+
+    def forget_before(self, at: datetime) -> None:
+        """Drop what no mention at ``at`` or later can reach: keys of earlier time buckets (it
+        writes keys in its own bucket and the next), mentions more than twice `MAX_GAP` older
+        (the canonical of an owner it meets is at most that far)."""
+        first_band = bucket_of(at) * BAND_SLOTS
+        self.keys = {key: m for key, m in self.keys.items() if key[0] >= first_band}
+        self.mentions = {m: c for m, c in self.mentions.items() if at - c.event_time <= 2 * MAX_GAP}
 
     def collapse(self, candidates: Iterable[Candidate]) -> dict[str, str]:
         """{copy id: canonical id} among these new mentions, as one ingest batch would."""
@@ -253,10 +303,21 @@ class Fingerprinted(Protocol):
     def signature(self) -> Fingerprint | None: ...
 
 
-def copies_in_memory(scored: Iterable[Fingerprinted]) -> dict[str, str]:
+def copies_in_memory(scored: Iterable[Fingerprinted], *, part: int = 2_000) -> dict[str, str]:
     """{copy id: canonical id} for a whole file of mentions, as one ingest batch would find.
 
-    The backtest's collapse: the same rules as live, on `MemoryCopies` instead of SQL."""
-    return MemoryCopies().collapse(
-        candidate_of(item.mention, item.signature) for item in scored if item.signature is not None
+    The backtest's collapse: the same rules as live, on `MemoryCopies` instead of SQL. The
+    mentions go through in event-time order, ``part`` at a time, which finds the same copies as
+    one batch; keys and mentions that nothing later can reach are dropped between parts, so a
+    file of a million mentions does not keep a million mentions' band keys."""
+    candidates = sorted(
+        (candidate_of(item.mention, item.signature) for item in scored if item.signature),
+        key=lambda c: (c.event_time, c.mention_id),
     )
+    store = MemoryCopies()
+    copies: dict[str, str] = {}
+    for offset in range(0, len(candidates), part):
+        chunk = candidates[offset : offset + part]
+        store.forget_before(chunk[0].event_time)
+        copies.update(store.collapse(chunk))
+    return copies

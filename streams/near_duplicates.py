@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlmodel import Session
 
 from monitor.storage.db import insert_for
-from monitor.storage.models import Mention, NearDuplicateSignature
+from monitor.storage.models import Mention, NearDuplicateBand, NearDuplicateSignature
 from streams.copy_rules import (
     LONG_THRESHOLD,
     Candidate,
@@ -166,6 +166,22 @@ class SqlCopies:
             )
             for row in found
         }
+
+    def take_over(self, rows: Sequence[tuple[int, int, str, str]]) -> None:
+        if not rows:
+            return
+        table = NearDuplicateBand.__table__  # type: ignore[attr-defined]
+        # The old owner in the WHERE: when two workers take one key, the second finds it gone.
+        self.session.execute(
+            update(table)
+            .where(
+                table.c.band == bindparam("b_band"),
+                table.c.hash == bindparam("b_hash"),
+                table.c.mention_id == bindparam("b_old"),
+            )
+            .values(mention_id=bindparam("b_new")),
+            [{"b_band": b, "b_hash": h, "b_new": new, "b_old": old} for b, h, new, old in rows],
+        )
 
     def save(self, candidates: Sequence[Candidate], copies: dict[str, str]) -> None:
         table = NearDuplicateSignature.__table__  # type: ignore[attr-defined]

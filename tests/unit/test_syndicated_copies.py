@@ -109,8 +109,28 @@ def test_memory_twin_finds_the_same_copies_as_sql(engine):
         in_memory.update(twin.collapse(candidate_of(s.mention, s.signature) for s in scored(part)))
     assert in_memory == in_sql
     assert len(in_sql) >= 17
-    # The backtest's one-batch form agrees on which mentions are copies.
+    # The backtest's form (the whole file in event-time order) agrees on which are copies.
     assert set(copies_in_memory(scored(mentions))) == set(in_sql)
+
+
+def test_a_story_told_again_and_again_gathers_its_copies_each_time(engine):
+    # Told again every 20 hours for a week, with a copy 30 minutes after each telling: every
+    # copy folds, and no copy is more than 48 h from its canonical mention. Live in SQL, and in
+    # the backtest whether it forgets old keys every 3 mentions or never.
+    week = [
+        wire(f"{day}-{k}", day * 20 * 60 + k * 30, LONG_STORY + " Updated." * k)
+        for day in range(9)
+        for k in range(2)
+    ]
+    in_sql: dict[str, str] = {}
+    for day in range(9):
+        in_sql.update(store(engine, week[2 * day : 2 * day + 2]).copies)
+    at = {m.mention_id: m.event_time for m in week}
+    copies_of_tellings = {m.mention_id for m in week if m.external_id.endswith("-1")}
+    for found in (in_sql, copies_in_memory(scored(week), part=3), copies_in_memory(scored(week))):
+        assert all(abs(at[c] - at[o]) <= timedelta(hours=48) for c, o in found.items())
+        assert set(found) >= copies_of_tellings
+        assert len(set(found.values())) >= 3  # a week is more than one 48-hour story
 
 
 def wire(external_id: str, at_minutes: float, text: str = LONG_STORY, **fields: Any) -> MentionIn:
