@@ -109,6 +109,12 @@ def known_hostile_inputs(raw: Raw) -> list[str]:
     assert raw("GET", "/api/drafts", headers={"Authorization": "ana-token"})[0] == 401
     assert raw("GET", "/api/drafts", headers={"Authorization": b"Bearer \xc3\xa9"})[0] == 401
     assert raw("GET", "/api/drafts", headers={"Authorization": "Bearer ana-token"})[0] == 200
+    # Slack and Twilio signatures that are not UTF-8.
+    body = slack_form({"type": "block_actions"})
+    headers = {**slack_headers(body), "X-Slack-Signature": b"v0=\xff\xfe"}
+    assert raw("POST", "/slack/interactions", body=body, headers=headers)[0] == 401
+    twilio = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": b"\xff"}
+    assert raw("POST", "/api/sms/inbound", body=b"Body=STOP&From=%2B1", headers=twilio)[0] == 403
     # Slack: no timestamp, a word for one, then signed payloads of the wrong shape.
     body = slack_form({"type": "block_actions"})
     headers = slack_headers(body)
