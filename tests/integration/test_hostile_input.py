@@ -109,6 +109,13 @@ def known_hostile_inputs(raw: Raw) -> list[str]:
     assert raw("GET", "/api/drafts", headers={"Authorization": "ana-token"})[0] == 401
     assert raw("GET", "/api/drafts", headers={"Authorization": b"Bearer \xc3\xa9"})[0] == 401
     assert raw("GET", "/api/drafts", headers={"Authorization": "Bearer ana-token"})[0] == 200
+    # Over the documented body limits: 413, as README "Guarantees" says.
+    big = json.dumps([{"source": "t", "text": "x" * 4000}] * 300).encode()  # 1.2 MB
+    assert raw("POST", "/api/mentions", body=big)[0] == 413
+    big = b'{"text": "' + b"x" * (1024 * 1024 + 1) + b'"}'
+    assert (
+        raw("POST", "/webhooks/social", body=big, headers=crisismon_headers(SECRET, big))[0] == 413
+    )
     # Slack and Twilio signatures that are not UTF-8.
     body = slack_form({"type": "block_actions"})
     headers = {**slack_headers(body), "X-Slack-Signature": b"v0=\xff\xfe"}
