@@ -10,12 +10,10 @@ from datetime import UTC, datetime, timedelta
 from monitor import resources
 from monitor.app import app
 from monitor.settings import get_settings
-from monitor.storage.db import session_scope
 from monitor.storage.models import DeadLetter
 from streams import inbox
-from streams.dead_letters import dead_letter_row, expire_raw_payloads
+from streams.dead_letters import dead_letter_row, expire_raw_payloads, store_dead_letter
 from streams.ingest import ingest_raw_batch
-from streams.poison import reason_of, refused
 from streams.records import (
     DeadLetterRecord,
     SeriesTicks,
@@ -109,35 +107,7 @@ async def store_dead_letters(stream):  # type: ignore[no-untyped-def]
 
 
 def _store_dead_letter(row: DeadLetter) -> None:
-    """Store one dead letter; one the database refuses all the same is kept with its payload
-    as escaped ASCII, and if even that is refused it is logged, so the partition goes on."""
-    try:
-        _insert(row)
-        return
-    except Exception as exc:
-        if not refused(exc):
-            raise
-        first = reason_of(exc)
-    fallback = DeadLetter(
-        topic=ascii(row.topic)[:200],
-        reason=f"{ascii(row.reason)[:1500]} (stored escaped: the database refused it: {first})",
-        payload=ascii(row.payload),
-        source=ascii(row.source)[:100] if row.source is not None else None,
-        received_at=row.received_at,
-        payload_redacted=row.payload_redacted,
-        raw_expires_at=row.raw_expires_at,
-    )
-    try:
-        _insert(fallback)
-    except Exception as exc:
-        if not refused(exc):
-            raise
-        log.error("dead letter dropped, the database refused it: %s", reason_of(exc))
-
-
-def _insert(row: DeadLetter) -> None:
-    with session_scope(resources.engine()) as session:
-        session.add(row)
+    store_dead_letter(resources.engine(), row)  # never stops the partition for one row
 
 
 @app.timer(interval=3600.0, on_leader=True)

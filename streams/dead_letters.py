@@ -14,6 +14,7 @@ many days so it can be repaired and replayed, then replaced by the redacted copy
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
@@ -22,9 +23,11 @@ from sqlmodel import Session
 from monitor.storage.db import session_scope
 from monitor.storage.models import DeadLetter
 from streams.cleaning import storable
+from streams.poison import reason_of, refused
 from streams.privacy import Redactor, redact_text
 
 MAX_REASON = 2000
+log = logging.getLogger(__name__)
 
 
 def dead_letter_row(
@@ -51,6 +54,44 @@ def dead_letter_row(
         payload_redacted=not keep_raw,
         raw_expires_at=received_at + timedelta(days=retention_days) if keep_raw else None,
     )
+
+
+def store_dead_letter(engine: Engine, row: DeadLetter) -> bool:
+    """Store one dead letter; False if the database refused it even escaped (then it is logged).
+
+    A row the database refuses all the same (a constraint, a driver that cannot send a
+    character) is kept with its text as escaped ASCII; if even that is refused it is logged, so
+    the dead-letter partition goes on. A database that is down is raised as usual.
+    """
+    try:
+        _insert(engine, row)
+        return True
+    except Exception as exc:
+        if not refused(exc):
+            raise
+        first = reason_of(exc)
+    fallback = DeadLetter(
+        topic=ascii(row.topic)[:200],
+        reason=f"{ascii(row.reason)[:1500]} (stored escaped: the database refused it: {first})",
+        payload=ascii(row.payload),
+        source=ascii(row.source)[:100] if row.source is not None else None,
+        received_at=row.received_at,
+        payload_redacted=row.payload_redacted,
+        raw_expires_at=row.raw_expires_at,
+    )
+    try:
+        _insert(engine, fallback)
+        return True
+    except Exception as exc:
+        if not refused(exc):
+            raise
+        log.error("dead letter dropped, the database refused it: %s", reason_of(exc))
+        return False
+
+
+def _insert(engine: Engine, row: DeadLetter) -> None:
+    with session_scope(engine) as session:
+        session.add(row)
 
 
 def _redact(payload: str, redactor: Redactor | None) -> str:

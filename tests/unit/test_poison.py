@@ -177,3 +177,33 @@ def test_a_dead_letter_keeps_nul_and_surrogates_storable(engine):
         session.commit()
         [stored] = session.execute(select(DeadLetter)).scalars().all()
     assert stored.payload == '{"text": "a\ufffdb\ufffd"}' and stored.reason == "bad \ufffd \ufffd"
+
+
+def test_a_dead_letter_the_database_refuses_is_stored_escaped(engine):
+    from streams.dead_letters import store_dead_letter
+
+    with engine.begin() as conn:  # a database that refuses this source, however it is written
+        if engine.dialect.name == "postgresql":
+            conn.execute(
+                text("ALTER TABLE dead_letters ADD CONSTRAINT no_bad CHECK (source <> 'bad')")
+            )
+        else:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER no_bad BEFORE INSERT ON dead_letters WHEN NEW.source = 'bad' "
+                    "BEGIN SELECT RAISE(ABORT, 'bad source'); END"
+                )
+            )
+    row = dead_letter_row(
+        topic="mentions.raw",
+        reason="unusable",
+        payload='{"text": "é"}',
+        source="bad",
+        received_at=T0,
+        retention_days=3,
+    )
+    assert store_dead_letter(engine, row)
+    with Session(engine) as session:
+        [stored] = session.execute(select(DeadLetter)).scalars().all()
+    assert stored.payload == '\'{"text": "\\xe9"}\''
+    assert stored.reason.startswith("'unusable' (stored escaped: the database refused it: ")
