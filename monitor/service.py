@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,6 +41,10 @@ SUPERVISE_SECONDS = 1.0
 # More broker deaths than this within BROKER_DEATH_WINDOW: stop rather than loop.
 MAX_BROKER_RESTARTS = 3
 BROKER_DEATH_WINDOW = 600.0
+# A worker that crashed is started again, unless it crashes more often than this in 10 minutes;
+# one that cannot start (its database away) is tried again for this long.
+MAX_WORKER_RESTARTS = 5
+WORKER_START_PATIENCE = 120.0
 # `crisismon run` exits with this when its broker died and could not be brought back.
 EXIT_BROKER_LOST = 3
 # How often `wait` looks at the embedded broker's memory and age.
@@ -81,6 +86,8 @@ class Service:
         self._lost_before: float | None = None
         self._broker_deaths: list[float] = []  # monotonic
         self.broker_restarts = 0
+        self._worker_deaths: list[float] = []  # monotonic
+        self.worker_restarts = 0
 
     @property
     def web_url(self) -> str:
@@ -184,10 +191,54 @@ class Service:
                     return EXIT_BROKER_LOST
                 continue
             if code is not None:
-                return code
+                if code in (0, -signal.SIGINT, -signal.SIGTERM) or not self.restart_worker(
+                    code, on_step
+                ):
+                    return code
+                continue
             if time.monotonic() >= next_recycle_check:
                 next_recycle_check = time.monotonic() + self.recycle_check_seconds
                 self.maybe_recycle_broker(on_step)
+
+    def restart_worker(self, code: int, on_step: Callable[[str], None]) -> bool:
+        """The worker crashed with ``code`` (an agent or timer that failed for good, a database
+        outage it did not ride out, the kernel's OOM killer): start it again on the same
+        broker, which still holds everything not yet processed.
+
+        While it cannot start (the database still away), it is tried again with growing pauses
+        for up to WORKER_START_PATIENCE seconds. False, after one line, when it keeps crashing
+        (more than MAX_WORKER_RESTARTS times in 10 minutes) or never starts.
+        """
+        now = time.monotonic()
+        self._worker_deaths = [t for t in self._worker_deaths if now - t < BROKER_DEATH_WINDOW]
+        self._worker_deaths.append(now)
+        self.worker = None
+        if len(self._worker_deaths) > MAX_WORKER_RESTARTS:
+            on_step(
+                f"the worker exited with code {code}, its {len(self._worker_deaths)}th crash "
+                f"in {BROKER_DEATH_WINDOW / 60:.0f} minutes; stopping"
+                + (f". See {self.worker_log}" if self.worker_log else "")
+            )
+            return False
+        on_step(f"the worker exited with code {code}; starting it again")
+        started, pause = time.monotonic(), 1.0
+        while True:
+            self._spawn_worker()
+            try:
+                self._wait_ready()
+            except ServiceError as exc:
+                if self.worker is not None and self.worker.poll() is None:
+                    stop_process(self.worker, grace=ORPHAN_WORKER_GRACE)
+                self.worker = None
+                if time.monotonic() - started > WORKER_START_PATIENCE:
+                    on_step(f"the worker did not start again: {exc}; stopping")
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 10.0)
+                continue
+            self.worker_restarts += 1
+            on_step(f"worker ready again after {time.monotonic() - started:.1f}s")
+            return True
 
     def restart_broker(self, code: int, on_step: Callable[[str], None]) -> bool:
         """The embedded broker exited with ``code``: start a new one and a worker on it.

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 from faust.web import Request, Response, View
+from sqlalchemy.exc import DBAPIError
 
 from monitor import resources
 from monitor.app import app
@@ -17,6 +18,7 @@ from monitor.kafka_probe import BrokerUnreachable, probe_async
 from monitor.settings import get_settings
 from monitor.storage.db import DatabaseError, check_connection, insert_for, session_scope
 from monitor.storage.models import InboxEntry
+from monitor.storage.outage import is_outage
 from streams.cleaning import BadJson, parse_json
 from streams.mentions import InvalidMention, MentionIn, bundles, parse_mention
 from streams.records import DeadLetterRecord
@@ -116,7 +118,12 @@ async def publish_acknowledged(mentions: Sequence[MentionIn], received: datetime
         held = await admit_intake(len(mentions))  # never faster than ingest stores
         if held is not None:
             return held
-        await asyncio.to_thread(_write_inbox, list(mentions), received)
+        try:
+            await asyncio.to_thread(_write_inbox, list(mentions), received)
+        except DBAPIError as exc:
+            if not is_outage(exc):
+                raise
+            return "the database is unavailable, nothing was accepted; retry the request"
     try:
         # Bundles: Faust's cost is per record, and a batched webhook carries many mentions.
         acks = [await mentions_raw.send(key=key, value=value) for key, value in bundles(mentions)]

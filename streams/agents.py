@@ -6,11 +6,15 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from sqlalchemy.exc import DBAPIError
 
 from monitor import resources
 from monitor.app import app
-from monitor.settings import get_settings
+from monitor.settings import Settings, get_settings
 from monitor.storage.models import DeadLetter
+from monitor.storage.outage import while_unavailable
 from streams import inbox
 from streams.dead_letters import dead_letter_row, expire_raw_payloads, store_dead_letter
 from streams.ingest import ingest_raw_batch
@@ -40,18 +44,21 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
     async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
         now = datetime.now(UTC)
         records = [(event.message.partition, event.value) for event in events]
-        outcome = await asyncio.to_thread(
-            ingest_raw_batch,
-            resources.engine(),
-            resources.scorer(),
-            records,
-            window_seconds=config.window_seconds,
-            now=now,
-            topic=MENTIONS_RAW,
-            privacy=resources.privacy(),
-            fan_out=fan_out,
-            pool=pool,
-            not_after=settings.latest_event_time(now),
+        outcome = await while_unavailable(
+            partial(
+                ingest_raw_batch,
+                resources.engine(),
+                resources.scorer(),
+                records,
+                window_seconds=config.window_seconds,
+                now=now,
+                topic=MENTIONS_RAW,
+                privacy=resources.privacy(),
+                fan_out=fan_out,
+                pool=pool,
+                not_after=settings.latest_event_time(now),
+            ),
+            what="storing mentions",
         )
         for rejected in outcome.rejected:
             await dead_letter.send(
@@ -102,7 +109,7 @@ async def store_dead_letters(stream):  # type: ignore[no-untyped-def]
             retention_days=settings.raw_retention_days,
             redactor=resources.privacy().redactor,
         )
-        await asyncio.to_thread(_store_dead_letter, row)
+        await while_unavailable(partial(_store_dead_letter, row), what="storing a dead letter")
         log.warning("dead letter from %s: %s", record.source or record.topic, row.reason)
 
 
@@ -134,10 +141,17 @@ _lost_swept = False
 async def republish_inbox() -> None:
     """Publish again the accepted mentions the broker lost or never got (`streams.inbox`):
     once, everything from before this broker started; then only what is really stuck."""
-    global _lost_swept
     settings = get_settings()
     if not settings.use_inbox:
         return
+    try:
+        await _republish_due(settings)
+    except DBAPIError as exc:  # the database is away: the next check tries again
+        log.warning("inbox check skipped, database unavailable: %s", type(exc.orig).__name__)
+
+
+async def _republish_due(settings: Settings) -> None:
+    global _lost_swept
     if not _lost_swept:
         if settings.inbox_lost_before is not None:
             lost_before = datetime.fromtimestamp(settings.inbox_lost_before, UTC)
@@ -151,7 +165,11 @@ async def republish_inbox() -> None:
     if span is None:
         return
     since, until = span
-    count = await _republish(before=until, since=since)
+    try:
+        count = await _republish(before=until, since=since)
+    except BaseException:
+        _stuck_clock.since = since  # not done: the next check takes the span again
+        raise
     if count:
         log.warning("republished %d inbox mentions that never reached ingest", count)
 

@@ -26,7 +26,7 @@ def test_broker_killed_under_load_is_restarted_and_loses_nothing(tmp_path: Path)
     engine = engine_for(database_url)
     try:
         items = []
-        for day in range(3):
+        for day in range(2):
             items += outage_scenario(end=fixed_end() + timedelta(days=day), run_id=f"bk{day}")
         poster = Poster(f"{service.web_url}/api/mentions", items, batch=100, pause=0.0)
         poster.start()
