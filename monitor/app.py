@@ -76,6 +76,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         value_serializer="json",
+        # An unreadable record is dead-lettered, not thrown into the agent reading it.
+        Topic="streams.tolerant_topic.TolerantTopic",
         # Measured on Tansu: fast group joins and rebalances. Kafka needs >= 6 s by default.
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(0.5, settings.session_timeout / 6),

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import faust
 
+from streams.record_checks import Checked
+
 
 def to_epoch(moment: datetime) -> float:
     return moment.timestamp()
@@ -21,7 +23,7 @@ def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-class SeriesTicks(faust.Record, serializer="json"):
+class SeriesTicks(Checked, faust.Record, serializer="json"):
     """One ingest batch's news for one detect partition: the (series, window) pairs it added
     mentions to (``series[i]`` with ``window_starts[i]``), and how far event time has got.
 
@@ -46,7 +48,7 @@ def detect_partition(series: str, partitions: int) -> int:
     return zlib.crc32(series.encode("utf-8")) % partitions
 
 
-class AnomalyEvent(faust.Record, serializer="json"):
+class AnomalyEvent(Checked, faust.Record, serializer="json"):
     anomaly_id: str
     series: str
     window_start: float
@@ -55,7 +57,7 @@ class AnomalyEvent(faust.Record, serializer="json"):
     severity: str
 
 
-class IncidentEvent(faust.Record, serializer="json"):
+class IncidentEvent(Checked, faust.Record, serializer="json"):
     incident_id: int
     change: str
     severity: str
@@ -63,7 +65,7 @@ class IncidentEvent(faust.Record, serializer="json"):
     paged_now: bool = False
 
 
-class DeadLetterRecord(faust.Record, serializer="json"):
+class DeadLetterRecord(Checked, faust.Record, serializer="json"):
     topic: str
     reason: str
     payload: str
