@@ -37,6 +37,7 @@ Run: ``python -m bench.alert_latency [--bursts 50]``; about 30 s plus 5 s per bu
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import math
@@ -46,6 +47,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -60,6 +62,7 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
+from bench.sustained import live_load
 from monitor.kafka_probe import parse_bootstrap
 from monitor.service import Service, ServiceError, pick_web_port
 from monitor.settings import Settings, shipped_config_dir
@@ -574,11 +577,19 @@ def _round(value: float | None) -> float | None:
 
 
 def measure(
-    bursts: int = 50, *, seed: int = 7, verbose: bool = False, worker_log: Path | None = None
+    bursts: int = 50,
+    *,
+    seed: int = 7,
+    verbose: bool = False,
+    worker_log: Path | None = None,
+    background: int = 0,
 ) -> dict[str, Any]:
     """Run the service live, send ``bursts`` bursts and measure each one's alert latency.
 
-    ``worker_log``: where to keep a copy of the worker's log (it lives in a temporary dir)."""
+    ``worker_log``: where to keep a copy of the worker's log (it lives in a temporary dir).
+    ``background``: that many more clients post ordinary mentions in batches of 100 as fast
+    as the service takes them, the whole time (`bench.sustained.live_load`): bursts inside a
+    sustained load."""
     if not 1 <= bursts <= 100:
         raise ValueError("bursts must be 1-100 (one product each)")
     rng = random.Random(seed)
@@ -618,10 +629,31 @@ def measure(
                 return at > last_due + DRAIN_SECONDS or (at > last_due and alerted >= set(products))
 
             sender = MentionSender(service.web_url)
+            stop_background = threading.Event()
+            loaded: dict[str, int] = {}
+            if background:
+                loader = threading.Thread(
+                    target=lambda: loaded.update(
+                        asyncio.run(
+                            live_load(
+                                f"{service.web_url}/api/mentions",
+                                stop_background,
+                                concurrency=background,
+                            )
+                        )
+                    ),
+                    daemon=True,
+                )
+                loader.start()
+            load_started = time.monotonic()
             try:
                 sent = run_traffic(sender, plan, until=done, rng=rng, products=products)
             finally:
                 sender.close()
+                stop_background.set()
+            load_seconds = time.monotonic() - load_started
+            if background:
+                loader.join(60)
             stored = Stored.read(service.settings.resolved_database_url)
             outcomes, stray = match_alerts(plan, slack.alerts(), stored.products_by_incident())
             try:
@@ -670,6 +702,11 @@ def measure(
             for o in outcomes
         ],
         "mentions_sent": sent,
+        "background_clients": background,
+        "background_accepted_per_s": (
+            round(loaded.get("accepted", 0) / load_seconds, 1) if background else None
+        ),
+        "background_503": loaded.get("held_503", 0),
         "mention_requests_refused": sender.failures[:10],
         "slack_posts": len(slack.posts),
         "worker_errors": worker_errors,
@@ -695,8 +732,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument("--worker-log", type=Path, help="keep a copy of the worker's log here")
+    parser.add_argument(
+        "--background",
+        type=int,
+        default=0,
+        help="clients posting ordinary mentions (batches of 100) as fast as accepted, "
+        "throughout: bursts inside a sustained load",
+    )
     args = parser.parse_args()
-    result = measure(args.bursts, seed=args.seed, verbose=True, worker_log=args.worker_log)
+    result = measure(
+        args.bursts,
+        seed=args.seed,
+        verbose=True,
+        worker_log=args.worker_log,
+        background=args.background,
+    )
     if args.json:
         print(json.dumps(result, indent=2))
         return

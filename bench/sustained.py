@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -70,6 +73,57 @@ async def _load(
         "p99_s": round(latencies[int(len(latencies) * 0.99)], 3),
         "held_503": held,
     }
+
+
+LIVE_TEXTS = (
+    "Does anyone know how to export my data to a spreadsheet?",
+    "Just renewed my plan, all good so far",
+    "How do I change the email on my account?",
+    "The new dashboard layout takes some getting used to",
+)
+
+
+async def live_load(
+    url: str, stop: threading.Event, *, concurrency: int = 20, per_request: int = 100
+) -> dict[str, int]:
+    """Steady background traffic until ``stop``: JSON arrays of ``per_request`` ordinary
+    mentions stamped with the current time, ``concurrency`` requests in flight, a 503 retried
+    after 1 s. What was accepted and how many answers were 503."""
+    counts = {"accepted": 0, "held_503": 0}
+    serial = itertools.count()
+    headers = {"Content-Type": "application/json"}
+
+    def batch() -> bytes:
+        now = datetime.now(UTC).isoformat()
+        return json.dumps(
+            [
+                {
+                    "source": "background",
+                    "external_id": f"bg-{n}",
+                    "text": LIVE_TEXTS[n % len(LIVE_TEXTS)],
+                    "event_time": now,
+                    "lang": "en",
+                }
+                for n in itertools.islice(serial, per_request)
+            ]
+        ).encode()
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+
+        async def client() -> None:
+            while not stop.is_set():
+                async with session.post(url, data=batch(), headers=headers) as response:
+                    await response.read()
+                if response.status == 202:
+                    counts["accepted"] += per_request
+                elif response.status == 503:
+                    counts["held_503"] += 1
+                    await asyncio.sleep(1.0)
+                else:
+                    raise BenchError(f"background POST: HTTP {response.status}")
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+    return counts
 
 
 def measure(
