@@ -28,12 +28,15 @@ class SlowSettings(BaseModel):
 
     enabled: bool = True
     half_life_windows: float = Field(default=1440.0, gt=0)
-    warmup_windows: int = Field(default=1440, ge=1)
-    ratios: tuple[float, ...] = Field(default=(1.5, 2.5, 5.0), min_length=1)
-    silence_ratio: float = Field(default=0.25, gt=0, lt=1)
+    warmup_windows: int = Field(default=2880, ge=1)
+    ratios: tuple[float, ...] = Field(default=(2.0, 4.0), min_length=1)
+    silence_ratio: float = Field(default=0.35, gt=0, lt=1)
     sentiment_shift: float = Field(default=0.25, gt=0, le=2)
     min_excess: float = Field(default=15.0, ge=1)
     repeat_windows: int = Field(default=15, ge=1)
+    max_hold_windows: int = Field(default=720, ge=1)
+    calm_rise_penalty: float = Field(default=3.0, ge=0)
+    evidence_half_life_windows: float = Field(default=120.0, gt=0)
     share_prior: float = Field(default=200.0, ge=0)
 
     @field_validator("ratios")
@@ -56,6 +59,9 @@ class SlowSettings(BaseModel):
             min_excess=self.min_excess,
             alert_evidence=detector.alert_score,
             repeat_windows=self.repeat_windows,
+            max_hold_windows=self.max_hold_windows,
+            calm_rise_penalty=self.calm_rise_penalty,
+            evidence_half_life=self.evidence_half_life_windows,
             share_prior=self.share_prior,
             season_half_life_days=detector.season_half_life_days,
         )

@@ -225,7 +225,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         self._learned += 1
         if self.slow is not None and not self._season_frozen:
             # A replayed window is already in the restored slow state (saved with the season).
-            self.slow.learn_one(x, factor=self._factor)
+            self.slow.learn_one(x)
 
     def season_snapshot(self) -> dict[str, Any]:
         """The learnt daily and weekly profile (and the slow detector's state), to store:
@@ -287,7 +287,7 @@ class CountSpikeDetector(base.AnomalyDetector):
         volume, negative = self._sustained(n, n_negative, volume, negative, bands)
         found = [volume, self._drop(n, bands), negative, self._shift(x, n)]
         if slow and self.slow is not None:
-            found.extend(self.slow.assess(x, factor=self._factor))
+            found.extend(self.slow.assess(x))
         return found
 
     def _span(self, k: int, n: int, n_negative: int) -> tuple[int, int, float, float, int]:
@@ -364,6 +364,18 @@ class CountSpikeDetector(base.AnomalyDetector):
             score,
             n,
         )
+
+    def calm(self, x: dict[Hashable, Any]) -> bool:
+        """Whether the latest ``spike_span`` windows (this one included) hold no more negative
+        mentions than usual: a burst of words in calm traffic is a campaign or a news cycle."""
+        history = list(self._recent)[-(self.spike_span - 1) :] if self.spike_span > 1 else []
+        n = int(x.get("n", 0)) + sum(h[0] for h in history)
+        negative = int(x.get("n_negative", 0)) + sum(h[1] for h in history)
+        # Or happier than usual now: congratulations on a launch are no crisis.
+        now = int(x.get("n", 0))
+        usual = self._compound_mean.get() if self._compound_windows else 0.0
+        glad = now > 0 and float(x.get("sum_compound", 0.0)) / now >= usual + 0.1
+        return n == 0 or negative / n <= 1.5 * self._share() or glad
 
     def volume_band(self, start: Any = None) -> tuple[float, float, float]:
         """Expected volume and its usual range for the next window (for plots and reports);

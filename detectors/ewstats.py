@@ -187,3 +187,126 @@ class SeasonalProfile:
         self._expected = array("d", (float(v) for v in expected))
         self._origin = math.nan if state["origin"] is None else float(state["origin"])
         self._first = math.nan if state["first"] is None else float(state["first"])
+
+
+class RatioProfile:
+    """A ratio (mentions per window, or a slice's share of its parent) by hour of the week,
+    learnt online without any level: decayed sums of numerator and denominator per slot.
+
+    Each weekday/Saturday/Sunday hour slot leans on its hour of day with ``slot_prior``
+    (denominator units), and each hour of day on the overall ratio with ``hour_prior``. So the
+    second night already expects a night, the first Saturday night expects a night too, and
+    after a few weekends Saturdays are their own. Old weeks fade with ``half_life_days``.
+
+    >>> p = RatioProfile(half_life_days=14.0, hour_prior=2.0, slot_prior=12.0)
+    >>> for day in range(4, 7):  # Monday to Wednesday: busy days, quiet nights
+    ...     for hour in range(24):
+    ...         for minute in range(0, 60, 10):
+    ...             p.update(day * 86_400 + hour * 3600 + minute * 60,
+    ...                      30.0 if 9 <= hour < 17 else 3.0, 1.0)
+    >>> saturday_night = 9 * 86_400 + 3 * 3600 + 1800
+    >>> round(p.ratio(saturday_night), 1), round(p.factor(saturday_night), 2)
+    (4.1, 0.34)
+    """
+
+    def __init__(self, half_life_days: float, hour_prior: float, slot_prior: float) -> None:
+        self.hour_prior = hour_prior
+        self.slot_prior = slot_prior
+        self._rate = math.log(2.0) / (half_life_days * _DAY)
+        # Numerator and denominator sums: 24 hours of day, then 72 hours of the week, then all.
+        self._top = array("d", [0.0] * (HOURS + _SLOTS + 1))
+        self._bottom = array("d", [0.0] * (HOURS + _SLOTS + 1))
+        self._origin = math.nan
+
+    @staticmethod
+    def _slots(seconds: float) -> tuple[int, int]:
+        return HOURS + SeasonalProfile._slot(seconds), int((seconds % _DAY) // 3600)
+
+    def _weight(self, seconds: float) -> float:
+        if math.isnan(self._origin):
+            return 1.0
+        return math.exp(min(self._rate * (seconds - self._origin), _MAX_GROWTH))
+
+    def ratio(self, seconds: float) -> float:
+        """The usual ratio at this moment (NaN before anything was learnt).
+
+        Interpolated between the two nearest hour centres, each hour smoothed with its
+        neighbours (a quarter each): a rhythm is smooth, and a few days of one hour's counts
+        are not, so an unlucky hour must not make the next day's same hour look quiet.
+        """
+        everything = HOURS + _SLOTS
+        if not self._bottom[everything] > 0:
+            return math.nan
+        overall = self._top[everything] / self._bottom[everything]
+        weight = self._weight(seconds)
+        position = (seconds % _DAY) / 3600.0 - 0.5  # hours since the centre of hour 0
+        before = math.floor(position)
+        share = position - before
+        first = self._at_hour(seconds, before, overall, weight)
+        second = self._at_hour(seconds, before + 1, overall, weight)
+        return first + share * (second - first)
+
+    def _at_hour(self, seconds: float, hour: int, overall: float, weight: float) -> float:
+        day_class = _DAY_CLASS[(int(seconds // _DAY) + _EPOCH_WEEKDAY) % 7]
+        hour_top = hour_bottom = week_top = week_bottom = 0.0
+        for offset, share in ((-1, 0.25), (0, 0.5), (1, 0.25)):
+            h = (hour + offset) % HOURS
+            hour_top += share * self._top[h]
+            hour_bottom += share * self._bottom[h]
+            week = HOURS + day_class * HOURS + h
+            week_top += share * self._top[week]
+            week_bottom += share * self._bottom[week]
+        hourly = (hour_top + self.hour_prior * weight * overall) / (
+            hour_bottom + self.hour_prior * weight
+        )
+        return (week_top + self.slot_prior * weight * hourly) / (
+            week_bottom + self.slot_prior * weight
+        )
+
+    def overall(self) -> float:
+        """The ratio over everything learnt (0 before anything)."""
+        everything = HOURS + _SLOTS
+        bottom = self._bottom[everything]
+        return self._top[everything] / bottom if bottom > 0 else 0.0
+
+    def seen(self, seconds: float) -> float:
+        """How much denominator this hour of the week has seen (decayed, in today's units):
+        with one window per minute and a denominator of 1, 60 per day it was learnt."""
+        week, _hour = self._slots(seconds)
+        return self._bottom[week] / self._weight(seconds)
+
+    def factor(self, seconds: float) -> float:
+        """The usual ratio at this moment relative to the overall one (1 before any data)."""
+        everything = HOURS + _SLOTS
+        if not self._top[everything] > 0:
+            return 1.0
+        return self.ratio(seconds) / (self._top[everything] / self._bottom[everything])
+
+    def update(self, seconds: float, top: float, bottom: float) -> None:
+        if math.isnan(self._origin):
+            self._origin = seconds
+        if self._rate * (seconds - self._origin) > _MAX_GROWTH / 2:
+            shrink = 1.0 / self._weight(seconds)
+            for i in range(len(self._top)):
+                self._top[i] *= shrink
+                self._bottom[i] *= shrink
+            self._origin = seconds
+        weight = self._weight(seconds)
+        week, hour = self._slots(seconds)
+        for slot in (week, hour, HOURS + _SLOTS):
+            self._top[slot] += weight * top
+            self._bottom[slot] += weight * bottom
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "top": list(self._top),
+            "bottom": list(self._bottom),
+            "origin": None if math.isnan(self._origin) else self._origin,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if len(state["top"]) != len(self._top):
+            raise ValueError(f"a ratio profile has {len(self._top)} sums, not {len(state['top'])}")
+        self._top = array("d", (float(v) for v in state["top"]))
+        self._bottom = array("d", (float(v) for v in state["bottom"]))
+        self._origin = math.nan if state["origin"] is None else float(state["origin"])

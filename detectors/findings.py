@@ -18,6 +18,8 @@ VOLUME_SILENCE = "volume_silence"
 SHARE_RISE = "share_rise"
 SHARE_FALL = "share_fall"
 SENTIMENT_SLIDE = "sentiment_slide"
+# Their findings rest on hours of windows by construction: never a lone blip.
+SLOW_METRICS = (VOLUME_RAMP, NEGATIVE_RAMP, VOLUME_SILENCE, SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE)
 
 
 @dataclass(frozen=True, slots=True)

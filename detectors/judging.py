@@ -5,7 +5,7 @@ so a backtest reports exactly what production would."""
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from detectors.config import DetectionConfig
@@ -40,7 +40,13 @@ def judge_window(
 ) -> Judgement:
     """Score a window before it is learnt (see `learn_window`)."""
     counted = config.detector.judge(counts, x, alert_score)
-    findings = counted + config.terms.judge(terms, x, config.detector, alert_score)
+    said = config.terms.judge(terms, x, config.detector, alert_score)
+    if said and counts.warmed_up and counts.calm(x):
+        # Words that burst while people are no angrier than usual (a launch, a campaign, a
+        # story being syndicated) need the slow detectors' calm-rise margin more to alert.
+        penalty = config.detector.slow.calm_rise_penalty
+        said = [replace(f, score=max(f.score - penalty, 0.0)) for f in said]
+    findings = counted + said
     graded = [(f, config.detector.severity(f.score, alert_score)) for f in findings]
     reported = [(f, severity) for f, severity in graded if severity is not None]
     record = record_finding(config.records, records, x, alerting=bool(reported))

@@ -32,12 +32,12 @@ cannot become normal before someone is paged.
 >>> t0 = datetime(2026, 1, 5, tzinfo=UTC)
 >>> for i in range(600):
 ...     det.learn_one({"start": t0 + timedelta(minutes=i), "n": 3 + i % 2, "n_negative": 1,
-...                    "sum_compound": 0.5, "parent_n": 20}, factor=1.0)
+...                    "sum_compound": 0.5, "parent_n": 20})
 >>> x = {"start": t0 + timedelta(minutes=600), "n": 9, "n_negative": 6, "sum_compound": -3.0,
 ...      "parent_n": 26}
 >>> for i in range(40):
-...     found = {f.metric: round(f.score, 1) for f in det.assess(x, factor=1.0)}
-...     det.learn_one(x, factor=1.0)
+...     found = {f.metric: round(f.score, 1) for f in det.assess(x)}
+...     det.learn_one(x)
 >>> found["volume_ramp"] >= 5 and found["share_rise"] >= 5
 True
 """
@@ -46,10 +46,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from detectors.ewstats import SeasonalProfile, WarmEWMean, event_seconds
+from detectors.cusum import BLOCK_WINDOWS, ZERO, Dispersion, Limits, Run, ShareMean
+from detectors.ewstats import RatioProfile, WarmEWMean, event_seconds
 from detectors.findings import (
     NEGATIVE_RAMP,
     SENTIMENT_SLIDE,
@@ -59,76 +60,16 @@ from detectors.findings import (
     VOLUME_SILENCE,
     Finding,
 )
+from detectors.silence import Silence
 
 LN10 = math.log(10.0)
-# Hour-long blocks measure how much a series wanders beyond Poisson (its over-dispersion).
-BLOCK_WINDOWS = 60
-MAX_DISPERSION = 30.0
+# A sum counts as still up until it falls below this fraction of the alert score.
+_REARM = 0.6
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """One CUSUM: its evidence (nats) and what the windows since it last stood at zero held."""
-
-    evidence: float = 0.0
-    observed: float = 0.0
-    expected: float = 0.0
-    base: float = 0.0  # the denominator of a share (parent mentions), or mentions for sentiment
-    windows: int = 0
-
-    def advanced(
-        self, llr: float, observed: float, expected: float, base: float, ceiling: float
-    ) -> _Run:
-        evidence = self.evidence + llr
-        if evidence <= 0.0:
-            return _ZERO
-        # Capped: a crisis that lasts all day must still fade within hours once it is over.
-        return _Run(
-            min(evidence, ceiling),
-            self.observed + observed,
-            self.expected + expected,
-            self.base + base,
-            self.windows + 1,
-        )
-
-
-_ZERO = _Run()
-
-
-class _Dispersion:
-    """Pearson dispersion of hour-long blocks (1 = Poisson), learnt while nothing is alarming."""
-
-    def __init__(self, half_life_blocks: float) -> None:
-        self._mean = WarmEWMean(1.0 - 0.5 ** (1.0 / half_life_blocks))
-        self._deviation = 0.0
-        self._variance = 0.0
-        self._windows = 0
-
-    def add(self, deviation: float, variance: float) -> None:
-        self._deviation += deviation
-        self._variance += variance
-        self._windows += 1
-
-    def close_block(self, *, learn: bool) -> None:
-        if self._windows < BLOCK_WINDOWS:
-            return
-        if learn and self._variance >= 1.0:
-            self._mean.update(min(self._deviation**2 / self._variance, MAX_DISPERSION))
-        self._deviation = self._variance = 0.0
-        self._windows = 0
-
-    def get(self) -> float:
-        # Until a few blocks are seen, assume real traffic's usual wander rather than Poisson.
-        seen = self._mean.count
-        prior, weight = 2.0, 4.0
-        value = (self._mean.get() * seen + prior * weight) / (seen + weight) if seen else prior
-        return min(max(value, 1.0), MAX_DISPERSION)
-
-    def state(self) -> list[float]:
-        return [self._mean.get(), float(self._mean.count)]
-
-    def restore(self, state: Sequence[float]) -> None:
-        self._mean.restore(float(state[0]), int(state[1]))
+# Windows an hour of the week must have been learnt in before a fall is judged there: most of
+# one earlier day's hour (the decayed sums of a fortnight's half-life lose little in a week).
+_KNOWN_HOUR = 30.0
 
 
 class SlowChangeDetector:
@@ -156,6 +97,10 @@ class SlowChangeDetector:
     repeat_windows
         While a run stays above the alert score it is reported again every this many windows
         (enough to keep its incident open), not every window.
+    max_hold_windows
+        Longest hold of a baseline; a change that lasts longer becomes the new normal.
+    calm_rise_penalty
+        Extra score a rise in volume or share needs when negative mentions do not rise too.
     share_prior
         Parent mentions each hour slot of the share profile starts with.
     """
@@ -171,6 +116,9 @@ class SlowChangeDetector:
         min_excess: float = 15.0,
         alert_evidence: float = 5.0,
         repeat_windows: int = 15,
+        max_hold_windows: int = 720,
+        calm_rise_penalty: float = 3.0,
+        evidence_half_life: float = 120.0,
         share_prior: float = 200.0,
         season_half_life_days: float = 14.0,
     ) -> None:
@@ -183,23 +131,42 @@ class SlowChangeDetector:
         self.min_excess = min_excess
         self.alert_evidence = alert_evidence
         self.repeat_windows = repeat_windows
-        self._ceiling = 2.0 * alert_evidence * LN10
+        self.max_hold_windows = max_hold_windows
+        self.calm_rise_penalty = calm_rise_penalty
+        self.combine_slice = True
+        # Capped just above the alert score: once a crisis is over, its sums fall below the
+        # alert within the hour instead of paging on for half a day.
+        self._limits = Limits(0.5 ** (1.0 / evidence_half_life), 1.3 * alert_evidence * LN10)
         fading = 1.0 - 0.5 ** (1.0 / half_life)
         self._level = WarmEWMean(fading)  # deseasonalised mentions per window
-        self._negative = WarmEWMean(fading)  # deseasonalised negative mentions per window
+        self._negative = ShareMean(fading)  # negatives among the series' mentions
         self._compound = WarmEWMean(fading)  # mean compound per mention
-        self._share = WarmEWMean(fading)  # share of the parent, over all hours
-        self._share_hours = SeasonalProfile(season_half_life_days, share_prior)
+        self._share = ShareMean(fading)  # the series' share of its parent
+        # Its own hour-of-week profiles with weak priors (in windows, and in parent mentions): a
+        # silence is judged at night too, so the night must be expected as quiet from the
+        # second day on; the spike detector's profile waits for far more evidence.
+        self._season = RatioProfile(season_half_life_days, hour_prior=10.0, slot_prior=30.0)
+        self._share_hours = RatioProfile(
+            season_half_life_days, hour_prior=share_prior / 4.0, slot_prior=share_prior
+        )
+        self._negative_hours = RatioProfile(
+            season_half_life_days, hour_prior=share_prior / 4.0, slot_prior=share_prior
+        )
         blocks = max(half_life / BLOCK_WINDOWS, 4.0)
-        self._dispersion = {name: _Dispersion(blocks) for name in SUMS}
-        self._runs = {name: tuple(_ZERO for _ in self._ratios_of(name)) for name in SUMS}
-        self._above = dict.fromkeys(SUMS, 0)  # windows each sum has been at the alert score
+        self._dispersion = {name: Dispersion(blocks) for name in SUMS}
+        # A fall to silence, judged over whole hours (the spans) on a log scale.
+        self._silence = Silence(min_expected=min_excess, max_ratio=silence_ratio)
+        self._runs = {name: tuple(ZERO for _ in self._ratios_of(name)) for name in SUMS}
+        self._above = dict.fromkeys(
+            (*SUMS, VOLUME_SILENCE), 0
+        )  # windows each sum has been at the alert score
+        self._held = dict.fromkeys(_GROUPS, 0)  # windows each baseline has held
         self._learned = 0
         self._judged_x: dict[Hashable, Any] | None = None
         self._judged: _Step | None = None
 
     def _ratios_of(self, name: str) -> Sequence[float]:
-        if name in (VOLUME_SILENCE, SHARE_FALL):
+        if name == SHARE_FALL:
             return (self.silence_ratio,)
         if name == SENTIMENT_SLIDE:
             return (1.0,)
@@ -209,9 +176,11 @@ class SlowChangeDetector:
     def warmed_up(self) -> bool:
         return self._learned >= self.warmup
 
-    def _share_at(self, start: Any) -> float:
-        hour = self._share_hours.factor(event_seconds(start)) if start is not None else 1.0
-        return min(max(self._share.get() * hour, 1e-4), 0.999)
+    def _factor(self, x: dict[Hashable, Any]) -> float:
+        start = x.get("start")
+        if start is None:
+            return 1.0
+        return min(max(self._season.factor(event_seconds(start)), 0.02), 50.0)
 
     def _evidence(self, x: dict[Hashable, Any], factor: float) -> _Step:
         """Every sum after this window, and what it adds to each dispersion; changes nothing."""
@@ -221,41 +190,38 @@ class SlowChangeDetector:
         deviations: dict[str, tuple[float, float]] = {}
         if not self._level.count:
             return _Step(runs, deviations)
+        if self._learned * 2 < self.warmup:
+            # No evidence before the baseline (and the day profile it rides on) is known:
+            # a first night against a first-afternoon level is not a silence. The wander
+            # is measured from the second half of the warm-up on.
+            return _Step(runs, {})
         expected = max(self._level.get() * factor, 1e-3)
-        for name, observed, mean in (
-            (VOLUME_RAMP, n, expected),
-            (VOLUME_SILENCE, n, expected),
-            (NEGATIVE_RAMP, negative, max(self._negative.get() * factor, 1e-3)),
-        ):
+        # A fall to silence needs a series that usually speaks at any hour, not one that
+        # is heard only in bursts (topic:outage after an outage): its level must fill the
+        # shortest span with at least half the mentions a silence needs.
+        speaks = self._level.get() * self._silence.spans[0] >= self.min_excess / 2
+        step_silence = self._silence.assess(n, expected) if speaks else None
+        for name in (VOLUME_RAMP,):
             phi = self._dispersion[name].get()
             runs[name] = tuple(
                 run.advanced(
-                    (observed * math.log(r) - mean * (r - 1.0)) / phi,
-                    observed,
-                    mean,
-                    0.0,
-                    self._ceiling,
+                    (n * math.log(r) - expected * (r - 1.0)) / phi, n, expected, 0.0, self._limits
                 )
                 for r, run in zip(self._ratios_of(name), runs[name], strict=True)
             )
-            deviations[name] = (observed - mean, mean)
+            deviations[name] = (n - expected, expected)
+        start = x.get("start")
+        if n > 0 and self._negative.count:
+            # Negatives among the series' own mentions: a busy hour of ordinary traffic keeps
+            # its usual share of complaints, a crisis does not.
+            usual = self._usual_share(self._negative_hours, self._negative, start)
+            self._binomial(runs, deviations, (NEGATIVE_RAMP,), negative, n, usual)
         parent = x.get("parent_n")
         if parent and self._share.count:
-            share = self._share_at(x.get("start"))
-            inside = min(n, float(parent))
-            for name in (SHARE_RISE, SHARE_FALL):
-                phi = self._dispersion[name].get()
-                advanced = []
-                for r, run in zip(self._ratios_of(name), runs[name], strict=True):
-                    changed = r * share / (1.0 - share + r * share)  # the odds times r
-                    llr = inside * math.log(changed / share) + (parent - inside) * math.log(
-                        (1.0 - changed) / (1.0 - share)
-                    )
-                    advanced.append(
-                        run.advanced(llr / phi, inside, parent * share, parent, self._ceiling)
-                    )
-                runs[name] = tuple(advanced)
-                deviations[name] = (inside - parent * share, parent * share * (1.0 - share))
+            usual = self._usual_share(self._share_hours, self._share, start)
+            self._binomial(
+                runs, deviations, (SHARE_RISE, SHARE_FALL), min(n, parent), parent, usual
+            )
         if n > 0 and self._compound.count:
             total = float(x.get("sum_compound", 0.0))
             baseline, shift = self._compound.get(), self.sentiment_shift
@@ -264,48 +230,130 @@ class SlowChangeDetector:
             # Gaussian CUSUM for a fall of ``shift`` per mention, over the window's n mentions.
             llr = (shift * (n * baseline - total) - n * shift * shift / 2.0) / variance
             (run,) = runs[SENTIMENT_SLIDE]
-            runs[SENTIMENT_SLIDE] = (
-                run.advanced(llr / phi, total, n * baseline, n, self._ceiling),
-            )
+            runs[SENTIMENT_SLIDE] = (run.advanced(llr / phi, total, n * baseline, n, self._limits),)
             deviations[SENTIMENT_SLIDE] = (n * baseline - total, n * variance)
-        return _Step(runs, deviations)
+        warm = self.warmed_up
+        return _Step(runs if warm else dict(self._runs), deviations, step_silence, expected)
 
-    def learn_one(self, x: dict[Hashable, Any], *, factor: float) -> None:
-        """Add the window's evidence to every sum, then (unless a crisis builds) learn it."""
+    def _binomial(
+        self,
+        runs: dict[str, tuple[Run, ...]],
+        deviations: dict[str, tuple[float, float]],
+        names: tuple[str, ...],
+        inside: float,
+        total: float,
+        usual: float,
+    ) -> None:
+        """CUSUMs of ``inside`` of ``total`` (a slice of its parent, negatives of all mentions)
+        against the usual share, for shares whose odds changed by each ratio."""
+        for name in names:
+            phi = self._dispersion[name].get()
+            advanced = []
+            for r, run in zip(self._ratios_of(name), runs[name], strict=True):
+                changed = r * usual / (1.0 - usual + r * usual)  # the odds times r
+                llr = inside * math.log(changed / usual) + (total - inside) * math.log(
+                    (1.0 - changed) / (1.0 - usual)
+                )
+                advanced.append(run.advanced(llr / phi, inside, total * usual, total, self._limits))
+            runs[name] = tuple(advanced)
+            deviations[name] = (inside - total * usual, total * usual * (1.0 - usual))
+
+    @staticmethod
+    def _usual_share(hours: RatioProfile, recent: ShareMean, start: Any) -> float:
+        """The share usual at this hour of the week, moved by how the last day differs from
+        the fortnight (within a factor of 1.5 either way)."""
+        share = recent.get()
+        if start is not None:
+            seconds = event_seconds(start)
+            typical = hours.ratio(seconds)
+            overall = hours.overall()
+            if typical == typical and overall > 0:  # not NaN
+                drift = min(max(share / overall, 1 / 1.5), 1.5) if share > 0 else 1.0
+                share = typical * drift
+        return min(max(share, 1e-4), 0.999)
+
+    def learn_one(self, x: dict[Hashable, Any]) -> None:
+        """Add the window's evidence to every sum, then learn what is not holding.
+
+        Each baseline holds (learns nothing) while its own sums build evidence, so a crisis
+        cannot become normal before it is paged; a change that lasts ``max_hold_windows`` is
+        accepted as the new normal, and its sums start again from zero.
+        """
+        factor = self._factor(x)
         cached = self._judged if self._judged_x is x else None
         step = cached if cached is not None else self._evidence(x, factor)
         self._judged_x, self._judged = None, None
         self._runs = step.runs
-        for name in SUMS:
-            best = max(run.evidence for run in step.runs[name]) / LN10
-            self._above[name] = self._above[name] + 1 if best >= self.alert_evidence else 0
-        building = any(
-            run.evidence >= self.alert_evidence * LN10 / 3.0
-            for name in _HOLDING
-            for run in step.runs[name]
+        for name, (_run, score) in self._scores(step).items():
+            if name == VOLUME_SILENCE:
+                continue
+            # With hysteresis: a sum that wavers around the alert score is one crossing, not
+            # a new page each time; it must fall well below before it can cross again.
+            if score >= self.alert_evidence or (
+                self._above[name] and score >= _REARM * self.alert_evidence
+            ):
+                self._above[name] += 1
+            else:
+                self._above[name] = 0
+        silent = step.silence.score if step.silence is not None else 0.0
+        self._above[VOLUME_SILENCE] = (
+            self._above[VOLUME_SILENCE] + 1 if silent >= self.alert_evidence else 0
         )
-        for name, dispersion in self._dispersion.items():
-            if name in step.deviations:
-                dispersion.add(*step.deviations[name])
-            dispersion.close_block(learn=not building)
-        if building and self.warmed_up:
-            return  # the slow baseline holds while evidence of a change builds up
+        holding = {group: self._holds(group, sums) for group, sums in _GROUPS.items()}
+        holding["volume"] = holding["volume"] or (
+            self.warmed_up and silent >= self.alert_evidence / 3
+        )
+        if step.expected > 0:
+            self._silence.learn(float(x.get("n", 0)), step.expected, measure=not holding["volume"])
+        for group, sums in _GROUPS.items():
+            for name in sums:
+                if name in step.deviations:
+                    self._dispersion[name].add(*step.deviations[name])
+                self._dispersion[name].close_block(learn=not holding[group])
         n = float(x.get("n", 0))
-        self._level.update(n / factor)
-        self._negative.update(float(min(x.get("n_negative", 0), n)) / factor)
-        if n > 0:
+        start = x.get("start")
+        if not holding["volume"]:
+            # Winsorised: an outage's hour must not lift the slow level (and then make the
+            # quiet hours after it look like a silence).
+            expected = self._level.get() * factor if self._level.count else n
+            typical = min(n, max(2.0 * expected, expected + 3.0 * math.sqrt(expected)) + 1.0)
+            self._level.update(typical / factor)
+            if start is not None:
+                self._season.update(event_seconds(start), typical, 1.0)
+        if n > 0 and not holding["negative"]:
+            negative = float(min(x.get("n_negative", 0), n))
+            self._negative.update(negative, n)
+            if start is not None:
+                self._negative_hours.update(event_seconds(start), negative, n)
+        if n > 0 and not holding["sentiment"]:
             self._compound.update(float(x.get("sum_compound", 0.0)) / n)
         parent = x.get("parent_n")
-        if parent:
+        if parent and not holding["share"]:
             inside = min(n, float(parent))
-            self._share.update(inside / parent)
-            start = x.get("start")
-            if start is not None and self._share.count > BLOCK_WINDOWS:
-                level = parent * self._share.get()
-                self._share_hours.update(event_seconds(start), inside, level=level)
+            self._share.update(inside, float(parent))
+            if start is not None:
+                self._share_hours.update(event_seconds(start), inside, float(parent))
         self._learned += 1
 
-    def assess(self, x: dict[Hashable, Any], *, factor: float) -> list[Finding]:
+    def _holds(self, group: str, sums: tuple[str, ...]) -> bool:
+        """Whether this group's baseline holds for this window (evidence at a third of the
+        alert score), counting how long it has held; past the limit the change is accepted."""
+        if not self.warmed_up:
+            return False
+        threshold = self.alert_evidence * LN10 / 3.0
+        if not any(run.evidence >= threshold for name in sums for run in self._runs[name]):
+            self._held[group] = 0
+            return False
+        self._held[group] += 1
+        if self._held[group] <= self.max_hold_windows:
+            return True
+        for name in sums:  # the new normal: learn it, and judge from it afresh
+            self._runs[name] = tuple(ZERO for _ in self._runs[name])
+            self._above[name] = 0
+        self._held[group] = 0
+        return False
+
+    def assess(self, x: dict[Hashable, Any]) -> list[Finding]:
         """A finding per sum that has evidence after this window, without learning it.
 
         A sum that stays above the alert score is reported at full strength when it crosses
@@ -315,22 +363,60 @@ class SlowChangeDetector:
         """
         if not self.warmed_up:
             return []
-        step = self._evidence(x, factor)
+        step = self._evidence(x, self._factor(x))
         # Judged, then learnt (as closing and backtests do): learning reuses this step.
         self._judged_x, self._judged = x, step
         findings = []
-        for name in SUMS:
-            run = max(step.runs[name], key=lambda r: r.evidence)
+        known_hour = self._known_hour(x)
+        for name, (run, score) in self._scores(step).items():
             if run.windows == 0 or not self._enough(name, run):
                 continue
-            score = run.evidence / LN10
+            if name == SHARE_FALL and not known_hour:
+                continue
             above = self._above[name]
-            if score >= self.alert_evidence and above and above % self.repeat_windows:
+            # Still up: again every repeat_windows while fed to its ceiling, not as it fades
+            # (a few late complaints after a crisis must not page it again).
+            fed = run.evidence >= 0.97 * self._limits.ceiling
+            if score >= self.alert_evidence and above and (above % self.repeat_windows or not fed):
                 score = math.nextafter(self.alert_evidence, 0.0)
             findings.append(_finding(name, run, score))
+        if step.silence is not None and known_hour:
+            silence = step.silence
+            if (
+                silence.score >= self.alert_evidence
+                and self._above[VOLUME_SILENCE] % self.repeat_windows
+            ):
+                silence = replace(silence, score=math.nextafter(self.alert_evidence, 0.0))
+            findings.append(silence)
         return findings
 
-    def _enough(self, name: str, run: _Run) -> bool:
+    def _known_hour(self, x: dict[Hashable, Any]) -> bool:
+        """Whether this hour of the week was seen on at least one earlier day: the first
+        Saturday morning of a ticket queue is quiet, and that is no broken form."""
+        start = x.get("start")
+        return start is not None and self._season.seen(event_seconds(start)) >= _KNOWN_HOUR
+
+    def _scores(self, step: _Step) -> dict[str, tuple[Run, float]]:
+        """Each sum's strongest run and its score. A rise in volume, or in a slice's share,
+        that comes without a rise in negative mentions is usually busy traffic (a campaign,
+        one region's evening, a news cycle), so it needs ``calm_rise_penalty`` more to alert;
+        a crisis that people complain about carries its negatives with it."""
+        best = {name: max(step.runs[name], key=lambda r: r.evidence) for name in SUMS}
+        sour = best[NEGATIVE_RAMP].evidence >= self.alert_evidence * LN10 / 3.0
+        scores = {}
+        for name, run in best.items():
+            score = run.evidence / LN10
+            if name == NEGATIVE_RAMP and self.combine_slice:
+                # Complaints rising inside a slice that also grows against its parent: the two
+                # tests count different things (negatives among the slice's mentions, the
+                # slice among all), so their evidence adds up.
+                score += best[SHARE_RISE].evidence / LN10
+            if name in (VOLUME_RAMP, SHARE_RISE) and not sour:
+                score = max(score - self.calm_rise_penalty, 0.0)
+            scores[name] = (run, score)
+        return scores
+
+    def _enough(self, name: str, run: Run) -> bool:
         """A run rests on enough mentions: ``min_excess`` more (or fewer) than expected."""
         if name == SENTIMENT_SLIDE:
             return run.base >= 3 * self.min_excess
@@ -340,13 +426,15 @@ class SlowChangeDetector:
         """Everything learnt, JSON-safe; saved with the seasonal profile."""
         return {
             "means": {name: [ew.get(), ew.count] for name, ew in self._means().items()},
-            "share_hours": self._share_hours.snapshot(),
+            "shares": {"negative": self._negative.state(), "share": self._share.state()},
+            "profiles": {name: p.snapshot() for name, p in self._profiles().items()},
             "dispersion": {name: d.state() for name, d in self._dispersion.items()},
             "runs": {
                 name: [[r.evidence, r.observed, r.expected, r.base, r.windows] for r in runs]
                 for name, runs in self._runs.items()
             },
             "above": dict(self._above),
+            "silence": self._silence.state(),
             "learned": self._learned,
         }
 
@@ -354,34 +442,42 @@ class SlowChangeDetector:
         for name, ew in self._means().items():
             mean, count = state["means"][name]
             ew.restore(float(mean), int(count))
-        self._share_hours.restore(state["share_hours"])
+        self._negative.restore(state["shares"]["negative"])
+        self._share.restore(state["shares"]["share"])
+        for name, profile in self._profiles().items():
+            profile.restore(state["profiles"][name])
         for name, values in state["dispersion"].items():
             if name in self._dispersion:
                 self._dispersion[name].restore(values)
         for name, runs in state["runs"].items():
             if name in self._runs and len(runs) == len(self._runs[name]):
                 self._runs[name] = tuple(
-                    _Run(float(e), float(o), float(x), float(b), int(w)) for e, o, x, b, w in runs
+                    Run(float(e), float(o), float(x), float(b), int(w)) for e, o, x, b, w in runs
                 )
-        self._above.update({k: int(v) for k, v in state.get("above", {}).items() if k in SUMS})
+        self._above.update({k: int(v) for k, v in state["above"].items() if k in self._above})
+        self._silence.restore(state["silence"])
         self._learned = int(state["learned"])
 
     def _means(self) -> dict[str, WarmEWMean]:
+        return {"level": self._level, "compound": self._compound}
+
+    def _profiles(self) -> dict[str, RatioProfile]:
         return {
-            "level": self._level,
-            "negative": self._negative,
-            "compound": self._compound,
-            "share": self._share,
+            "season": self._season,
+            "share_hours": self._share_hours,
+            "negative_hours": self._negative_hours,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    runs: dict[str, tuple[_Run, ...]]
+    runs: dict[str, tuple[Run, ...]]
     deviations: dict[str, tuple[float, float]]  # per sum: observed minus expected, variance
+    silence: Finding | None = None  # the hour-scale drop test, counting this window
+    expected: float = 0.0  # the window's expected mentions
 
 
-def _finding(name: str, run: _Run, score: float) -> Finding:
+def _finding(name: str, run: Run, score: float) -> Finding:
     """A run as a finding: counts for volume sums, a share or a mean for the others."""
     if name in (SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE):
         base = max(run.base, 1.0)
@@ -391,6 +487,11 @@ def _finding(name: str, run: _Run, score: float) -> Finding:
     return Finding(name, observed, expected, math.nan, math.nan, score, support, run.windows)
 
 
-SUMS = (VOLUME_RAMP, NEGATIVE_RAMP, VOLUME_SILENCE, SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE)
-# Sums whose evidence holds the slow baseline while it builds (sentiment has its own mean).
-_HOLDING = (VOLUME_RAMP, NEGATIVE_RAMP, VOLUME_SILENCE, SHARE_RISE, SHARE_FALL)
+SUMS = (VOLUME_RAMP, NEGATIVE_RAMP, SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE)
+# The baselines, and the sums whose evidence holds each of them while it builds.
+_GROUPS = {
+    "volume": (VOLUME_RAMP,),
+    "negative": (NEGATIVE_RAMP,),
+    "share": (SHARE_RISE, SHARE_FALL),
+    "sentiment": (SENTIMENT_SLIDE,),
+}

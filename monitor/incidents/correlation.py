@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from detectors.explain import METRIC_TITLES
+from detectors.findings import SLOW_METRICS
 from detectors.series import DRILL_PREFIX
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -101,11 +102,14 @@ def may_reopen(anomaly: AnomalyFacts, merge_gap: timedelta) -> tuple[datetime, d
     return anomaly.window_start - merge_gap, anomaly.window_end + merge_gap
 
 
-def grade_incident(*, series: Sequence[str], anomalous_windows: int, strongest: str) -> str:
+def grade_incident(
+    *, series: Sequence[str], anomalous_windows: int, strongest: str, sustained: bool = False
+) -> str:
     """Severity of an incident from what its anomalies say together.
 
     Independent sources that agree raise it one step; a lone blip (one anomalous window on one
-    source, nothing in ``global``) stays ``info``: recorded, shown, but nobody is paged.
+    source, nothing in ``global``) stays ``info``: recorded, shown, but nobody is paged. An
+    anomaly of the slow detectors (``sustained``) is never a blip: it rests on hours of windows.
 
     >>> grade_incident(series=["source:reviews"], anomalous_windows=1, strongest="critical")
     'info'
@@ -118,7 +122,7 @@ def grade_incident(*, series: Sequence[str], anomalous_windows: int, strongest: 
     # A drill's twin series (drill:global, drill:source:x) are graded like the real ones.
     series = [s.removeprefix(DRILL_PREFIX) for s in series]
     sources = {s for s in series if s.startswith("source:")}
-    if anomalous_windows <= 1 and "global" not in series and len(sources) <= 1:
+    if anomalous_windows <= 1 and "global" not in series and len(sources) <= 1 and not sustained:
         return "info"
     rank = SEVERITY_RANK[strongest]
     if len(sources) >= 2:
@@ -151,7 +155,12 @@ def title_of(anomaly: AnomalyFacts) -> str:
 
 
 def opening_severity(anomaly: AnomalyFacts) -> str:
-    return grade_incident(series=[anomaly.series], anomalous_windows=1, strongest=anomaly.severity)
+    return grade_incident(
+        series=[anomaly.series],
+        anomalous_windows=1,
+        strongest=anomaly.severity,
+        sustained=anomaly.metric in SLOW_METRICS,
+    )
 
 
 def namer(members: Iterable[AnomalyFacts]) -> AnomalyFacts:
@@ -193,6 +202,7 @@ def regrade(current: str, series: Sequence[str], members: Sequence[AnomalyFacts]
         series=series,
         anomalous_windows=len({m.window_start for m in members}),
         strongest=max((m.severity for m in members), key=SEVERITY_RANK.__getitem__),
+        sustained=any(m.metric in SLOW_METRICS for m in members),
     )
     if SEVERITY_RANK[graded] > SEVERITY_RANK[current]:
         return Regrade(graded, namer(members))
