@@ -37,6 +37,8 @@ BLOCK_WINDOWS = 120
 PRIOR_RELATIVE_VARIANCE = 0.04
 _PRIOR_BLOCKS = 4.0
 RELATIVE_SHARE = 0.5
+# A silence must still hold in the latest half hour: once the form works again, it stops.
+RECENT = 30
 
 
 class Silence:
@@ -60,7 +62,7 @@ class Silence:
         self._relative = WarmEWMean(1.0 - 0.5 ** (1.0 / half_life_blocks))
         self._block = [0.0, 0.0, 0]  # observed, expected, windows of the open block
         # Per span, the sums of its latest span - 1 windows (the window judged is the last).
-        self._sums = {span: [0.0, 0.0] for span in self.spans}
+        self._sums = {span: [0.0, 0.0] for span in (*self.spans, RECENT)}
         self._learnt = 0
 
     def relative_variance(self) -> float:
@@ -75,6 +77,10 @@ class Silence:
         expected to hold enough and short of it by more than ``max_ratio``."""
         best: Finding | None = None
         relative = self.relative_variance()
+        recent_observed = n + self._sums[RECENT][0]
+        recent_wanted = expected + self._sums[RECENT][1]
+        if self._filled >= RECENT - 1 and recent_observed > self.max_ratio * recent_wanted:
+            return None  # the latest half hour is back to normal: the silence is over
         for span in self.spans:
             if self._filled < span - 1:
                 break

@@ -232,6 +232,13 @@ class SlowChangeDetector:
             (run,) = runs[SENTIMENT_SLIDE]
             runs[SENTIMENT_SLIDE] = (run.advanced(llr / phi, total, n * baseline, n, self._limits),)
             deviations[SENTIMENT_SLIDE] = (n * baseline - total, n * variance)
+        for name in SUMS:
+            if runs[name] is self._runs[name]:
+                # No mentions to judge this window (a quiet minute, an empty parent): the
+                # evidence still fades, or a crisis on a quiet topic would page for days.
+                runs[name] = tuple(
+                    run.advanced(0.0, 0.0, 0.0, 0.0, self._limits) for run in runs[name]
+                )
         warm = self.warmed_up
         return _Step(runs if warm else dict(self._runs), deviations, step_silence, expected)
 
@@ -374,10 +381,9 @@ class SlowChangeDetector:
             if name == SHARE_FALL and not known_hour:
                 continue
             above = self._above[name]
-            # Still up: again every repeat_windows while fed to its ceiling, not as it fades
-            # (a few late complaints after a crisis must not page it again).
-            fed = run.evidence >= 0.97 * self._limits.ceiling
-            if score >= self.alert_evidence and above and (above % self.repeat_windows or not fed):
+            # Still up: again every repeat_windows, enough to keep its incident open (evidence
+            # fades with a two-hour half-life, so a crisis that is over stops within the hour).
+            if score >= self.alert_evidence and above and above % self.repeat_windows:
                 score = math.nextafter(self.alert_evidence, 0.0)
             findings.append(_finding(name, run, score))
         if step.silence is not None and known_hour:
@@ -394,7 +400,12 @@ class SlowChangeDetector:
         """Whether this hour of the week was seen on at least one earlier day: the first
         Saturday morning of a ticket queue is quiet, and that is no broken form."""
         start = x.get("start")
-        return start is not None and self._season.seen(event_seconds(start)) >= _KNOWN_HOUR
+        if start is None:
+            return False
+        seconds = event_seconds(start)
+        # Not counting the windows of this same hour today (up to 60 of them).
+        today = (seconds % 3600) / 60.0 + 1.0
+        return self._season.seen(seconds) - today >= _KNOWN_HOUR
 
     def _scores(self, step: _Step) -> dict[str, tuple[Run, float]]:
         """Each sum's strongest run and its score. A rise in volume, or in a slice's share,
