@@ -103,13 +103,14 @@ def test_a_week_of_wandering_traffic_with_busy_and_quiet_hours_raises_nothing() 
 
 def test_a_review_form_that_breaks_is_found_within_two_hours_and_nights_stay_quiet() -> None:
     rng = np.random.default_rng(3)
-    onset = (WARM_DAYS * 24 + 11) * 60
+    # Friday 11:00: an hour of the week seen on earlier days (the first Saturday is not judged).
+    onset = ((WARM_DAYS - 1) * 24 + 11) * 60
 
     def rate(minute: int) -> float:
         base = 1.5 * rhythm(minute)  # a low-rate source: a review or two a minute at peak
         return base * (0.2 if onset <= minute < onset + 180 else 1.0)
 
-    n = counts(rate, (WARM_DAYS + 1) * 1440, rng)
+    n = counts(rate, WARM_DAYS * 1440, rng)
     found = run(n)
     assert [f for f in found if f[0] < onset] == []
     caught = first(found, VOLUME_SILENCE, onset)
