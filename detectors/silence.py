@@ -30,7 +30,7 @@ from typing import Any
 
 from detectors.ewstats import WarmEWMean
 from detectors.findings import VOLUME_SILENCE, Finding
-from detectors.tails import nb_lower, surprise
+from detectors.tails import count_band, nb_lower, surprise
 
 BLOCK_WINDOWS = 120
 # Relative variance (squared coefficient of variation) assumed before blocks are seen: ±20 %.
@@ -92,8 +92,9 @@ class Silence:
             tail = nb_lower(round(observed), mean=wanted, size=1.0 / (RELATIVE_SHARE * relative))
             score = surprise(tail) - math.log10(len(self.spans))
             if best is None or score > best.score:
+                lower, upper = count_band(wanted, 1.0 / (RELATIVE_SHARE * relative), 0.99)
                 best = Finding(
-                    VOLUME_SILENCE, observed, wanted, math.nan, math.nan, score, int(observed), span
+                    VOLUME_SILENCE, observed, wanted, lower, upper, score, int(observed), span
                 )
         return best
 

@@ -385,7 +385,7 @@ class SlowChangeDetector:
             # fades with a two-hour half-life, so a crisis that is over stops within the hour).
             if score >= self.alert_evidence and above and above % self.repeat_windows:
                 score = math.nextafter(self.alert_evidence, 0.0)
-            findings.append(_finding(name, run, score))
+            findings.append(_finding(name, run, score, self.compound_spread))
         if step.silence is not None and known_hour:
             silence = step.silence
             if (
@@ -488,14 +488,24 @@ class _Step:
     expected: float = 0.0  # the window's expected mentions
 
 
-def _finding(name: str, run: Run, score: float) -> Finding:
-    """A run as a finding: counts for volume sums, a share or a mean for the others."""
+def _finding(name: str, run: Run, score: float, spread: float) -> Finding:
+    """A run as a finding: counts for volume sums, a share or a mean for the others, with the
+    usual range (99 %) of what the run's windows should have held."""
+    z = 2.5758
     if name in (SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE):
         base = max(run.base, 1.0)
         observed, expected, support = run.observed / base, run.expected / base, int(run.base)
+        if name == SENTIMENT_SLIDE:
+            half = z * spread / math.sqrt(base)
+            lower, upper = expected - half, expected + half
+        else:
+            half = z * math.sqrt(max(expected * (1.0 - expected), 0.0) / base)
+            lower, upper = max(expected - half, 0.0), min(expected + half, 1.0)
     else:
         observed, expected, support = run.observed, run.expected, int(run.observed)
-    return Finding(name, observed, expected, math.nan, math.nan, score, support, run.windows)
+        half = z * math.sqrt(max(expected, 0.0))
+        lower, upper = max(expected - half, 0.0), expected + half
+    return Finding(name, observed, expected, lower, upper, score, support, run.windows)
 
 
 SUMS = (VOLUME_RAMP, NEGATIVE_RAMP, SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE)
