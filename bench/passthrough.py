@@ -43,28 +43,9 @@ def faust_settings(
     settings: Settings, *, broker_url: str, web_port: int, datadir: Path
 ) -> dict[str, Any]:
     """The keyword arguments `monitor.app.create_app` gives `faust.App`, for this broker."""
-    return {
-        "broker": broker_url,
-        "store": "memory://",
-        "datadir": str(datadir),
-        "autodiscover": False,
-        "topic_partitions": settings.topic_partitions,
-        "topic_replication_factor": settings.topic_replication,
-        "value_serializer": "json",
-        "broker_session_timeout": settings.session_timeout,
-        "broker_heartbeat_interval": min(0.5, settings.session_timeout / 6),
-        "broker_rebalance_timeout": settings.session_timeout,
-        "broker_commit_interval": 1.0,
-        "stream_wait_empty": False,
-        "table_standby_replicas": 0,
-        "processing_guarantee": "at_least_once",
-        "producer_acks": -1,
-        "consumer_auto_offset_reset": "earliest",
-        "web_enabled": True,
-        "web_bind": settings.web_host,
-        "web_host": settings.web_host,
-        "web_port": web_port,
-    }
+    from monitor.app import faust_options
+
+    return faust_options(settings, broker_url=broker_url, web_port=web_port, datadir=datadir)
 
 
 def build_app(

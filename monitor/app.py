@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import faust
 from faust.types import TransportT
@@ -63,44 +64,57 @@ def _arm_shutdown_deadline(seconds: float) -> None:
     timer.start()
 
 
+def faust_options(
+    settings: Settings, *, broker_url: str, web_port: int, datadir: Path
+) -> dict[str, Any]:
+    """The keyword arguments every worker gives `faust.App` (the pass-through benchmark's
+    reference app takes the same, so the two are measured alike)."""
+    return {
+        "broker": broker_url,
+        "store": "memory://",
+        "datadir": str(datadir),
+        "autodiscover": False,
+        # Our own topics are declared with explicit partitions; records are JSON.
+        "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": settings.topic_replication,
+        "value_serializer": "json",
+        # An unreadable record is dead-lettered, not thrown into the agent reading it.
+        "Topic": "streams.tolerant_topic.TolerantTopic",
+        # Measured on Tansu: fast group joins and rebalances. Kafka needs >= 6 s by default.
+        "broker_session_timeout": settings.session_timeout,
+        "broker_heartbeat_interval": min(0.5, settings.session_timeout / 6),
+        "broker_rebalance_timeout": settings.session_timeout,
+        "broker_commit_interval": 1.0,
+        "stream_wait_empty": False,
+        "table_standby_replicas": 0,
+        # Tansu rejects InitProducerId: at-least-once, made exact by SQL idempotency keys.
+        "processing_guarantee": "at_least_once",
+        "producer_acks": -1,
+        "consumer_auto_offset_reset": "earliest",
+        "web_enabled": True,
+        # Faust's own pages show tables, topology and stats to anyone who can reach the port:
+        # off. Our views are in monitor.web and friends.
+        "web_router_enabled": False,
+        "web_tables_enabled": False,
+        "web_graph_enabled": False,
+        "web_stats_enabled": False,
+        "web_application_options": {"middlewares": [input_errors_are_400]},
+        "web_bind": settings.web_host,
+        "web_host": settings.web_host,
+        "web_port": web_port,
+    }
+
+
 def create_app(settings: Settings) -> faust.App:
     datadir = Path(settings.data_dir) / "faust" / f"{settings.app_id}-{settings.web_port}"
     datadir.parent.mkdir(parents=True, exist_ok=True)
-    return CrisisApp(
-        settings.app_id,
-        broker=faust_broker_url(settings),
-        store="memory://",
-        datadir=str(datadir),
-        autodiscover=False,
-        # Our own topics are declared with explicit partitions; records are JSON.
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication,
-        value_serializer="json",
-        # An unreadable record is dead-lettered, not thrown into the agent reading it.
-        Topic="streams.tolerant_topic.TolerantTopic",
-        # Measured on Tansu: fast group joins and rebalances. Kafka needs >= 6 s by default.
-        broker_session_timeout=settings.session_timeout,
-        broker_heartbeat_interval=min(0.5, settings.session_timeout / 6),
-        broker_rebalance_timeout=settings.session_timeout,
-        broker_commit_interval=1.0,
-        stream_wait_empty=False,
-        table_standby_replicas=0,
-        # Tansu rejects InitProducerId: at-least-once, made exact by SQL idempotency keys.
-        processing_guarantee="at_least_once",
-        producer_acks=-1,
-        consumer_auto_offset_reset="earliest",
-        web_enabled=True,
-        # Faust's own pages show tables, topology and stats to anyone who can reach the port:
-        # off. Our views are in monitor.web and friends.
-        web_router_enabled=False,
-        web_tables_enabled=False,
-        web_graph_enabled=False,
-        web_stats_enabled=False,
-        web_application_options={"middlewares": [input_errors_are_400]},
-        web_bind=settings.web_host,
-        web_host=settings.web_host,
+    options = faust_options(
+        settings,
+        broker_url=faust_broker_url(settings),
         web_port=settings.web_port,
+        datadir=datadir,
     )
+    return CrisisApp(settings.app_id, **options)
 
 
 app = create_app(get_settings())
