@@ -18,8 +18,11 @@ def run() -> None:
 
     current = settings()
     service = Service(current)
-    # SIGTERM (docker stop, systemd) takes the same orderly path as Ctrl-C.
+    # SIGTERM (docker stop, systemd) takes the same orderly path as Ctrl-C. SIGINT is set
+    # too: Python leaves it ignored when it was ignored at start, as it is for anything a
+    # script starts with `&`, and then Ctrl-C or `kill -INT` would do nothing at all.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         service.start(on_step=lambda msg: status.print(f"[green]✓[/] {msg}"))
         status.print(

@@ -48,7 +48,9 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def start_run(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
+def start_run(
+    tmp_path: Path, *, ignore_sigint: bool = False
+) -> tuple[subprocess.Popen[bytes], list[int]]:
     env = cli_env(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "run"],
@@ -56,6 +58,10 @@ def start_run(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # As a non-interactive shell starts `cmd &`: SIGINT ignored, inherited through exec.
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if ignore_sigint
+        else None,
     )
     runtime = tmp_path / "data" / "runtime.json"
     wait_until(lambda: runtime.exists() or proc.poll() is not None, 60, "crisismon run to be up")
@@ -73,6 +79,14 @@ def test_ctrl_c_stops_worker_and_broker(tmp_path: Path):
     assert proc.wait(60) == 0
     wait_until(lambda: not any(alive(pid) for pid in children), 10, "children to exit")
     assert not (tmp_path / "data" / "runtime.json").exists()
+
+
+def test_sigint_stops_it_when_started_in_the_background(tmp_path: Path):
+    """A script's `crisismon run &` inherits SIGINT ignored; `kill -INT` must still stop it."""
+    proc, children = start_run(tmp_path, ignore_sigint=True)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 0
+    wait_until(lambda: not any(alive(pid) for pid in children), 10, "children to exit")
 
 
 def test_sigkill_of_the_parent_leaves_no_orphan_broker(tmp_path: Path):
