@@ -13,6 +13,7 @@ from monitor.notifiers import NotifierError
 from playbooks.announce import draft_message
 from playbooks.flows import deliver_due
 from playbooks.resources import channels, playbook_setup, team_notifier
+from playbooks.settle import wait_until_settled
 from playbooks.steps import advance_due, schedule, unscheduled
 from streams.topics import incidents
 
@@ -20,6 +21,10 @@ log = logging.getLogger(__name__)
 # How often the leader looks for incidents whose steps were never scheduled, and how far back.
 RECONCILE_SECONDS = 30.0
 RECONCILE_WINDOW = timedelta(hours=24)
+# A paged incident's playbooks are chosen once its anomaly count held still this long (at most
+# the limit, well inside the reconcile grace so the reconciler does not race the agent).
+SETTLE_QUIET_SECONDS = 1.0
+SETTLE_LIMIT_SECONDS = 15.0
 
 
 @app.agent(incidents)
@@ -36,7 +41,17 @@ async def run_playbooks(stream):  # type: ignore[no-untyped-def]
         else:
             continue
         if change == "opened":
-            await asyncio.sleep(gather)  # let the incident collect its examples first
+            # Playbooks are chosen once, on what the incident is about: let the rest of the
+            # closing pass merge first (a busy correlator takes longer than the gather).
+            try:
+                await wait_until_settled(
+                    resources.engine(),
+                    incident_id=event.incident_id,
+                    quiet=max(gather, SETTLE_QUIET_SECONDS),
+                    limit=SETTLE_LIMIT_SECONDS,
+                )
+            except Exception:  # the database is away: schedule below fails or reconcile runs
+                log.exception("incident %s: could not wait for it to settle", event.incident_id)
         try:
             count = await asyncio.to_thread(
                 schedule,

@@ -134,7 +134,8 @@ class FullDemo:
         drafts: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             drafts = self._api(web_url, "/api/drafts", None)["drafts"]
-            if drafts:
+            # The demo plays an outage: wait for its playbook's drafts, not just any.
+            if any(d["playbook"] == "service-outage" for d in drafts):
                 time.sleep(1.0)  # the rest of the same incident's drafts
                 return list(self._api(web_url, "/api/drafts", None)["drafts"])
             time.sleep(0.5)
