@@ -57,13 +57,18 @@ _ANGRY = [
 ]
 
 
+# The outage burst lasts this long and ends this long before the scenario does.
+BURST_MINUTES = 6
+CALM_MINUTES = 5
+
+
 def outage_scenario(
     *,
     end: datetime,
     run_id: str,
     baseline_hours: float = 3.0,
-    burst_minutes: int = 6,
-    calm_minutes: int = 5,
+    burst_minutes: int = BURST_MINUTES,
+    calm_minutes: int = CALM_MINUTES,
     seed: int = 7,
 ) -> list[dict[str, Any]]:
     """Mentions ordered by event time, ending at ``end``; JSON-ready dicts."""

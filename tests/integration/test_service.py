@@ -113,6 +113,8 @@ def test_demo_prints_the_alert_and_exits_zero(tmp_path: Path):
     assert "spike" in result.stdout and "global" in result.stdout
     assert "expected" in result.stdout and "Example mentions" in result.stdout
     assert "alert fired" in result.stderr
+    # The outage it played, not whatever ordinary traffic paged first.
+    assert "outage" in result.stdout.lower()
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
