@@ -62,7 +62,9 @@ def backtest_command(
 
     Detection settings come from config/detection.yaml (CRISISMON_CONFIG_DIR). Mentions are
     scored and counted into windows per series as the ingest agent does (topics and products
-    from config/topics.yaml; no segment: series offline), and their anomalies merge into
+    from config/topics.yaml, dimensions such as region:eu from config/dimensions.yaml and the
+    mentions' attributes; customer-table segments need the database, so only segments the
+    mentions carry themselves count offline), and their anomalies merge into
     incidents by the live rules, in the order live closes their windows. A value CSV is one
     series whose window length is the step between its rows.
     """
