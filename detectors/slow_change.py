@@ -1,31 +1,31 @@
-"""Slow, partial and silent crises: CUSUM evidence that builds up over hours.
+"""Slow, partial and silent crises: evidence that builds up over hours.
 
 The spike detector (`detectors.count_spike`) judges the last few windows against a baseline
 that follows the series within an hour or two, so a complaint wave that grows over three hours
 is learnt as the new normal before it is ever surprising. This detector keeps a *slow* baseline
-(half-life of about a day, on top of the same daily and weekly profile) and asks, window after
-window, how much more likely the recent windows are under "the rate has changed by a factor r"
-than under "nothing changed": a CUSUM of log-likelihood ratios (Page, 1954), one per factor, so
-a doubling shows within the hour on a busy series and a tripling of a quiet topic within a few
-hours, while ordinary noise keeps every sum near zero.
+(a level with a one-day half-life, and its own hour-of-week profiles) and asks, window after
+window, how much more likely the recent windows are under "the rate (or the odds of a share)
+has changed by a factor r" than under "nothing changed": a CUSUM of log-likelihood ratios
+(Page, 1954), one per factor. Ordinary noise keeps every sum near zero.
 
-Five sums per series, each reported as its own metric:
+The sums, each reported as its own metric (plain words in docs/detection.md):
 
 * ``volume_ramp``: more mentions than the slow baseline expects (Poisson, ratios ``ratios``).
-* ``negative_ramp``: more negative mentions than expected (same test on ``n_negative``).
-* ``volume_silence``: far fewer mentions (ratio ``silence_ratio``): a review form that broke.
-  A quiet night adds little evidence, because the seasonal profile expects little then.
+* ``negative_ramp``: more of the series' own mentions negative than usual at this hour
+  (binomial): a busy hour of ordinary traffic keeps its usual share of complaints.
 * ``share_rise`` / ``share_fall``: the series' share of its parent (``x["parent_n"]``, the
   ``global`` count of the same window) against its usual share at that hour: one region,
   source or segment moving alone is news, a surge that lifts every slice together is not.
 * ``sentiment_slide``: the mean compound score sliding below its slow baseline.
+* ``volume_silence`` is not a CUSUM: `detectors.silence` sums whole hours.
 
 The evidence is in natural-log units; a finding's score is it in base 10 (``1e5`` times more
 likely under the change scores 5), so it is graded against the same alert score as every other
-detector. Each sum is divided by the series' own over-dispersion, measured on hour-long blocks
-(real traffic wanders more than Poisson from hour to hour), so a series that wanders is not
-paged for wandering. While evidence builds, the slow baseline stops learning, so a crisis
-cannot become normal before someone is paged.
+detector. Each sum is divided by the series' own over-dispersion, measured on two-hour blocks
+(real traffic wanders more than Poisson from hour to hour), and old evidence fades, so a
+series that wanders is not paged for wandering and a crisis that is over stops paging. While
+evidence builds, the baseline it is measured against stops learning, so a crisis cannot become
+normal before someone is paged.
 
 >>> from datetime import UTC, datetime, timedelta
 >>> det = SlowChangeDetector(warmup=60, half_life=240)
