@@ -15,6 +15,10 @@ from pydantic import SecretStr
 
 from monitor.cli.common import progress_bar, settings, status
 
+# How long --full waits for the outage playbook's drafts after the alert: playbooks are chosen
+# once the incident stops growing (up to 15 s), and a busy machine correlates slowly.
+DRAFT_WAIT_SECONDS = 60.0
+
 
 def demo(
     timeout: float = typer.Option(90.0, "--timeout", min=5, help="seconds to wait for the alert"),
@@ -111,7 +115,7 @@ def demo(
             " after the scenario started playing:\n"
         )
         print(alert, flush=True)
-        if extra is not None and extra.run(service.web_url, timeout=30) == 0:
+        if extra is not None and extra.run(service.web_url, timeout=DRAFT_WAIT_SECONDS) == 0:
             raise CliError(f"no customer message arrived; the worker log is {log_path}")
     finally:
         service.stop()
