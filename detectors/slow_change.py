@@ -1,31 +1,13 @@
-"""Slow, partial and silent crises: evidence that builds up over hours.
+"""Slow, partial and silent crises: evidence that builds up over hours (docs/detection.md).
 
-The spike detector (`detectors.count_spike`) judges the last few windows against a baseline
-that follows the series within an hour or two, so a complaint wave that grows over three hours
-is learnt as the new normal before it is ever surprising. This detector keeps a *slow* baseline
-(a level with a one-day half-life, and its own hour-of-week profiles) and asks, window after
-window, how much more likely the recent windows are under "the rate (or the odds of a share)
-has changed by a factor r" than under "nothing changed": a CUSUM of log-likelihood ratios
-(Page, 1954), one per factor. Ordinary noise keeps every sum near zero.
-
-The sums, each reported as its own metric (plain words in docs/detection.md):
-
-* ``volume_ramp``: more mentions than the slow baseline expects (Poisson, ratios ``ratios``).
-* ``negative_ramp``: more of the series' own mentions negative than usual at this hour
-  (binomial): a busy hour of ordinary traffic keeps its usual share of complaints.
-* ``share_rise`` / ``share_fall``: the series' share of its parent (``x["parent_n"]``, the
-  ``global`` count of the same window) against its usual share at that hour: one region,
-  source or segment moving alone is news, a surge that lifts every slice together is not.
-* ``sentiment_slide``: the mean compound score sliding below its slow baseline.
-* ``volume_silence`` is not a CUSUM: `detectors.silence` sums whole hours.
-
-The evidence is in natural-log units; a finding's score is it in base 10 (``1e5`` times more
-likely under the change scores 5), so it is graded against the same alert score as every other
-detector. Each sum is divided by the series' own over-dispersion, measured on two-hour blocks
-(real traffic wanders more than Poisson from hour to hour), and old evidence fades, so a
-series that wanders is not paged for wandering and a crisis that is over stops paging. While
-evidence builds, the baseline it is measured against stops learning, so a crisis cannot become
-normal before someone is paged.
+Beside the spike detector, each series keeps a slow baseline (a one-day level and its own
+hour-of-week profiles) and CUSUMs of log-likelihood ratios (Page, 1954) for "the rate, or the
+odds of a share, changed by a factor r": ``volume_ramp`` (Poisson), ``negative_ramp``
+(negatives among the series' own mentions), ``share_rise``/``share_fall`` (the series' share
+of ``global``, ``x["parent_n"]``) and ``sentiment_slide``; ``volume_silence`` comes from
+`detectors.silence`. Evidence is in nats and scored in base 10, so it is graded against the
+usual alert score; it is divided by the series' over-dispersion, fades, and holds the baseline
+while it builds, so a crisis cannot become normal before someone is paged.
 
 >>> from datetime import UTC, datetime, timedelta
 >>> det = SlowChangeDetector(warmup=60, half_life=240)
@@ -46,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from detectors.cusum import BLOCK_WINDOWS, ZERO, Dispersion, Limits, Run, ShareMean
@@ -61,6 +43,14 @@ from detectors.findings import (
     Finding,
 )
 from detectors.silence import Silence
+from detectors.slow_sums import (
+    GROUPS,
+    SUMS,
+    Step,
+    binomial_runs,
+    run_finding,
+    usual_share,
+)
 
 LN10 = math.log(10.0)
 # A sum counts as still up until it falls below this fraction of the alert score.
@@ -75,34 +65,13 @@ _KNOWN_HOUR = 30.0
 class SlowChangeDetector:
     """CUSUMs against a slow seasonal baseline; see the module docstring.
 
-    Parameters
-    ----------
-    half_life
-        Windows after which an observation weighs half as much in the slow baseline.
-    warmup
-        Windows learnt before any finding (the slow baseline needs hours of history).
-    ratios
-        Rate factors tested for rises (volume, negatives, share); each has its own CUSUM.
-    silence_ratio
-        Rate factor tested for a fall in volume or share.
-    sentiment_shift
-        Fall in mean compound score per mention that the sentiment CUSUM tests for.
-    compound_spread
-        Typical spread of one mention's compound score.
-    min_excess
-        Fewest extra (or missing) mentions a run must hold before it may alert: three
-        mentions of a topic that is usually silent are not a crisis, however unlikely.
-    alert_evidence
-        Score (log10) at which a run alerts; evidence this large stops the baseline learning.
-    repeat_windows
-        While a run stays above the alert score it is reported again every this many windows
-        (enough to keep its incident open), not every window.
-    max_hold_windows
-        Longest hold of a baseline; a change that lasts longer becomes the new normal.
-    calm_rise_penalty
-        Extra score a rise in volume or share needs when negative mentions do not rise too.
-    share_prior
-        Parent mentions each hour slot of the share profile starts with.
+    Parameters (set from ``SlowSettings``, commented in config/detection.yaml): ``half_life``
+    and ``warmup`` of the slow baseline in windows; ``ratios`` tested for rises and
+    ``silence_ratio`` for falls; ``sentiment_shift`` per mention against ``compound_spread``;
+    ``min_excess`` mentions a run needs; ``alert_evidence`` (log10) at which a run alerts;
+    ``repeat_windows`` between reports of a run that stays up; ``max_hold_windows`` a baseline
+    may hold; ``calm_rise_penalty`` for rises without more complaints; ``evidence_half_life``;
+    ``share_prior`` parent mentions per hour slot of the share profile.
     """
 
     def __init__(
@@ -160,10 +129,10 @@ class SlowChangeDetector:
         self._above = dict.fromkeys(
             (*SUMS, VOLUME_SILENCE), 0
         )  # windows each sum has been at the alert score
-        self._held = dict.fromkeys(_GROUPS, 0)  # windows each baseline has held
+        self._held = dict.fromkeys(GROUPS, 0)  # windows each baseline has held
         self._learned = 0
         self._judged_x: dict[Hashable, Any] | None = None
-        self._judged: _Step | None = None
+        self._judged: Step | None = None
 
     def _ratios_of(self, name: str) -> Sequence[float]:
         if name == SHARE_FALL:
@@ -182,19 +151,19 @@ class SlowChangeDetector:
             return 1.0
         return min(max(self._season.factor(event_seconds(start)), 0.02), 50.0)
 
-    def _evidence(self, x: dict[Hashable, Any], factor: float) -> _Step:
+    def _evidence(self, x: dict[Hashable, Any], factor: float) -> Step:
         """Every sum after this window, and what it adds to each dispersion; changes nothing."""
         n = float(x.get("n", 0))
         negative = float(min(x.get("n_negative", 0), n))
         runs = dict(self._runs)
         deviations: dict[str, tuple[float, float]] = {}
         if not self._level.count:
-            return _Step(runs, deviations)
+            return Step(runs, deviations)
         if self._learned * 2 < self.warmup:
             # No evidence before the baseline (and the day profile it rides on) is known:
             # a first night against a first-afternoon level is not a silence. The wander
             # is measured from the second half of the warm-up on.
-            return _Step(runs, {})
+            return Step(runs, {})
         expected = max(self._level.get() * factor, 1e-3)
         # A fall to silence needs a series that usually speaks at any hour, not one that
         # is heard only in bursts (topic:outage after an outage): its level must fill the
@@ -214,11 +183,11 @@ class SlowChangeDetector:
         if n > 0 and self._negative.count:
             # Negatives among the series' own mentions: a busy hour of ordinary traffic keeps
             # its usual share of complaints, a crisis does not.
-            usual = self._usual_share(self._negative_hours, self._negative, start)
+            usual = usual_share(self._negative_hours, self._negative, start)
             self._binomial(runs, deviations, (NEGATIVE_RAMP,), negative, n, usual)
         parent = x.get("parent_n")
         if parent and self._share.count:
-            usual = self._usual_share(self._share_hours, self._share, start)
+            usual = usual_share(self._share_hours, self._share, start)
             self._binomial(
                 runs, deviations, (SHARE_RISE, SHARE_FALL), min(n, parent), parent, usual
             )
@@ -240,7 +209,7 @@ class SlowChangeDetector:
                     run.advanced(0.0, 0.0, 0.0, 0.0, self._limits) for run in runs[name]
                 )
         warm = self.warmed_up
-        return _Step(runs if warm else dict(self._runs), deviations, step_silence, expected)
+        return Step(runs if warm else dict(self._runs), deviations, step_silence, expected)
 
     def _binomial(
         self,
@@ -251,33 +220,11 @@ class SlowChangeDetector:
         total: float,
         usual: float,
     ) -> None:
-        """CUSUMs of ``inside`` of ``total`` (a slice of its parent, negatives of all mentions)
-        against the usual share, for shares whose odds changed by each ratio."""
         for name in names:
             phi = self._dispersion[name].get()
-            advanced = []
-            for r, run in zip(self._ratios_of(name), runs[name], strict=True):
-                changed = r * usual / (1.0 - usual + r * usual)  # the odds times r
-                llr = inside * math.log(changed / usual) + (total - inside) * math.log(
-                    (1.0 - changed) / (1.0 - usual)
-                )
-                advanced.append(run.advanced(llr / phi, inside, total * usual, total, self._limits))
-            runs[name] = tuple(advanced)
+            ratios = self._ratios_of(name)
+            runs[name] = binomial_runs(runs[name], ratios, phi, inside, total, usual, self._limits)
             deviations[name] = (inside - total * usual, total * usual * (1.0 - usual))
-
-    @staticmethod
-    def _usual_share(hours: RatioProfile, recent: ShareMean, start: Any) -> float:
-        """The share usual at this hour of the week, moved by how the last day differs from
-        the fortnight (within a factor of 1.5 either way)."""
-        share = recent.get()
-        if start is not None:
-            seconds = event_seconds(start)
-            typical = hours.ratio(seconds)
-            overall = hours.overall()
-            if typical == typical and overall > 0:  # not NaN
-                drift = min(max(share / overall, 1 / 1.5), 1.5) if share > 0 else 1.0
-                share = typical * drift
-        return min(max(share, 1e-4), 0.999)
 
     def learn_one(self, x: dict[Hashable, Any]) -> None:
         """Add the window's evidence to every sum, then learn what is not holding.
@@ -306,13 +253,13 @@ class SlowChangeDetector:
         self._above[VOLUME_SILENCE] = (
             self._above[VOLUME_SILENCE] + 1 if silent >= self.alert_evidence else 0
         )
-        holding = {group: self._holds(group, sums) for group, sums in _GROUPS.items()}
+        holding = {group: self._holds(group, sums) for group, sums in GROUPS.items()}
         holding["volume"] = holding["volume"] or (
             self.warmed_up and silent >= self.alert_evidence / 3
         )
         if step.expected > 0:
             self._silence.learn(float(x.get("n", 0)), step.expected, measure=not holding["volume"])
-        for group, sums in _GROUPS.items():
+        for group, sums in GROUPS.items():
             for name in sums:
                 if name in step.deviations:
                     self._dispersion[name].add(*step.deviations[name])
@@ -385,7 +332,7 @@ class SlowChangeDetector:
             # fades with a two-hour half-life, so a crisis that is over stops within the hour).
             if score >= self.alert_evidence and above and above % self.repeat_windows:
                 score = math.nextafter(self.alert_evidence, 0.0)
-            findings.append(_finding(name, run, score, self.compound_spread))
+            findings.append(run_finding(name, run, score, self.compound_spread))
         if step.silence is not None and known_hour:
             silence = step.silence
             if (
@@ -407,7 +354,7 @@ class SlowChangeDetector:
         today = (seconds % 3600) / 60.0 + 1.0
         return self._season.seen(seconds) - today >= _KNOWN_HOUR
 
-    def _scores(self, step: _Step) -> dict[str, tuple[Run, float]]:
+    def _scores(self, step: Step) -> dict[str, tuple[Run, float]]:
         """Each sum's strongest run and its score. A rise in volume, or in a slice's share,
         that comes without a rise in negative mentions is usually busy traffic (a campaign,
         one region's evening, a news cycle), so it needs ``calm_rise_penalty`` more to alert;
@@ -478,41 +425,3 @@ class SlowChangeDetector:
             "share_hours": self._share_hours,
             "negative_hours": self._negative_hours,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class _Step:
-    runs: dict[str, tuple[Run, ...]]
-    deviations: dict[str, tuple[float, float]]  # per sum: observed minus expected, variance
-    silence: Finding | None = None  # the hour-scale drop test, counting this window
-    expected: float = 0.0  # the window's expected mentions
-
-
-def _finding(name: str, run: Run, score: float, spread: float) -> Finding:
-    """A run as a finding: counts for volume sums, a share or a mean for the others, with the
-    usual range (99 %) of what the run's windows should have held."""
-    z = 2.5758
-    if name in (SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE):
-        base = max(run.base, 1.0)
-        observed, expected, support = run.observed / base, run.expected / base, int(run.base)
-        if name == SENTIMENT_SLIDE:
-            half = z * spread / math.sqrt(base)
-            lower, upper = expected - half, expected + half
-        else:
-            half = z * math.sqrt(max(expected * (1.0 - expected), 0.0) / base)
-            lower, upper = max(expected - half, 0.0), min(expected + half, 1.0)
-    else:
-        observed, expected, support = run.observed, run.expected, int(run.observed)
-        half = z * math.sqrt(max(expected, 0.0))
-        lower, upper = max(expected - half, 0.0), expected + half
-    return Finding(name, observed, expected, lower, upper, score, support, run.windows)
-
-
-SUMS = (VOLUME_RAMP, NEGATIVE_RAMP, SHARE_RISE, SHARE_FALL, SENTIMENT_SLIDE)
-# The baselines, and the sums whose evidence holds each of them while it builds.
-_GROUPS = {
-    "volume": (VOLUME_RAMP,),
-    "negative": (NEGATIVE_RAMP,),
-    "share": (SHARE_RISE, SHARE_FALL),
-    "sentiment": (SENTIMENT_SLIDE,),
-}
