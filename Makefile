@@ -23,6 +23,7 @@ demo: $(STAMP) ## play the outage scenario and print the alert it fires
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

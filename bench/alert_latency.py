@@ -64,8 +64,8 @@ from sqlmodel import Session, select
 
 from bench.sustained import live_load
 from monitor.kafka_probe import parse_bootstrap
-from monitor.service import Service, ServiceError, pick_web_port
 from monitor.settings import Settings, shipped_config_dir
+from monitor.shell.service import Service, ServiceError, pick_web_port
 from monitor.storage.db import make_engine
 from monitor.storage.models import Anomaly, Incident
 from tests.fake_servers import Recorded, serve

@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
-from monitor.service import Service, pick_web_port
 from monitor.settings import Settings
+from monitor.shell.service import Service, pick_web_port
 from monitor.storage.db import make_engine
 from monitor.storage.models import IngestProgress, Mention, SeriesWindow
 

@@ -47,7 +47,7 @@ from bench.common import (
 )
 from bench.pipeline import import_customers, mentions
 from detectors.config import load_detection_config
-from monitor.service import Service
+from monitor.shell.service import Service
 from streams.replay import replay
 from streams.scenario import write_jsonl
 

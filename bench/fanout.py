@@ -22,6 +22,7 @@ from bench.pipeline import customers, mentions
 from detectors.sentiment import build_scorer
 from detectors.series import NO_FAN_OUT, FanOut
 from detectors.topics import load_topics
+from monitor.privacy import Privacy
 from monitor.settings import shipped_config_dir
 from monitor.storage.db import make_engine
 from monitor.storage.migrate import upgrade
@@ -29,7 +30,6 @@ from playbooks.attribution import CustomerSegments
 from playbooks.customers import upsert
 from playbooks.segments import load_segments
 from streams.ingest import ingest_raw_batch
-from streams.privacy import Privacy
 
 BATCH = 500
 

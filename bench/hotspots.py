@@ -55,8 +55,8 @@ PLUMBING = (
     "click/",
     "mode/worker.py",
     "monitor/__main__.py",
-    "monitor/cli/",
-    "monitor/worker.py",
+    "monitor/shell/cli/",
+    "monitor/shell/worker.py",
     "asyncio/base_events.py",
     "asyncio/events.py",
 )

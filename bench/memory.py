@@ -62,8 +62,8 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, case, distinct, func, or_, select
 from sqlmodel import Session
 
-from monitor.service import Service, pick_web_port
 from monitor.settings import Settings, shipped_config_dir
+from monitor.shell.service import Service, pick_web_port
 from monitor.storage.db import make_engine
 from monitor.storage.models import IngestProgress, Mention, SeriesWindow
 from streams.replay import replay

@@ -139,7 +139,7 @@ async def _run(
     workdir: Path,
     limit_s: float,
 ) -> dict[str, Any]:
-    from monitor.service import pick_web_port
+    from monitor.shell.service import pick_web_port
 
     servers = [f"{h}:{p}" for h, p in parse_bootstrap(broker_url)]
     run = uuid.uuid4().hex[:8]

@@ -4,7 +4,8 @@
 one holds the load for ``seconds``: ``concurrency`` clients POST JSON arrays of ``per_request``
 mentions to a running embedded service (SQLite unless ``--postgres``) as fast as it answers, and
 a client that gets a 503 (the service holds intake while ingest is behind, see
-`monitor.intake_gate`) waits a second and sends the same batch again, as a careful client does.
+`monitor.shell.intake_gate`) waits a second and sends the same batch again, as a careful
+client does.
 While the load lasts:
 
 * accepted: mentions that got their 202, per second;

@@ -26,7 +26,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from playbooks.yamlfile import ConfigFileError, load
+from monitor.yamlfile import ConfigFileError, load
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
 _NON_WORD = re.compile(r"[\W_]+")

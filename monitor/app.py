@@ -93,7 +93,7 @@ def faust_options(
         "consumer_auto_offset_reset": "earliest",
         "web_enabled": True,
         # Faust's own pages show tables, topology and stats to anyone who can reach the port:
-        # off. Our views are in monitor.web and friends.
+        # off. Our views are in monitor.shell.web and friends.
         "web_router_enabled": False,
         "web_tables_enabled": False,
         "web_graph_enabled": False,

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.privacy import Privacy
+from monitor.privacy import Privacy
 
 EMBEDDED = "embedded"
 

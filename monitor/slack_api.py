@@ -1,6 +1,6 @@
 """The one module that imports slack_sdk: a small Web API client and request signatures.
 
-Alerts (monitor.notifiers.slack), customer messages (playbooks.channels.slack) and
+Alerts (monitor.incidents.notifiers.slack), customer messages (playbooks.channels.slack) and
 interactivity (playbooks.slack) all talk to Slack through this, so a slack-sdk upgrade or a
 change of how failures are read happens in one place.
 """

@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from monitor import audit
 from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
-from playbooks import audit
 from playbooks.models import Customer, Delivery, Draft, TemplateApproval
 from playbooks.render import TemplateError, content_hash, render_copy, sample_context
 from playbooks.schema import STATUS_SEGMENT, StatusPageStep, Step

@@ -1,6 +1,6 @@
 """Which segments the customer behind a mention is in, for the ``segment:`` series.
 
-Mentions carry customer ids pseudonymised with the keyed HMAC of `streams.privacy`; customers
+Mentions carry customer ids pseudonymised with the keyed HMAC of `monitor.privacy`; customers
 are stored with their external id and, since the same key is configured, the same pseudonym
 (`customers.pseudonym`). The raw id never reaches a mention, and the pseudonym is all ingest
 looks up. Segments are evaluated on the customer's current data; answers are cached for a
@@ -19,10 +19,10 @@ from datetime import datetime
 from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
+from monitor.privacy import Pseudonymiser, customer_pseudonym
 from monitor.storage.db import session_scope
 from playbooks.models import Customer
 from playbooks.segments import Segments
-from streams.privacy import Pseudonymiser, customer_pseudonym
 
 log = logging.getLogger(__name__)
 

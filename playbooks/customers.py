@@ -27,9 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from monitor.privacy import Pseudonymiser, customer_pseudonym
 from monitor.storage.db import insert_for, session_scope
 from playbooks.models import Consent, Customer
-from streams.privacy import Pseudonymiser, customer_pseudonym
 
 CHANNELS = ("email", "sms", "webhook", "slack")
 BATCH = 500

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from monitor import audit
 from monitor.incidents.service import get_detail
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Incident
-from playbooks import audit
 from playbooks.customers import all_customers
 from playbooks.models import Consent, Customer, Draft, TemplateApproval
 from playbooks.render import content_hash

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from monitor import audit
 from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
-from playbooks import audit
 from playbooks.channels import Channel, ChannelError, OutgoingMessage
 from playbooks.event_time import status_time
 from playbooks.models import Consent, Customer, Delivery, Draft

@@ -21,7 +21,7 @@ class Customer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(max_length=200, unique=True)
-    # The external id as mentions carry it (streams.privacy, kind "customer_id"); not unique:
+    # The external id as mentions carry it (monitor.privacy, kind "customer_id"); not unique:
     # ids that differ only in case share one. None until a pseudonym key is configured.
     pseudonym: str | None = Field(default=None, max_length=40, index=True)
     locale: str = Field(default="en", max_length=16)
@@ -117,22 +117,6 @@ class Delivery(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = _utc()  # type: ignore[assignment]
     sent_at: datetime | None = _utc(default=None, nullable=True, index=True)  # type: ignore[assignment]
-
-
-class AuditEntry(SQLModel, table=True):
-    """Append-only: each row carries the hash of the previous one (``crisismon audit verify``)."""
-
-    __tablename__ = "audit_log"
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _utc()  # type: ignore[assignment]
-    actor: str = Field(max_length=200)
-    action: str = Field(max_length=50)
-    subject: str = Field(max_length=200)
-    detail: str = Field(sa_column=Column(Text, nullable=False))
-    # Unique: two writers that read the same tail cannot both append after it.
-    prev_hash: str = Field(max_length=64, unique=True)
-    hash: str = Field(max_length=64)
 
 
 class StepRun(SQLModel, table=True):

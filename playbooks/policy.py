@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from playbooks.yamlfile import load
+from monitor.yamlfile import load
 
 
 class Strict(BaseModel):

@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.explain import METRIC_TITLES
+from monitor.yamlfile import ConfigFileError, Located, load
 from playbooks.render import TemplateError, render_copy, sample_context
 from playbooks.segments import Segments
-from playbooks.yamlfile import ConfigFileError, Located, load
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
 Severity = Literal["warning", "critical"]

@@ -18,8 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from monitor.yamlfile import load
 from playbooks.models import Customer
-from playbooks.yamlfile import load
 
 Lifecycle = Literal["prospect", "new", "active", "lapsed", "loyal"]
 

@@ -14,10 +14,10 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from detectors.terms import decode_top_terms
+from monitor import audit
 from monitor.incidents.service import SEVERITY_RANK, IncidentDetail, series_breadth
 from monitor.storage.db import insert_for
 from monitor.storage.models import Incident
-from playbooks import audit
 from playbooks.customers import all_customers
 from playbooks.event_time import LIVE_HORIZON, began_at
 from playbooks.models import Customer, Delivery, Draft, StepRun

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from monitor.incidents.notifiers import Notifier
 from monitor.incidents.service import PAGED_SEVERITIES, get_detail
-from monitor.notifiers import Notifier
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import Incident
 from playbooks.drafting import draft_step

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
+from monitor import audit
 from monitor.incidents.acknowledge import ack_block
 from monitor.incidents.alerts import AlertMessage, slack_escape
+from monitor.incidents.notifiers import Notifier, NotifierError
 from monitor.incidents.service import IncidentDetail
-from monitor.notifiers import Notifier, NotifierError
 from monitor.storage.db import insert_for, session_scope
-from playbooks import audit
 from playbooks.models import Delivery
 from playbooks.render import render_text
 from playbooks.schema import EscalateStep, Playbook, SlackAlert

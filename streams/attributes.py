@@ -24,8 +24,8 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from monitor.privacy import Redactor, redact_emails
 from streams.cleaning import valid_unicode
-from streams.privacy import Redactor, redact_emails
 
 MAX_ATTRIBUTES = 20
 MAX_KEY_CHARS = 40

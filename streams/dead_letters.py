@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
+from monitor.privacy import Redactor, redact_text
 from monitor.storage.db import session_scope
 from monitor.storage.models import DeadLetter
+from monitor.storage.poison import reason_of, refused
 from streams.cleaning import storable
-from streams.poison import reason_of, refused
-from streams.privacy import Redactor, redact_text
 
 MAX_REASON = 2000
 log = logging.getLogger(__name__)

@@ -16,13 +16,13 @@ from sqlmodel import Session
 
 from detectors.sentiment import Scorer
 from detectors.series import NO_FAN_OUT, FanOut, encode_keys, series_keys
+from monitor.privacy import NO_KEY, Privacy
 from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
+from monitor.storage.poison import store_surviving
 from streams.fingerprints import Fingerprint
 from streams.mentions import InvalidMention, MentionIn, decode_record
 from streams.near_duplicates import candidate_of, collapse
-from streams.poison import store_surviving
-from streams.privacy import NO_KEY, Privacy
 from streams.scoring import BatchScorer, InProcessScorer
 from streams.windows import Counted, aggregate
 
@@ -280,8 +280,8 @@ def ingest_raw_batch(
 
     ``records`` are (source partition, raw value) pairs; a value may be one mention or a
     bundle of them (`streams.mentions.bundles`). A mention dated after ``not_after``, or one
-    the database refuses (`streams.poison`), is rejected with the reason, and the rest of the
-    batch is stored.
+    the database refuses (`monitor.storage.poison`), is rejected with the reason, and the rest
+    of the batch is stored.
     """
     valid: list[MentionIn] = []
     rejected: list[Rejected] = []

@@ -5,7 +5,7 @@ fill in ``external_id`` and ``event_time`` before publishing, so that re-ingesti
 record is a no-op: the mention id is derived from source + external id.
 
 Every text is normalised and PII-redacted here, and every author or customer id is
-pseudonymised here (`streams.privacy`), so no producer can skip it and nothing downstream ever
+pseudonymised here (`monitor.privacy`), so no producer can skip it and nothing downstream ever
 sees them in clear. Both steps are idempotent: ingest parses the published bytes again.
 
 >>> m = parse_mention({"source": "Twitter", "text": "  Down   again?! ana@example.com ",
@@ -26,9 +26,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
-from streams.attributes import ATTRIBUTES, Attributes, InvalidAttributes, parse_attributes
-from streams.cleaning import BadJson, clean_field, parse_json, strip_controls, valid_unicode
-from streams.privacy import (
+from monitor.privacy import (
     CUSTOMER_ID,
     NO_KEY,
     Privacy,
@@ -36,6 +34,8 @@ from streams.privacy import (
     Redactor,
     redact_emails,
 )
+from streams.attributes import ATTRIBUTES, Attributes, InvalidAttributes, parse_attributes
+from streams.cleaning import BadJson, clean_field, parse_json, strip_controls, valid_unicode
 
 MAX_TEXT_CHARS = 5000
 MAX_EXTERNAL_ID_CHARS = 300

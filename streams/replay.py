@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from monitor.kafka_probe import parse_bootstrap
+from monitor.privacy import NO_KEY, Privacy
 from streams.mentions import (
     BUNDLE_SIZE,
     DEFAULT_MAX_FUTURE_SKEW,
@@ -30,7 +31,6 @@ from streams.mentions import (
     bundles,
     parse_mention,
 )
-from streams.privacy import NO_KEY, Privacy
 from streams.records import DeadLetterRecord
 
 _IN_FLIGHT = 500

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from monitor import audit
 from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
-from playbooks import audit
 
 # Action ids of the Acknowledge button start with this (value: the incident id).
 ACK_ACTION = "incident_ack"

@@ -32,6 +32,7 @@ from monitor.incidents.alerts import (
     render_alert,
 )
 from monitor.incidents.feedback_buttons import with_feedback_shown
+from monitor.incidents.notifiers import Notifier, NotifierError
 from monitor.incidents.service import (
     PAGED_SEVERITIES,
     claim_alert,
@@ -39,7 +40,6 @@ from monitor.incidents.service import (
     mark_alerted,
     release_alert,
 )
-from monitor.notifiers import Notifier, NotifierError
 from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
 

@@ -1,8 +1,8 @@
 """A click on an alert's feedback button: record it as `crisismon feedback` does, then show it.
 
-`playbooks.callbacks.SlackInteractions` verifies the signature, answers Slack at once and runs
-`answer_click` in the background. Who may give feedback is decided as for approving drafts:
-the Slack user ids in CRISISMON_SLACK_APPROVERS.
+`monitor.shell.slack_callbacks.SlackInteractions` verifies the signature, answers Slack at
+once and runs `answer_click` in the background. Who may give feedback is decided as for
+approving drafts: the Slack user ids in CRISISMON_SLACK_APPROVERS.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ async def answer_click(
     )
     if settings.slack_bot_token is None or not click.channel or not click.message_ts:
         return
-    from monitor.notifiers.slack import update_message
+    from monitor.incidents.notifiers.slack import update_message
 
     problem = await update_message(
         token=settings.slack_bot_token,

@@ -334,3 +334,19 @@ class RecordBaseline(SQLModel, table=True):
     series: str = Field(primary_key=True, max_length=200)
     through_window: datetime = _utc()  # type: ignore[assignment]
     state: str = Field(sa_column=Column(Text, nullable=False))  # JSON, RecordDetector.snapshot
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: each row carries the hash of the previous one (``crisismon audit verify``)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc()  # type: ignore[assignment]
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=50)
+    subject: str = Field(max_length=200)
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    # Unique: two writers that read the same tail cannot both append after it.
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64)

@@ -5,7 +5,7 @@ A stream stage that let the error escape would crash its agent and lose its plac
 batch; one that dead-lettered the batch would throw good data away. `while_unavailable` keeps
 the batch and tries again, with a growing pause, until the database answers: the partition
 waits, nothing is lost, and ingest resumes by itself. An error about the data itself (see
-`streams.poison.refused`) is not an outage and is raised at once.
+`monitor.storage.poison.refused`) is not an outage and is raised at once.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ LONGEST_PAUSE = 5.0
 def is_outage(exc: BaseException) -> bool:
     """Whether ``exc`` says the database cannot be reached or used right now (connection lost,
     server down, SQLite locked), rather than that it refuses the data."""
-    from streams.poison import refused
+    from monitor.storage.poison import refused
 
     return isinstance(exc, DBAPIError) and not refused(exc)
 

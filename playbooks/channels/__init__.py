@@ -52,7 +52,8 @@ class Channel(Protocol):
 def build_channels(settings: Settings) -> dict[str, Channel]:
     """email, sms, webhook, slack and console: the configured vendor, or the console.
 
-    The status page channel needs the database; ``playbooks.resources.channels`` adds it.
+    The status page channel needs the database;
+    ``monitor.shell.playbook_resources.channels`` adds it.
     """
     from playbooks.channels.console import ConsoleChannel
 

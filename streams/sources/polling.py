@@ -24,10 +24,10 @@ import aiohttp
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from monitor.privacy import Privacy
 from monitor.storage.db import session_scope
 from monitor.storage.models import Mention, SourceHealth
 from streams.mentions import InvalidMention, MentionIn, parse_mention
-from streams.privacy import Privacy
 from streams.replay import Unusable
 from streams.sources import Source
 

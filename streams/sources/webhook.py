@@ -1,6 +1,6 @@
 """One webhook request, decided in plain Python: which status, which mentions, what dead letter.
 
-The HTTP view (`monitor.webhooks`) reads the body within the size limit, calls `handle`, then
+The HTTP view (`monitor.shell.webhooks`) reads the body within the size limit, calls `handle`, then
 publishes the mentions (and any dead letter) and waits for the broker's acknowledgement before
 it answers 2xx. Order of checks: size (413), rate (429), signature (401), payload (400).
 Rate limiting comes before the signature check so a flood costs no HMACs; a request that fails
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from monitor.privacy import Privacy
 from streams.mentions import InvalidMention, MentionIn, parse_mention
-from streams.privacy import Privacy
 from streams.sources import BadSignature, Ignored, InvalidPayload, RateLimit, WebhookSource
 
 

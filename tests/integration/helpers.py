@@ -12,10 +12,10 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from detectors.series import decode_keys
+from monitor.privacy import Privacy
 from monitor.settings import Settings
 from monitor.storage.db import make_engine
 from monitor.storage.models import Mention, SeriesWindow
-from streams.privacy import Privacy
 from streams.replay import ReplayReport, replay
 from streams.scenario import write_jsonl
 from streams.windows import window_start

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from monitor.broker import EmbeddedBroker
+from monitor.privacy import Privacy
 from monitor.storage.migrate import upgrade
 from monitor.storage.models import InboxEntry
 from streams.mentions import parse_mention
-from streams.privacy import Privacy
 from streams.scenario import outage_scenario
 from tests.conftest import TEST_PSEUDONYM_KEY, service_env, unique_namespace, wait_until
 from tests.integration.faults import Poster, get_json, start_service

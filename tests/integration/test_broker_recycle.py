@@ -23,8 +23,8 @@ from pydantic import SecretStr
 
 from monitor.broker import EmbeddedBroker, free_loopback_port
 from monitor.broker_recycle import RecyclePolicy, backlog, recycle
-from monitor.service import Service
 from monitor.settings import Settings
+from monitor.shell.service import Service
 from streams.scenario import outage_scenario
 from tests.conftest import REPO, TEST_PSEUDONYM_KEY, unique_namespace, wait_until
 from tests.integration.helpers import engine_for, mention_count, publish, write

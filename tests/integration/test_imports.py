@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from monitor.privacy import Privacy
 from monitor.storage.models import DeadLetter, Mention, SeriesWindow
 from streams.mapping import load_mapping, mapped_reader
-from streams.privacy import Privacy
 from streams.replay import replay
 from streams.sources.stores import store_reader
 from tests.conftest import TEST_PSEUDONYM_KEY, service_env, unique_namespace, wait_until

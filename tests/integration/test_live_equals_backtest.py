@@ -25,9 +25,9 @@ from detectors.series import FanOut
 from detectors.topics import load_topics
 from monitor.incidents.backtest import backtest_mentions
 from monitor.incidents.service import get_detail, list_incidents
+from monitor.privacy import Privacy
 from monitor.settings import Settings
 from monitor.storage.models import Anomaly
-from streams.privacy import Privacy
 from streams.replay import read_records, validate_one
 from streams.scenario import outage_scenario
 from tests.conftest import REPO, TEST_PSEUDONYM_KEY, service_env, unique_namespace, wait_until

@@ -242,7 +242,7 @@ def test_status_page_slack_customers_and_escalation(
     verified = cli("audit", "verify")
     assert verified.returncode == 0, verified.stderr
     with Session(engine) as session:
-        from playbooks.models import AuditEntry
+        from monitor.storage.models import AuditEntry
 
         acks = session.exec(select(AuditEntry).where(AuditEntry.action == "acknowledge")).all()
     assert [(x.actor, x.subject) for x in acks] == [

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from monitor.privacy import Privacy
 from monitor.storage.migrate import upgrade
 from monitor.storage.models import Incident, Mention
 from playbooks.customers import CustomerIn, upsert
-from streams.privacy import Privacy
 from streams.simulator import simulate
 from tests.conftest import TEST_PSEUDONYM_KEY, service_env, unique_namespace, wait_until
 from tests.integration.helpers import engine_for, mention_count, publish, write

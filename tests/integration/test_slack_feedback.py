@@ -18,8 +18,8 @@ from sqlmodel import Session, select
 
 from detectors.feedback import feedback_on
 from monitor.incidents.alerts import render_alert
+from monitor.incidents.notifiers.slack import SlackNotifier
 from monitor.incidents.service import get_detail
-from monitor.notifiers.slack import SlackNotifier
 from monitor.storage.migrate import upgrade
 from monitor.storage.models import Incident, SeriesThreshold, ThresholdChange
 from tests.conftest import REPO, service_env, unique_namespace, wait_until

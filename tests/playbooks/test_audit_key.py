@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
+from monitor import audit
 from monitor.storage.db import session_scope
-from playbooks import audit
-from playbooks.models import AuditEntry
+from monitor.storage.models import AuditEntry
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 KEY = b"audit-test-key-0123456789"

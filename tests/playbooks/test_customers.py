@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlmodel import Session
 
 from monitor.settings import shipped_config_dir
+from monitor.yamlfile import ConfigFileError
 from playbooks.customers import all_customers, consents_of, import_file
 from playbooks.models import Customer
 from playbooks.segments import load_segments
-from playbooks.yamlfile import ConfigFileError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "customers"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from playbooks import audit
+from monitor import audit
 from playbooks.approvals import approve, edit
 from playbooks.channels.sms import TwilioSmsChannel
 from playbooks.channels.smtp import SmtpChannel

@@ -12,9 +12,9 @@ from urllib.parse import quote
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
+from monitor import audit
 from monitor.broker import free_loopback_port
 from monitor.slack_api import signature_valid
-from playbooks import audit
 from playbooks.announce import APPROVE
 from playbooks.approvals import approve, preapprove
 from playbooks.channels.sms import TwilioSmsChannel

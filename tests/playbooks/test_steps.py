@@ -14,13 +14,13 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from monitor.incidents.acknowledge import acknowledge
-from monitor.notifiers.console import ConsoleNotifier
-from monitor.notifiers.slack import SlackNotifier
+from monitor.incidents.notifiers.console import ConsoleNotifier
+from monitor.incidents.notifiers.slack import SlackNotifier
 from monitor.storage.db import session_scope
-from monitor.storage.models import Incident
+from monitor.storage.models import AuditEntry, Incident
 from playbooks.approvals import approve
 from playbooks.channels.console import ConsoleChannel
-from playbooks.models import AuditEntry, Delivery, Draft, StepRun
+from playbooks.models import Delivery, Draft, StepRun
 from playbooks.steps import (
     MAX_ATTEMPTS,
     RETRY_MAX,

@@ -15,9 +15,9 @@ from detectors.feedback import record_feedback
 from monitor.incidents.alerting import post_alert_once, refresh_alert
 from monitor.incidents.alerts import headline_of, posted_headline, render_alert
 from monitor.incidents.feedback_buttons import GIVEN_BLOCK
+from monitor.incidents.notifiers.console import ConsoleNotifier
+from monitor.incidents.notifiers.slack import SlackNotifier
 from monitor.incidents.service import correlate, get_detail
-from monitor.notifiers.console import ConsoleNotifier
-from monitor.notifiers.slack import SlackNotifier
 from monitor.storage.models import Incident
 from tests.unit.factories import LATER, NEGATIVE, STEP, T0, add_anomaly, mention, store
 

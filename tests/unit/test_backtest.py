@@ -21,8 +21,8 @@ from detectors.backtest import (
 from detectors.config import DetectionConfig
 from detectors.plot import plot_series
 from detectors.sentiment import VaderScorer
+from monitor.privacy import Privacy
 from streams.mentions import parse_mention
-from streams.privacy import Privacy
 from streams.scenario import outage_scenario
 
 END = datetime(2026, 1, 5, 12, tzinfo=UTC)

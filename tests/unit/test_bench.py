@@ -115,10 +115,10 @@ def test_profile_summary_leaves_out_idle_threads_and_plumbing():
     raw = "\n".join(
         [
             "_bootstrap (threading.py:1);_worker (concurrent/futures/thread.py:69) 50",
-            "main (monitor/worker.py:10);select (selectors.py:451) 30",
+            "main (monitor/shell/worker.py:10);select (selectors.py:451) 30",
             "_bootstrap (threading.py:1);_worker (concurrent/futures/thread.py:69);"
             "ingest (streams/ingest.py:5);score (detectors/s.py:1);score (detectors/s.py:1) 6",
-            "main (monitor/worker.py:10);agent (streams/agents.py:3) 4",
+            "main (monitor/shell/worker.py:10);agent (monitor/shell/agents/streams.py:3) 4",
         ]
     )
     summary = hotspots.summarize(raw, top=5)
@@ -134,7 +134,7 @@ def test_profile_summary_leaves_out_idle_threads_and_plumbing():
     assert listed == {
         "ingest (streams/ingest.py:5)": 0.6,
         "score (detectors/s.py:1)": 0.6,
-        "agent (streams/agents.py:3)": 0.4,
+        "agent (monitor/shell/agents/streams.py:3)": 0.4,
     }
     assert summary["top_own"][0] == {
         "function": "score (detectors/s.py:1)",
@@ -147,7 +147,7 @@ def test_profile_lines_of_child_processes_are_told_apart():
     raw = (
         'process 1:"python -m monitor worker";process 2:"python -c a; b(fd=3)";'
         "<module> (<string>:1);score (detectors/s.py:1) 3\n"
-        'process 1:"python -m monitor worker";agent (streams/agents.py:3) 1\n'
+        'process 1:"python -m monitor worker";agent (monitor/shell/agents/streams.py:3) 1\n'
     )
     assert hotspots.parse_line(raw.splitlines()[0]) == (
         2,
@@ -162,7 +162,7 @@ def test_profile_lines_of_child_processes_are_told_apart():
         "main (m.py:1)": 4,
         hotspots.IMPORTING: 4,
         "score (detectors/s.py:1)": 3,
-        "agent (streams/agents.py:3)": 1,
+        "agent (monitor/shell/agents/streams.py:3)": 1,
     }
 
 

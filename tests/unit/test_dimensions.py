@@ -23,6 +23,7 @@ from detectors.dimensions import (
     load_dimensions,
 )
 from detectors.series import FanOut, series_keys
+from monitor.privacy import Privacy
 from monitor.settings import shipped_config_dir
 from monitor.storage.models import SeriesWindow
 from playbooks.attribution import CustomerSegments
@@ -30,7 +31,6 @@ from playbooks.customers import CustomerIn, upsert
 from playbooks.segments import load_segments
 from streams.ingest import ingest_raw_batch
 from streams.mentions import MentionIn
-from streams.privacy import Privacy
 from tests.conftest import TEST_PSEUDONYM_KEY
 from tests.unit.factories import LATER, SCORER, T0, WINDOW
 

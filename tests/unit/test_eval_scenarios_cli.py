@@ -79,9 +79,9 @@ def test_the_written_file_reads_back_to_exactly_the_mentions_the_benchmark_backt
     # opens the same incidents as the benchmark did.
     from datetime import UTC, datetime
 
-    from monitor.evaluation.scenario_run import parse_stream, throwaway_privacy
+    from monitor.privacy import NO_KEY
+    from monitor.shell.evaluation.scenario_run import parse_stream, throwaway_privacy
     from streams.crisis_scenarios import generate_stream, write_stream
-    from streams.privacy import NO_KEY
     from streams.replay import read_records, validate_one
 
     stream = generate_stream(3, 4)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
+from monitor.privacy import Privacy
 from streams.mentions import parse_mention
-from streams.privacy import Privacy
 from streams.replay import Unusable
 from streams.sources.feeds import FeedSource
 from streams.sources.polling import (

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from monitor.privacy import Privacy, redact_text
 from streams.mapping import ColumnMapping
 from streams.mentions import InvalidMention, MentionIn, decode_mention, parse_mention
-from streams.privacy import Privacy, redact_text
 from streams.replay import Unusable, validate_one
 from streams.sources import RateLimit
 from streams.sources.feeds import parse_feed

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.privacy import Privacy
+from monitor.privacy import Privacy
 from streams.sources import RateLimit
 from streams.sources.freshdesk import FreshdeskSource
 from streams.sources.intercom import IntercomSource

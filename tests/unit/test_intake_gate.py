@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from monitor.intake_gate import Backlogged, IntakeGate
+from monitor.shell.intake_gate import Backlogged, IntakeGate
 
 
 class Inbox:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.privacy import Privacy
 from streams.mapping import load_mapping, mapped_reader
-from streams.privacy import Privacy
 from streams.replay import ReplayError, Unusable, validate_one
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "replay"

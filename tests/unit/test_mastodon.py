@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import aiohttp
 
+from monitor.privacy import Privacy
 from streams.mentions import parse_mention
-from streams.privacy import Privacy
 from streams.sources.mastodon import MastodonSource
 from streams.sources.polling import PollState
 from tests.fake_servers import FakeMastodon, serve

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from monitor.privacy import Privacy
 from streams.mentions import (
     MAX_TEXT_CHARS,
     InvalidMention,
@@ -17,7 +18,6 @@ from streams.mentions import (
     parse_event_time,
     parse_mention,
 )
-from streams.privacy import Privacy
 
 PRIVACY = Privacy.from_key("test-key-0123456789abcdef")
 

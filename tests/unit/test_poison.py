@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
+from monitor.privacy import Privacy
 from monitor.storage.models import DeadLetter, InboxEntry, IngestProgress, SeriesWindow
 from streams.dead_letters import dead_letter_row
 from streams.ingest import ingest_raw_batch
-from streams.privacy import Privacy
 from tests.conftest import TEST_PSEUDONYM_KEY
 from tests.unit.factories import LATER, SCORER, T0, WINDOW, mention, mentions_by_id
 
@@ -93,7 +93,7 @@ def test_a_database_that_is_down_is_not_mistaken_for_a_poison_record(engine):
     # as a whole and be processed again later.
     from sqlalchemy.exc import OperationalError
 
-    from streams.poison import refused
+    from monitor.storage.poison import refused
 
     assert not refused(OperationalError("SELECT 1", {}, Exception("connection refused")))
     assert refused(ValueError("A string literal cannot contain NUL (0x00) characters."))

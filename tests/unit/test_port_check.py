@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from monitor.service import ServiceError, _check_port_free
+from monitor.shell.service import ServiceError, _check_port_free
 
 
 def _listener() -> socket.socket:

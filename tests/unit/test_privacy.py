@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from monitor.privacy import Privacy, Pseudonymiser, Redactor, redact_text
 from monitor.settings import Settings
 from monitor.storage.db import session_scope
 from monitor.storage.models import DeadLetter
 from streams.dead_letters import dead_letter_row, expire_raw_payloads
 from streams.mentions import InvalidMention, parse_mention
-from streams.privacy import Privacy, Pseudonymiser, Redactor, redact_text
 from tests.unit.factories import mentions_by_id, store
 
 KEY = "unit-test-key-0123456789"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from monitor.privacy import Privacy
 from streams.mentions import parse_mention
-from streams.privacy import Privacy
 from streams.replay import read_records
 from streams.scenario import SOURCES, outage_scenario, write_jsonl
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from monitor.evaluation.scenario_report import render_json, render_markdown
-from monitor.evaluation.scenarios import by_kind, score_seed, totals
 from monitor.incidents.backtest import BacktestIncident
+from monitor.shell.evaluation.scenario_report import render_json, render_markdown
+from monitor.shell.evaluation.scenarios import by_kind, score_seed, totals
 from streams.crisis_scenarios.truth import PAYMENT, REVIEW_FORM, SYNDICATED, Crisis, Decoy
 
 START = datetime(2026, 3, 2, tzinfo=UTC)

@@ -13,15 +13,15 @@ from sqlmodel import Session, select
 
 from detectors.series import FanOut
 from detectors.topics import load_topics
+from monitor.privacy import Privacy
 from monitor.settings import shipped_config_dir
 from monitor.storage.models import Mention, SeriesWindow
+from monitor.yamlfile import ConfigFileError
 from playbooks.attribution import CustomerSegments
 from playbooks.customers import CustomerIn, upsert
 from playbooks.models import Customer
 from playbooks.segments import load_segments
-from playbooks.yamlfile import ConfigFileError
 from streams.ingest import IngestOutcome, ingest_raw_batch
-from streams.privacy import Privacy
 from tests.conftest import TEST_PSEUDONYM_KEY
 from tests.unit.factories import LATER, SCORER, T0, WINDOW
 

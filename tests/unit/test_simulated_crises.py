@@ -18,12 +18,12 @@ from detectors.sentiment import VaderScorer
 from detectors.series import NO_FAN_OUT, FanOut, KnownSegments
 from detectors.topics import load_topics
 from monitor.incidents.service import grade_incident
+from monitor.privacy import Privacy, customer_pseudonym
 from monitor.settings import shipped_config_dir
 from playbooks.customers import CustomerIn
 from playbooks.models import Customer
 from playbooks.segments import load_segments
 from streams.mentions import parse_mention
-from streams.privacy import Privacy, customer_pseudonym
 from streams.simulator import SIMULATED_CUSTOMERS, Scenario, simulate
 from tests.conftest import TEST_PSEUDONYM_KEY
 

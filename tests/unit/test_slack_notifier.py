@@ -6,9 +6,9 @@ import pytest
 from pydantic import SecretStr
 
 from monitor.incidents.alerts import AlertMessage
-from monitor.notifiers import NotifierError, build_notifier
-from monitor.notifiers.console import ConsoleNotifier
-from monitor.notifiers.slack import SlackNotifier
+from monitor.incidents.notifiers import NotifierError, build_notifier
+from monitor.incidents.notifiers.console import ConsoleNotifier
+from monitor.incidents.notifiers.slack import SlackNotifier
 from monitor.settings import Settings
 
 ALERT = AlertMessage(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.privacy import Privacy
+from monitor.privacy import Privacy
 from streams.replay import Unusable, validate_one
 from streams.sources.stores import StoreFileError, store_reader
 

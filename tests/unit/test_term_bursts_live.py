@@ -17,10 +17,10 @@ from detectors.config import DetectionConfig
 from detectors.terms import TERM_BURST, decode_top_terms
 from monitor.incidents.alerts import render_alert
 from monitor.incidents.service import correlate, get_detail
+from monitor.privacy import Privacy
 from monitor.storage.models import TermBaseline
 from playbooks.service import facts_of
 from streams.mentions import parse_mention
-from streams.privacy import Privacy
 from streams.simulator import simulate
 from tests.conftest import TEST_PSEUDONYM_KEY
 from tests.unit.factories import store, windows

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streams.privacy import Privacy
+from monitor.privacy import Privacy
 from streams.sources import RateLimit, WebhookSource
 from streams.sources.config import SourceConfigError, build_webhooks, load_sources_config
 from streams.sources.webhook import Decision, TokenBucket, handle

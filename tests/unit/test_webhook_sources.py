@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.privacy import Privacy
 from streams.mentions import parse_mention
-from streams.privacy import Privacy
 from streams.sources import RateLimit
 from streams.sources.freshdesk import FreshdeskSource
 from streams.sources.intercom import IntercomSource

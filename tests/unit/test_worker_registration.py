@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.worker import register_everything
+from monitor.shell.worker import register_everything
 
 
 def test_every_pipeline_agent_and_timer_is_registered():

@@ -1,0 +1,1 @@
+"""Thin Faust agents, timers and views: each hands records to plain domain code."""
