@@ -46,6 +46,8 @@ class ReplayReport:
     rejected: int = 0
     rejections: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Of the published mentions, for saying which ones detection will judge.
+    event_times: list[datetime] = field(default_factory=list)
 
 
 def read_records(path: Path, *, require_text: bool = True) -> Iterator[tuple[int, Any]]:
@@ -278,6 +280,7 @@ async def replay(
                         await asyncio.sleep(delay)
                 bundle.append(item)
                 report.published += 1
+                report.event_times.append(item.event_time)
                 if len(bundle) >= BUNDLE_SIZE:
                     await send_bundle()
             if len(pending) >= _IN_FLIGHT:

@@ -113,15 +113,17 @@ class Service:
             f"worker ready, web at {self.web_url} in {time.monotonic() - started:.1f}s "
             f"(database {_display_db(self.settings)})"
         )
-        write_runtime(
-            self.settings.runtime_file, RuntimeInfo(self.broker_url, self.web_url, os.getpid())
-        )
 
     @property
     def _broker_log(self) -> Path:
         return Path(self.settings.data_dir) / "logs" / "broker.log"
 
     def _spawn_worker(self) -> None:
+        # runtime.json first: `replay` reads it to find the broker, and it may run the moment
+        # /readyz answers 200, which the worker can do before this process would get to it.
+        write_runtime(
+            self.settings.runtime_file, RuntimeInfo(self.broker_url, self.web_url, os.getpid())
+        )
         env = dict(os.environ)
         env.update(
             {
@@ -286,9 +288,6 @@ class Service:
         except ServiceError as exc:
             on_step(f"the worker did not come back on the new broker: {exc}; stopping")
             return False
-        write_runtime(
-            self.settings.runtime_file, RuntimeInfo(self.broker_url, self.web_url, os.getpid())
-        )
         on_step(f"broker and worker ready again after {time.monotonic() - started:.1f}s")
         return True
 
@@ -342,9 +341,6 @@ class Service:
             self._deferred = False
         self._spawn_worker()
         self._wait_ready()
-        write_runtime(
-            self.settings.runtime_file, RuntimeInfo(self.broker_url, self.web_url, os.getpid())
-        )
         on_step(f"worker ready again after {time.monotonic() - started:.1f}s")
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from monitor.broker import free_loopback_port
@@ -48,6 +49,14 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 def start_run(
     tmp_path: Path, *, ignore_sigint: bool = False
 ) -> tuple[subprocess.Popen[bytes], list[int]]:
@@ -63,14 +72,45 @@ def start_run(
         if ignore_sigint
         else None,
     )
-    runtime = tmp_path / "data" / "runtime.json"
-    wait_until(lambda: runtime.exists() or proc.poll() is not None, 60, "crisismon run to be up")
+    ready = f"http://127.0.0.1:{env['CRISISMON_WEB_PORT']}/readyz"
+    wait_until(lambda: _answers_200(ready) or proc.poll() is not None, 60, "/readyz to say ready")
     assert proc.poll() is None, "crisismon run exited early"
+    # Whatever `replay` needs is in place by the time /readyz says ready (no race at start).
+    runtime = tmp_path / "data" / "runtime.json"
     info = json.loads(runtime.read_text())
     assert info["broker_url"].startswith("kafka://127.0.0.1:")
     children = children_of(proc.pid)
     assert len(children) == 2, f"expected broker and worker, got {children}"
     return proc, children
+
+
+def test_replay_works_the_moment_readyz_says_ready(tmp_path: Path):
+    proc, _children = start_run(tmp_path)
+    try:
+        mentions = tmp_path / "mentions.jsonl"
+        mentions.write_text(
+            json.dumps(
+                {
+                    "text": "the app is down again",
+                    "source": "social",
+                    "event_time": "2026-12-06T09:00:00Z",
+                }
+            )
+            + "\n"
+        )
+        replay = subprocess.run(
+            [sys.executable, "-m", "monitor", "replay", str(mentions)],
+            env=cli_env(tmp_path),  # the same data dir: runtime.json names the broker
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert replay.returncode == 0, replay.stderr
+        assert "no embedded broker" not in replay.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
 
 
 def test_ctrl_c_stops_worker_and_broker(tmp_path: Path):

@@ -56,6 +56,9 @@ def test_backtest_writes_one_incident_per_line_and_never_wraps_piped_output(tmp_
     out = tmp_path / "incidents.jsonl"
     result = crisismon(tmp_path, "backtest", str(file), "--incidents-out", str(out))
     assert result.returncode == 0, result.stderr
+    # It says what it judged: the span, and that each series' first windows only trained.
+    assert "the file spans" in result.stderr
+    assert "judged: each series after its first 30 windows (30 min)" in result.stderr
 
     incidents = [json.loads(line) for line in out.read_text().splitlines()]
     paged = [i for i in incidents if i["paged_at"]]
@@ -122,3 +125,24 @@ def test_incidents_out_needs_a_mentions_file(tmp_path: Path):
     result = crisismon(tmp_path, "backtest", str(values), "--incidents-out", "x.jsonl")
     assert result.returncode == 2
     assert "--incidents-out" in result.stderr and "mentions file" in result.stderr
+
+
+def test_backtest_of_a_file_too_short_to_judge_says_so_and_names_bad_records(tmp_path: Path):
+    file = tmp_path / "short.jsonl"
+    lines = [
+        json.dumps(
+            {
+                "source": "social",
+                "text": f"login broken {n}",
+                "event_time": f"2026-01-05T12:0{n}:00Z",
+            }
+        )
+        for n in range(5)
+    ]
+    file.write_text("\n".join([*lines, '{"source": "social"}']) + "\n")
+    result = crisismon(tmp_path, "backtest", str(file))
+    assert result.returncode == 0, result.stderr
+    assert "1 of 6 records were not valid mentions and were left out; the first: line 6" in (
+        result.stderr
+    )
+    assert "nothing was judged" in result.stderr

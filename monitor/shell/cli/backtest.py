@@ -72,7 +72,10 @@ def backtest_command(
     from monitor.shell.resources import detection_config
 
     config = detection_config()
+    from detectors.judged import Judged, describe, judge
+
     incidents: list[BacktestIncident] | None = None
+    judged: Judged | None = None
     with progress_bar(with_eta=True) as progress:
         task = progress.add_task(f"backtesting {file.name}", total=None)
         advance = lambda n: progress.advance(task, n)  # noqa: E731
@@ -110,6 +113,14 @@ def backtest_command(
                 plot_points=_PLOT_BAND_POINTS if plot else 0,
             )
             results, incidents = run.results, run.incidents
+            judged = judge(
+                (mention.event_time for mention in mentions),
+                window_seconds=config.window_seconds,
+                warmup_windows=config.detector.warmup_windows,
+            )
+    if judged is not None:
+        for line in describe(judged, live=False):
+            status.print(line)
 
     # Piped or redirected output is for reading whole or for grep: never wrapped or cut.
     console = Console(highlight=False)
@@ -150,12 +161,19 @@ def _read_mentions(file: Path, mapping: Path | None, *, allow_now: bool) -> list
     if not privacy.can_pseudonymise:
         privacy = Privacy.from_key(secrets.token_hex(32))
     now = datetime.now(UTC)
-    checked = [
-        (record, validate_one(record, default_source=None, now=now, privacy=privacy))
-        for _line, record in reader(file)
+    numbered = [
+        (line, record, validate_one(record, default_source=None, now=now, privacy=privacy))
+        for line, record in reader(file)
     ]
+    checked = [(record, item) for _line, record, item in numbered]
     if not allow_now and (problem := event_time_problem(file, checked)):
         raise ReplayError(problem)
+    rejected = [f"line {line}: {item}" for line, _record, item in numbered if isinstance(item, str)]
+    if rejected:
+        status.print(
+            f"[yellow]{len(rejected):,} of {len(checked):,} records were not valid mentions and "
+            f"were left out; the first: {rejected[0]}[/]"
+        )
     return [item for _record, item in checked if not isinstance(item, str)]
 
 

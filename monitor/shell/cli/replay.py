@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -75,6 +75,8 @@ def replay_command(
         reader = store_reader(store, source=source, product=product)
     current = settings()
     broker = resolve_broker_url(current)
+    # Read before publishing: the file's own windows must not count as already closed.
+    closed_until, closed_windows = _closed_until()
     total = count_records(file, reader)
     with progress_bar(with_eta=True) as progress:
         task = progress.add_task(f"replaying {file.name}", total=total)
@@ -100,5 +102,40 @@ def replay_command(
     )
     for line in report.rejections[:5]:
         status.print(f"  [yellow]{line}[/]")
+    _say_what_will_be_judged(report.event_times, closed_until, closed_windows)
     if report.published == 0 and report.rejected:
         raise SystemExit(1)
+
+
+def _closed_until() -> tuple[datetime | None, int | None]:
+    """How far the service has closed windows; (None, None) when its database cannot say."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from detectors.judged import closed_until
+    from monitor.shell.resources import engine
+
+    try:
+        until, count = closed_until(engine())
+    except SQLAlchemyError:
+        return None, None  # a database not migrated yet or away: say nothing rather than guess
+    return until, count
+
+
+def _say_what_will_be_judged(
+    event_times: list[datetime], closed_until: datetime | None, closed_windows: int | None
+) -> None:
+    from detectors.judged import describe, judge
+    from monitor.shell.resources import detection_config
+
+    config = detection_config()
+    judged = judge(
+        event_times,
+        window_seconds=config.window_seconds,
+        warmup_windows=config.detector.warmup_windows,
+        closed_until=closed_until,
+        closed_windows=closed_windows,
+    )
+    lines = describe(judged, live=True)
+    status.print(lines[0])
+    for line in lines[1:]:
+        status.print(f"[yellow]{line}[/]")
