@@ -25,11 +25,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from monitor.privacy import Pseudonymiser, customer_pseudonym
 from monitor.storage.db import insert_for, session_scope
 from playbooks.models import Consent, Customer
+from playbooks.person import ERASED_PREFIX
 
 CHANNELS = ("email", "sms", "webhook", "slack")
 BATCH = 500
@@ -251,8 +252,10 @@ def _utc(value: datetime) -> datetime:
 
 
 def all_customers(session: Session) -> list[Customer]:
-    """Every customer; segments are evaluated over them in Python, so they are always current."""
-    return list(session.exec(select(Customer).order_by(Customer.id)).all())  # type: ignore[arg-type]
+    """Every customer; segments are evaluated over them in Python, so they are always current.
+    Erased customers (`playbooks.erasure`) are rows without a person: not among them."""
+    query = select(Customer).where(col(Customer.external_id).not_like(f"{ERASED_PREFIX}%"))
+    return list(session.exec(query.order_by(col(Customer.id))).all())
 
 
 def consents_of(session: Session, *, customer_id: int) -> dict[str, Consent]:

@@ -9,12 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from monitor.shell.cli import customer_privacy
 from monitor.shell.cli.common import progress_bar, ready_engine, settings, status
 
 customers_cli = typer.Typer(help="Customers: import them from files.", no_args_is_help=True)
 segments_cli = typer.Typer(help="Segments from config/segments.yaml.", no_args_is_help=True)
 
 MAX_SHOWN_REJECTS = 20
+# Access and erasure requests live in their own module (customer_privacy.py).
+customers_cli.command("export")(customer_privacy.export_command)
+customers_cli.command("erase")(customer_privacy.erase_command)
 
 
 @customers_cli.command("import")
