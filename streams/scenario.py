@@ -2,7 +2,8 @@
 
 The scenario is generated, not stored, so each run gets fresh event times (ending now) and
 fresh external ids; re-running the demo against the same database is a new incident, not a
-duplicate. A fixed seed keeps the text and the counts reproducible.
+duplicate. A fixed seed keeps the text and the counts reproducible, and the ordinary traffic is
+even by construction (see `outage_scenario`), so the only thing to find is the outage.
 
 >>> from datetime import UTC, datetime
 >>> items = outage_scenario(end=datetime(2026, 1, 1, 12, tzinfo=UTC), run_id="doc")
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,14 +91,22 @@ def outage_scenario(
             }
         )
 
+    # Ordinary traffic is deliberately even: every phrase and every source comes round once per
+    # shuffled deck, and a minute's count stays within 2 of its rate. Poisson traffic holds, by
+    # chance, a minute of 20 where 9 are usual or four "student discount"s in one window, and
+    # the detectors rightly flagged those: the demo showed a false alarm on 1 run in 10. Here
+    # nothing before the outage is unusual, so the demo shows the outage and only the outage.
+    phrases = _Deck(_ORDINARY, rng)
+    sources = _Deck(SOURCES, rng)
+
     def ordinary_minutes(first: datetime, minutes: int) -> None:
         for minute in range(minutes):
             base = first + timedelta(minutes=minute)
             # A gentle swell through the hours, as real traffic has.
             rate = 9.0 + 3.0 * math.sin(2 * math.pi * minute / 1440.0)
-            for _ in range(_poisson(rng, rate)):
+            for _ in range(round(rate) + rng.randint(-2, 2)):
                 moment = base + timedelta(seconds=rng.uniform(0, 59.9))
-                add("base", moment, rng.choice(_ORDINARY), rng.choice(SOURCES))
+                add("base", moment, phrases.draw(), sources.draw())
 
     ordinary_minutes(start, int(baseline_hours * 60))
     for minute in range(burst_minutes):
@@ -110,6 +120,20 @@ def outage_scenario(
     ordinary_minutes(burst_end, calm_minutes)
     items.sort(key=lambda item: item["event_time"])
     return items
+
+
+class _Deck:
+    """Draws every item once per round, in a fresh shuffled order each round."""
+
+    def __init__(self, items: Sequence[str], rng: random.Random) -> None:
+        self._items = list(items)
+        self._rng = rng
+        self._left: list[str] = []
+
+    def draw(self) -> str:
+        if not self._left:
+            self._left = self._rng.sample(self._items, len(self._items))
+        return self._left.pop()
 
 
 def _poisson(rng: random.Random, rate: float) -> int:
