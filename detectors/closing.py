@@ -44,7 +44,8 @@ from streams.windows import window_starts_between
 
 __all__ = ["DetectedAnomaly", "SeriesDetectors", "SeriesState"]
 
-_WARM_WINDOWS = 500
+# Closed windows a series' detector is rebuilt from: retention keeps at least these per series.
+WARM_WINDOWS = 500
 # A closing pass over many series commits every this many series: each transaction is atomic
 # for its own series, and SQLite's single writer (ingest) is never held off for long.
 _SERIES_PER_TRANSACTION = 2_000
@@ -344,7 +345,7 @@ class SeriesDetectors:
                 )
                 .where(windows.c.series == series, windows.c.closed.is_(True))
                 .order_by(windows.c.window_start.desc())
-                .limit(_WARM_WINDOWS)
+                .limit(WARM_WINDOWS)
             ).all()
             next_window: datetime | None = None
             if rows:

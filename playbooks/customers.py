@@ -29,6 +29,8 @@ from sqlmodel import Session, col, select
 
 from monitor.privacy import Pseudonymiser, customer_pseudonym
 from monitor.storage.db import insert_for, session_scope
+from playbooks import consent_history
+from playbooks.consent_history import How, UnknownCustomer
 from playbooks.models import Consent, Customer
 from playbooks.person import ERASED_PREFIX
 
@@ -164,9 +166,15 @@ def import_file(
     now: datetime,
     on_progress: Callable[[int], None] | None = None,
     pseudonymiser: Pseudonymiser | None = None,
+    who: str = "import",
 ) -> ImportReport:
-    """Validate and upsert every customer in ``path``; rejected rows are reported, not fatal."""
+    """Validate and upsert every customer in ``path``; rejected rows are reported, not fatal.
+    ``who`` is recorded in the consent history with every change the file makes."""
     report = ImportReport()
+
+    def flush(customers: list[CustomerIn]) -> int:
+        return upsert(engine, customers=customers, now=now, pseudonymiser=pseudonymiser, who=who)
+
     batch: list[CustomerIn] = []
     for line, record in read_records(path):
         if isinstance(record, str):
@@ -177,12 +185,12 @@ def import_file(
             except ValidationError as exc:
                 report.rejected.append((line, describe(exc)))
         if len(batch) >= BATCH:
-            report.imported += upsert(engine, customers=batch, now=now, pseudonymiser=pseudonymiser)
+            report.imported += flush(batch)
             batch = []
         if on_progress:
             on_progress(1)
     if batch:
-        report.imported += upsert(engine, customers=batch, now=now, pseudonymiser=pseudonymiser)
+        report.imported += flush(batch)
     return report
 
 
@@ -192,11 +200,14 @@ def upsert(
     customers: list[CustomerIn],
     now: datetime,
     pseudonymiser: Pseudonymiser | None = None,
+    how: How = "import",
+    who: str = "import",
 ) -> int:
     """Insert or update customers by external id, with their consents, in one transaction.
 
     With a keyed ``pseudonymiser`` each customer also gets the pseudonym mentions carry for
-    them, so mentions are attributed to their segments (`playbooks.attribution`).
+    them, so mentions are attributed to their segments (`playbooks.attribution`). Each consent
+    granted, renewed or withdrawn is recorded in the consent history as made by ``who``, ``how``.
     """
     keyed = pseudonymiser if pseudonymiser is not None and pseudonymiser.key else None
     table = Customer.__table__  # type: ignore[attr-defined]
@@ -221,9 +232,20 @@ def upsert(
             customer_id = session.execute(
                 select(table.c.id).where(table.c.external_id == item.external_id)
             ).scalar_one()
+            before = consents_of(session, customer_id=customer_id) if item.consent else {}
             for channel, consent in sorted(item.consent.items()):
                 if channel not in CHANNELS or consent.granted_at is None:
                     continue
+                _record_changes(
+                    session,
+                    customer_id=customer_id,
+                    channel=channel,
+                    before=before.get(channel),
+                    given=consent,
+                    how=how,
+                    who=who,
+                    now=now,
+                )
                 row = {
                     "customer_id": customer_id,
                     "channel": channel,
@@ -247,6 +269,50 @@ def upsert(
     return len(latest)
 
 
+def _record_changes(
+    session: Session,
+    *,
+    customer_id: int,
+    channel: str,
+    before: Consent | None,
+    given: ChannelConsentIn,
+    how: How,
+    who: str,
+    now: datetime,
+) -> None:
+    """History rows for what an upsert of ``given`` changes: a new or renewed grant, unless a
+    withdrawal stands (an import never clears one); a withdrawal not recorded before."""
+    assert given.granted_at is not None
+    granted = _utc(given.granted_at)
+    method = given.method or "import"
+    withdrawn = before is not None and before.revoked_at is not None
+    if not withdrawn and (
+        before is None or before.granted_at != granted or before.method != method
+    ):
+        consent_history.record(
+            session,
+            customer_id=customer_id,
+            channel=channel,
+            change="granted",
+            how=how,
+            who=who,
+            effective_at=granted,
+            recorded_at=now,
+            method=method,
+        )
+    if given.revoked_at is not None and not withdrawn:
+        consent_history.record(
+            session,
+            customer_id=customer_id,
+            channel=channel,
+            change="withdrawn",
+            how=how,
+            who=who,
+            effective_at=_utc(given.revoked_at),
+            recorded_at=now,
+        )
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
@@ -263,14 +329,54 @@ def consents_of(session: Session, *, customer_id: int) -> dict[str, Consent]:
     return {row.channel: row for row in rows}
 
 
-def revoke(engine: Engine, *, customer_id: int, channel: str, now: datetime) -> bool:
-    """Record an opt-out; True when consent was active before."""
+def revoke(
+    engine: Engine, *, customer_id: int, channel: str, now: datetime, how: How, who: str
+) -> bool:
+    """Record an opt-out, in force before the next send; True when consent was active before."""
     with session_scope(engine) as session:
         row = session.get(Consent, (customer_id, channel))
         if row is None or row.revoked_at is not None:
             return False
         row.revoked_at = now
         session.add(row)
+        consent_history.record(
+            session,
+            customer_id=customer_id,
+            channel=channel,
+            change="withdrawn",
+            how=how,
+            who=who,
+            effective_at=now,
+            recorded_at=now,
+        )
+        return True
+
+
+def grant(
+    engine: Engine, *, customer_id: int, channel: str, method: str, now: datetime, who: str
+) -> bool:
+    """An admin records consent the customer gave (again, after a withdrawal too); True when
+    it was not in force before. `UnknownCustomer` when there is no such customer."""
+    with session_scope(engine) as session:
+        if session.get(Customer, customer_id) is None:
+            raise UnknownCustomer(f"no customer with id {customer_id}")
+        row = session.get(Consent, (customer_id, channel))
+        if row is not None and row.revoked_at is None:
+            return False
+        row = row or Consent(customer_id=customer_id, channel=channel, granted_at=now, method="")
+        row.granted_at, row.method, row.revoked_at = now, method[:200], None
+        session.add(row)
+        consent_history.record(
+            session,
+            customer_id=customer_id,
+            channel=channel,
+            change="granted",
+            how="admin",
+            who=who,
+            effective_at=now,
+            recorded_at=now,
+            method=method,
+        )
         return True
 
 

@@ -171,3 +171,28 @@ class StatusUpdate(SQLModel, table=True):
     title: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
     posted_at: datetime = _utc()  # type: ignore[assignment]
+
+
+class ConsentChange(SQLModel, table=True):
+    """Append-only: one change of one customer's consent for one channel, who made it and how.
+
+    ``customer_consents`` says what holds now; this says how it came to hold (`crisismon
+    customers consent ID`, and the consent that allowed a message in `crisismon deliveries
+    explain`).
+    """
+
+    __tablename__ = "consent_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(index=True)
+    channel: str = Field(max_length=20)
+    change: str = Field(max_length=20)  # granted | withdrawn
+    # import | api | unsubscribe (the link in a message) | stop (an SMS reply) | admin
+    how: str = Field(max_length=20)
+    who: str = Field(max_length=200)
+    # When the customer gave or withdrew it (an import's <channel>_consent_at); ``recorded_at``
+    # is when crisismon learnt of it.
+    effective_at: datetime = _utc()  # type: ignore[assignment]
+    # The means the business recorded with it ("signup form", "checkout checkbox").
+    method: str | None = Field(default=None, max_length=200)
+    recorded_at: datetime = _utc()  # type: ignore[assignment]

@@ -229,6 +229,8 @@ class SmsInbound(View):
                     customer_id=customer_id,
                     channel="sms",
                     now=utcnow(),
+                    how="stop",
+                    who=f"customer:{customer_id} (SMS reply)",
                 )
                 if changed:
                     await asyncio.to_thread(_audit_opt_out, customer_id, "sms")
@@ -253,7 +255,13 @@ class Unsubscribe(View):
             return self.html("<p>This unsubscribe link is not valid.</p>", status=400)
         engine, now = resources.engine(), utcnow()
         changed = await asyncio.to_thread(
-            revoke, engine, customer_id=customer, channel=channel, now=now
+            revoke,
+            engine,
+            customer_id=customer,
+            channel=channel,
+            now=now,
+            how="unsubscribe",
+            who=f"customer:{customer} (unsubscribe link)",
         )
         if changed:
             await asyncio.to_thread(_audit_opt_out, customer, channel)

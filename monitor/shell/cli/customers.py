@@ -33,6 +33,7 @@ def import_command(
     listed with their line number; the rest are imported. Exits 1 when nothing was imported.
     """
     from monitor.shell.cli import CliError
+    from monitor.shell.cli.consent import operator
     from playbooks.customers import CustomerFileError, import_file, read_records
 
     current = settings()
@@ -48,6 +49,7 @@ def import_command(
                 on_progress=lambda n: progress.update(task, advance=n),
                 # Mentions carry customer ids pseudonymised with this key: store the same.
                 pseudonymiser=current.privacy.pseudonymiser,
+                who=f"cli:{operator()} ({path.name})",  # in the consent history
             )
     except CustomerFileError as exc:
         raise CliError(str(exc)) from exc

@@ -1,4 +1,4 @@
-"""`crisismon db …`: schema migrations."""
+"""`crisismon db …`: schema migrations and retention."""
 
 from __future__ import annotations
 
@@ -35,3 +35,41 @@ def current_command() -> None:
     engine = make_engine(settings().resolved_database_url)
     check_connection(engine)
     print(f"current: {current_revision(engine) or 'empty'}  head: {head_revision(engine)}")
+
+
+@db_cli.command("retention")
+def retention_command(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="count what would change; change nothing"
+    ),
+) -> None:
+    """Enforce config/retention.yaml now (the leader worker does it every hour): replace
+    expired mention text and dead-letter payloads, delete old deliveries, inbox rows and
+    closed windows. Prints what was (or, with --dry-run, would be) changed per kind."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from detectors.config import load_detection_config
+    from monitor.shell.cli.common import ready_engine
+    from playbooks.retention import enforce_retention, load_retention
+
+    current = settings()
+    detection = load_detection_config(current.config_dir / "detection.yaml")
+    config = load_retention(current.config_dir / "retention.yaml", detection=detection)
+    report = enforce_retention(
+        ready_engine(current), config=config, now=datetime.now(UTC), dry_run=dry_run
+    )
+    verb = "would change" if dry_run else "changed"
+    table = Table("kind", "kept for", "older than", f"rows {verb}")
+    for kind, count in report.counts.items():
+        days, cutoff = config.days(kind), report.cutoffs[kind]
+        table.add_row(
+            kind,
+            f"{days} days" if days is not None else "for good",
+            f"{cutoff:%Y-%m-%d %H:%M} UTC" if cutoff else "-",
+            str(count),
+        )
+    Console().print(table)
+    status.print(f"{'dry run: ' if dry_run else ''}{report.total} rows {verb}")
