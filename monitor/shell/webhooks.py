@@ -15,6 +15,7 @@ from aiohttp import web
 from faust.web import Request, Response, View
 
 from monitor.app import app
+from monitor.metrics import MENTIONS_RECEIVED
 from monitor.settings import get_settings
 from monitor.shell import resources
 from monitor.shell.web import dead_letter_acknowledged, publish_acknowledged
@@ -59,6 +60,8 @@ class WebhookIntake(View):
         failure = await publish_acknowledged(decision.mentions, received)
         if failure is not None:
             return self._answer({"error": failure}, 503)
+        if decision.mentions:
+            MENTIONS_RECEIVED.labels("webhook", name).inc(len(decision.mentions))
         return self._answer(decision.body, decision.status, decision.headers)
 
     def _answer(

@@ -17,6 +17,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from monitor.metrics import count_error
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -44,5 +46,6 @@ async def while_unavailable(call: Callable[[], T], *, what: str) -> T:
                 raise
             first_line = (str(exc.orig or exc).splitlines() or [type(exc).__name__])[0]
             log.warning("database unavailable while %s; trying again: %s", what, first_line)
+            count_error("database_unavailable")
             await asyncio.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE)

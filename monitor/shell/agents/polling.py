@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from monitor.app import app
+from monitor.metrics import MENTIONS_RECEIVED
 from monitor.settings import get_settings
 from monitor.shell import resources
 from streams.mentions import MentionIn, bundles
@@ -56,6 +57,7 @@ async def _poll(source: PolledSource) -> None:
         if outcome.error:
             log.warning("source %s: %s", source.name, outcome.error)
         elif outcome.published or outcome.rejected:
+            MENTIONS_RECEIVED.labels("poll", source.name).inc(outcome.published)
             log.info(
                 "source %s: %d new, %d rejected", source.name, outcome.published, outcome.rejected
             )
