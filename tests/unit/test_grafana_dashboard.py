@@ -72,4 +72,5 @@ def test_prometheus_scrapes_the_workers_metrics_page() -> None:
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     (job,) = config["scrape_configs"]
     assert job["metrics_path"] == "/metrics"
-    assert job["dns_sd_configs"][0]["port"] == 6066
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["port"] == 6066 and set(discovery["names"]) == {"worker", "web"}
