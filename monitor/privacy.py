@@ -16,9 +16,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
+import os
 import re
+import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
@@ -46,6 +51,8 @@ _IPV6_RE = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![
 _DIGITS_RE = re.compile(r"\d")
 
 PSEUDONYM_PREFIX = "psn:"
+PSEUDONYM_KEY_FILE = "pseudonym.key"  # this install's key, in the data folder
+MIN_KEY_LENGTH = 16
 _PSEUDONYM_RE = re.compile(r"^psn:[0-9a-f]{24}$")
 
 
@@ -159,6 +166,75 @@ def redact_emails(text: str) -> str:
 
 class PseudonymKeyMissing(ValueError):
     """An identity must be pseudonymised but CRISISMON_PSEUDONYM_KEY is not set."""
+
+
+class PseudonymKeyError(RuntimeError):
+    """No pseudonym key can be had (a damaged or unwritable key file, or several machines
+    without a shared key); one readable line."""
+
+
+logger = logging.getLogger(__name__)
+
+
+def install_key(path: Path) -> str:
+    """This install's pseudonym key, read from ``path``, or made there on first use.
+
+    The file is written whole (mode 0600) under a temporary name and then hard-linked into
+    place, which fails if it exists: when two processes start together, one key wins and both
+    use it. Only the process that made the key says so, and never prints it.
+    """
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    except OSError as exc:
+        raise PseudonymKeyError(_cannot_write(path, exc)) from exc
+    try:
+        key = secrets.token_hex(32)
+        with os.fdopen(fd, "w") as out:
+            out.write(key + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return _read_key(path)  # another process made it first
+        except OSError as exc:
+            raise PseudonymKeyError(_cannot_write(path, exc)) from exc
+    finally:
+        os.unlink(temporary)
+    logger.warning(
+        "generated a pseudonym key at %s; back it up: losing it changes every pseudonym", path
+    )
+    return key
+
+
+def _read_key(path: Path) -> str:
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        key = ""
+    except FileNotFoundError:
+        raise  # install_key makes one
+    except OSError as exc:
+        raise PseudonymKeyError(f"cannot read the pseudonym key file {path}: {exc}") from exc
+    if len(key) < MIN_KEY_LENGTH:
+        raise PseudonymKeyError(
+            f"the pseudonym key file {path} holds no usable key: restore it from your backup "
+            "(a new key changes every pseudonym), or set CRISISMON_PSEUDONYM_KEY"
+        )
+    return key
+
+
+def _cannot_write(path: Path, exc: OSError) -> str:
+    reason = exc.strerror or type(exc).__name__
+    return (
+        f"cannot create the pseudonym key file {path} ({reason}): make the data folder "
+        "writable, or set CRISISMON_PSEUDONYM_KEY (e.g. to `openssl rand -hex 32`)"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from monitor.privacy import Privacy
+from monitor.privacy import PSEUDONYM_KEY_FILE, Privacy, PseudonymKeyError, install_key
 
 EMBEDDED = "embedded"
 
@@ -130,7 +130,8 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         default=None,
         description="key of the HMAC that pseudonymises author and customer ids; needed by "
-        "every source that carries them. Changing it changes every pseudonym",
+        "every source that carries them. Changing it changes every pseudonym. Unset on one "
+        "machine (SQLite, embedded broker): a key made on first use in DATA_DIR/pseudonym.key",
     )
     phone_region: str = Field(
         default="US",
@@ -313,10 +314,43 @@ class Settings(BaseSettings):
         return cpus - 2 if cpus >= 4 else 0
 
     @property
+    def distributed(self) -> bool:
+        """Workers may run on several machines (PostgreSQL or Kafka), so they must be given
+        what they share, such as the pseudonym key, rather than each make their own."""
+        return not self.uses_embedded_broker or self.resolved_database_url.startswith("postgresql")
+
+    @property
+    def pseudonym_key_file(self) -> Path:
+        return self.data_dir / PSEUDONYM_KEY_FILE
+
+    def resolved_pseudonym_key(self) -> str | None:
+        """CRISISMON_PSEUDONYM_KEY; without it, this install's key file (made on first use)
+        on one machine, and None when distributed (see `require_pseudonym_key`)."""
+        if self.pseudonym_key is not None:
+            return self.pseudonym_key.get_secret_value()
+        if self.distributed:
+            return None
+        return install_key(self.pseudonym_key_file)
+
+    def require_pseudonym_key(self) -> None:
+        """At a service's start: its key, made if need be; PseudonymKeyError when distributed
+        without CRISISMON_PSEUDONYM_KEY, as machines that each made a key would disagree."""
+        if self.resolved_pseudonym_key() is not None:
+            return
+        kept = ""
+        if self.pseudonym_key_file.is_file():
+            kept = (
+                f" (to keep the pseudonyms made so far, use the key in {self.pseudonym_key_file})"
+            )
+        raise PseudonymKeyError(
+            "CRISISMON_PSEUDONYM_KEY is not set: with PostgreSQL or Kafka every worker must use "
+            f"the same key, so set it everywhere (e.g. to `openssl rand -hex 32`){kept}"
+        )
+
+    @property
     def privacy(self) -> Privacy:
         """The redaction and pseudonymisation every parser applies."""
-        key = self.pseudonym_key.get_secret_value() if self.pseudonym_key else None
-        return Privacy.from_key(key, phone_region=self.phone_region)
+        return Privacy.from_key(self.resolved_pseudonym_key(), phone_region=self.phone_region)
 
     def latest_event_time(self, now: datetime) -> datetime:
         """The latest event time accepted at ``now``: the allowed clock skew ahead of it."""

@@ -34,6 +34,7 @@ from monitor.storage.models import (
     SeriesWindow,
     TermBaseline,
 )
+from streams.replay import ReplayReport
 from streams.scenario import SOURCES, outage_scenario
 from streams.windows import window_start
 
@@ -174,6 +175,19 @@ def record_injected(engine: Engine, *, drill_id: str, injected: int, first: date
             drill.injected = injected
             drill.first_event_time = first
             session.add(drill)
+
+
+def check_injected(report: ReplayReport, *, total: int) -> str | None:
+    """DrillError when nothing was injected, as such a drill cannot alert; otherwise a warning
+    when some mentions were dead-lettered, or None."""
+    if not report.rejected:
+        return None
+    # A rejection reads "line N: reason"; the reason is what the operator can fix.
+    reason = report.rejections[0].split(": ", 1)[-1] if report.rejections else "see dead letters"
+    summary = f"{report.rejected} dead-lettered, e.g. {reason}"
+    if report.published == 0:
+        raise DrillError(f"drill injected 0 of {total} mentions: {summary}")
+    return f"drill injected {report.published} of {total} mentions: {summary}"
 
 
 @dataclass(frozen=True, slots=True)

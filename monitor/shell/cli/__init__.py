@@ -83,6 +83,7 @@ _EXPECTED_ERRORS = (
     ("detectors.sentiment.corrections", "CorrectionError"),
     ("detectors.sentiment.training", "DataError"),
     ("monitor.broker", "BrokerError"),
+    ("monitor.privacy", "PseudonymKeyError"),
     ("monitor.shell.evaluation.scenario_run", "ScenarioError"),
     ("monitor.shell.service", "ServiceError"),
     ("monitor.storage.db", "DatabaseError"),

@@ -39,6 +39,7 @@ def start_command(
     from detectors.config import load_detection_config
     from streams.drills import (
         SCENARIOS,
+        check_injected,
         drill_items,
         drill_report,
         first_event_time,
@@ -90,6 +91,8 @@ def start_command(
             )
         )
     record_injected(engine, drill_id=drill_id, injected=report.published, first=first)
+    if (partly := check_injected(report, total=len(items))) is not None:
+        status.print(partly, style="yellow", markup=False)
     status.print(f"drill {drill_id} started: {report.published} drill mentions injected")
     if wait:
         deadline = time.monotonic() + wait

@@ -17,6 +17,7 @@ def run() -> None:
     from monitor.shell.service import EXIT_BROKER_LOST, Service
 
     current = settings()
+    current.require_pseudonym_key()  # made now on first start, so its log line shows here
     service = Service(current)
     # SIGTERM (docker stop, systemd) takes the same orderly path as Ctrl-C. SIGINT is set
     # too: Python leaves it ignored when it was ignored at start, as it is for anything a
@@ -53,4 +54,6 @@ def worker() -> None:
     """
     from monitor.shell.worker import run_worker
 
-    run_worker(settings())
+    current = settings()
+    current.require_pseudonym_key()
+    run_worker(current)
