@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from monitor import audit
+from monitor.privacy import redact_text
 from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
 from playbooks.channels import Channel, ChannelError, OutgoingMessage
@@ -271,15 +272,21 @@ def _failed(
                 actor="sender",
                 action="dead-letter",
                 subject=f"delivery:{row.idempotency_key}",
-                detail={"error": row.last_error, "attempts": row.attempts},
+                # Redacted: an SMTP refusal quotes the address, and the audit log is forever
+                # (its hash chain forbids erasing it later).
+                detail={"error": redact_text(row.last_error), "attempts": row.attempts},
                 now=now,
             )
             report.dead.append(row.idempotency_key)
-            log.error("delivery %s failed for good: %s", row.idempotency_key, error)
+            log.error(
+                "delivery %s failed for good: %s", row.idempotency_key, redact_text(str(error))
+            )
         else:
             row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, retries))
             report.failed.append(row.idempotency_key)
-            log.warning("delivery %s failed (will retry): %s", row.idempotency_key, error)
+            log.warning(
+                "delivery %s failed (will retry): %s", row.idempotency_key, redact_text(str(error))
+            )
         session.add(row)
 
 

@@ -54,8 +54,9 @@ def _windows(engine) -> list[tuple]:
     return [tuple(r) for r in rows]
 
 
-def _message_them(engine, setup) -> str:
-    """An incident, its drafts approved, and the outbox sent: their email goes to the fake."""
+def _message_them(engine, setup, *, refuse: frozenset[str] = frozenset()) -> str:
+    """An incident, its drafts approved, and the outbox sent: their email goes to the fake
+    (which refuses the addresses in ``refuse``); the plain text they received."""
     incident = outage_incident(engine)
     drafts = make_drafts(engine, setup=setup, incident_id=incident, change="opened", now=NOW)
     mine = [d for d in drafts if d.step_id == "outage-email" and d.segment == "everyone"]
@@ -65,10 +66,14 @@ def _message_them(engine, setup) -> str:
             engine, setup=setup, draft_id=draft.id, actor="web:ana", expected_hash=None, now=NOW
         )
     with smtp_server() as smtp:
+        smtp.refuse |= refuse
         channels = lambda: {  # noqa: E731
             "email": SmtpChannel(host="127.0.0.1", port=smtp.port, sender="crisis@acme.example")
         }
         report = send_pass(engine, setup=setup, channels=channels, now=NOW)
+        if refuse:
+            assert report.dead and smtp.messages == []
+            return ""
         (mail,) = smtp.to(EMAIL)
         assert report.sent
     return str(mail.get_body(("plain",)).get_content())
@@ -185,3 +190,21 @@ def test_erasure_leaves_no_trace_in_any_column_and_keeps_the_counts(engine):
         engine, ref="C-OTHER-2", pseudonymiser=PRIVACY.pseudonymiser, setup=None, now=NOW
     )
     assert len(other["mentions"]) == 20
+
+
+def test_a_refused_address_never_reaches_the_audit_log(engine):
+    """The audit log cannot be erased (its chain), so what it keeps must hold no address."""
+    seeded = seed_person(engine)
+    _message_them(engine, setup_for(), refuse=frozenset({EMAIL}))
+    with Session(engine) as session:
+        (delivery,) = session.scalars(select(Delivery).where(Delivery.status == "dead")).all()
+    assert EMAIL in (delivery.last_error or "")  # the outbox row says why, until erasure
+    dead = [e for e in audit.entries(engine) if e.action == "dead-letter"]
+    assert len(dead) == 1 and "[EMAIL]" in json.loads(dead[0].detail)["error"]
+    assert EMAIL not in dead[0].detail
+
+    erase_person(
+        engine, ref=EXTERNAL_ID, pseudonymiser=PRIVACY.pseudonymiser, actor="cli:dpo", now=NOW
+    )
+    assert find_everywhere(engine, seeded.needles) == []
+    assert audit.verify(engine)[1] == []

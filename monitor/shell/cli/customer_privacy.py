@@ -38,14 +38,19 @@ def export_command(
     each carried, their mentions (linked by pseudonym) with sentiment, inbox rows, dead letters
     that name them, and the audit entries about them.
     """
+    from sqlmodel import Session
+
     from monitor.shell.cli import CliError
     from playbooks.export import export_person
-    from playbooks.person import UnknownCustomer
+    from playbooks.person import UnknownCustomer, find_customer
 
     current = settings()
+    engine = ready_engine(current)
     try:
+        with Session(engine) as session:
+            find_customer(session, ref)  # an unknown id fails before the config is read
         document = export_person(
-            ready_engine(current),
+            engine,
             ref=ref,
             pseudonymiser=current.privacy.pseudonymiser,
             setup=_setup(),
@@ -65,6 +70,7 @@ def export_command(
         f"wrote {out}: {len(document['mentions'])} mentions, "
         f"{len(document['deliveries'])} deliveries, {len(document['audit'])} audit entries",
         markup=False,
+        soft_wrap=True,
     )
 
 
@@ -108,8 +114,9 @@ def erase_command(
         f"{report.drafts} draft previews, {report.derived.get('terms', 0)} terms only they used; "
         f"audit entry {report.audit_entry}",
         markup=False,
+        soft_wrap=True,
     )
-    status.print(f"note: {BROKER_NOTE}", markup=False)
+    status.print(f"note: {BROKER_NOTE}", markup=False, soft_wrap=True)
 
 
 def _setup() -> Setup | None:
