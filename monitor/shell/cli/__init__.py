@@ -23,6 +23,7 @@ from monitor.shell.cli import (
     incidents,
     playbooks,
     replay,
+    report,
     sentiment,
     service,
     simulate,
@@ -60,6 +61,7 @@ cli.add_typer(topics.topics_cli, name="topics")
 cli.add_typer(playbooks.playbooks_cli, name="playbooks")
 cli.add_typer(playbooks.audit_cli, name="audit")
 cli.command("outbox")(playbooks.outbox_command)
+cli.add_typer(report.report_cli, name="report")
 
 
 class CliError(RuntimeError):
