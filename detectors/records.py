@@ -11,7 +11,7 @@ scores ``full_record_score``.
 
 It needs no distribution and no dispersion estimate, so it stays calibrated on bursty series
 where tail probabilities are not: ordinary bursts set the bar that a crisis has to clear. On
-NAB's realTweets it is what `crisismon eval nab` runs (see README).
+NAB's realTweets it is what `crisismon eval nab` runs (see docs/nab.md).
 
 ``direction="both"`` (or ``"down"``) also keeps the lowest totals: a total lower than every one
 remembered is a record low ("the quietest eight hours in three weeks"), scored the same way.

@@ -24,7 +24,7 @@ from detectors.sentiment.rules import Analysis
 
 HASH_BUCKETS = 2**16
 # N-grams weigh little against the rule signals: cross-domain, words learnt on one kind of
-# text mislead on another (chosen by nested validation, see README "Sentiment").
+# text mislead on another (chosen by nested validation, see docs/sentiment.md).
 NGRAM_SCALE = 0.3
 # Compound bins: the learned layer draws its own neutral band from them.
 BIN_EDGES = (-0.75, -0.5, -0.25, -0.05, 0.05, 0.25, 0.5, 0.75)
