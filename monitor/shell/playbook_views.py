@@ -32,6 +32,8 @@ ROLES = {
     "approver": {"approve", "reject", "edit", "read", "acknowledge"},
     "editor": {"edit", "read", "acknowledge"},
     "importer": {"customers", "read"},
+    # Access and erasure requests (one person's data out, or erased): a data-protection role.
+    "admin": {"export", "erase", "customers", "read"},
 }
 MAX_CUSTOMERS_PER_REQUEST = 1000
 

@@ -41,6 +41,7 @@ AGENT_MODULES = (
     "monitor.shell.agents.playbooks",
     "monitor.shell.slack_callbacks",
     "monitor.shell.playbook_views",
+    "monitor.shell.privacy_views",
     "monitor.shell.agents.streams",
     "monitor.shell.agents.polling",
 )
