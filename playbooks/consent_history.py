@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from playbooks.models import ConsentChange, Customer
+from streams.cleaning import parse_id
 
 How = Literal["import", "api", "unsubscribe", "stop", "admin"]
 HOW: tuple[How, ...] = ("import", "api", "unsubscribe", "stop", "admin")
@@ -67,8 +68,9 @@ def resolve_customer(engine: Engine, reference: str) -> int:
         ).first()
         if by_external is not None:
             return int(by_external)
-        if reference.isdigit() and session.get(Customer, int(reference)) is not None:
-            return int(reference)
+        number = parse_id(reference)
+        if number is not None and session.get(Customer, number) is not None:
+            return number
     raise UnknownCustomer(f"no customer with id or external id {reference!r}")
 
 

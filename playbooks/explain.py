@@ -8,20 +8,65 @@ from the draft (or the standing pre-approval of its template), the consent from 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from monitor.storage.models import Incident
 from playbooks.consent_history import describe, in_force
 from playbooks.models import Customer, Delivery, Draft, TemplateApproval
 from playbooks.service import STATUS_CHANNEL, DraftError, Setup
+from streams.cleaning import parse_id
+
+# What an idempotency key is made of: ids, step slugs and colons.
+KEY = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 
 
 class UnknownDelivery(LookupError):
     """No delivery has this id; one line."""
+
+
+def find_delivery(engine: Engine, reference: str) -> int:
+    """A delivery's id from the id itself or its idempotency key (``incident:customer:step``,
+    as the audit log and the receiving channel see it); `UnknownDelivery` when neither."""
+    number = parse_id(reference)
+    with Session(engine) as session:
+        if number is not None and session.get(Delivery, number) is not None:
+            return number
+        found = None
+        if KEY.fullmatch(reference):  # anything else is no key, and may not even be storable
+            found = session.exec(
+                select(Delivery.id).where(Delivery.idempotency_key == reference)
+            ).first()
+    if found is None:
+        raise UnknownDelivery(f"no delivery with id {reference}")
+    return int(found)
+
+
+def deliveries_of(engine: Engine, *, customer_id: int) -> list[dict[str, Any]]:
+    """One customer's messages, newest first: what to explain when they ask."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Delivery, Draft)
+            .join(Draft, col(Draft.id) == col(Delivery.draft_id), isouter=True)
+            .where(Delivery.customer_id == customer_id)
+            .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
+        ).all()
+    return [
+        {
+            "id": delivery.id,
+            "created_at": _iso(delivery.created_at),
+            "channel": delivery.channel,
+            "status": delivery.status,
+            "reason": delivery.reason,
+            "incident": draft.incident_id if draft else None,
+            "step": f"{draft.playbook}/{draft.step_id}" if draft else None,
+        }
+        for delivery, draft in rows
+    ]
 
 
 def explain(engine: Engine, *, setup: Setup, delivery_id: int, now: datetime) -> dict[str, Any]:
@@ -185,10 +230,13 @@ def lines(chain: dict[str, Any]) -> list[str]:
             f"for segment {s['segment']}, locale {s['locale']}"
         )
     if (g := chain["segment"]) is not None:
-        rule = ", ".join(f"{k}={v}" for k, v in (g.get("rule") or {}).items()) or "everyone"
+        rule = ", ".join(f"{k}={v}" for k, v in (g.get("rule") or {}).items())
+        if not rule and g.get("any_of") is None:
+            rule = "no rule (everyone)"
         now = "matches" if g.get("matches_now") else "no longer matches"
+        about = f" ({g['description']})" if g.get("description") else ""
         out.append(
-            f"segment {g['name']}: {rule}; the customer {now} now "
+            f"segment {g['name']}{about}: {rule + '; ' if rule else ''}the customer {now} now "
             f"(lifecycle {g.get('customer_lifecycle_now')})"
         )
         if g.get("any_of") is not None:

@@ -1,8 +1,12 @@
-"""GET /api/deliveries/ID/explain: why a customer got a message (roles approver and admin)."""
+"""GET /api/deliveries/ID/explain: why a customer got a message (roles approver and admin).
+
+ID is the delivery's id or its idempotency key (``incident:customer:step``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from faust.web import Request, Response, View
 
@@ -10,9 +14,9 @@ from monitor.app import app
 from monitor.shell import resources
 from monitor.shell.playbook_resources import playbook_setup
 from monitor.shell.playbook_views import error_response, tokens
-from playbooks.explain import UnknownDelivery, explain
+from playbooks.explain import UnknownDelivery, explain, find_delivery
 from playbooks.service import utcnow
-from streams.cleaning import parse_id, same_secret
+from streams.cleaning import same_secret
 
 # The chain names the customer and quotes the approval: people who decide on messages only.
 EXPLAIN_ROLES = frozenset({"approver", "admin"})
@@ -35,20 +39,17 @@ class DeliveryExplain(View):
     """The incident, playbook step, segment rule, approval and consent behind one delivery."""
 
     async def get(self, request: Request, delivery_id: str) -> Response:
-        number = parse_id(delivery_id)
-        if number is None:
-            return error_response("use /api/deliveries/ID/explain with a numeric id", 404)
         denied = _allowed(request)
         if denied:
             return denied
         try:
-            chain = await asyncio.to_thread(
-                explain,
-                resources.engine(),
-                setup=playbook_setup(),
-                delivery_id=number,
-                now=utcnow(),
-            )
+            chain = await asyncio.to_thread(_explain, delivery_id[:200])
         except UnknownDelivery as exc:
             return error_response(str(exc), 404)
         return self.json(chain)
+
+
+def _explain(reference: str) -> dict[str, Any]:
+    engine = resources.engine()
+    number = find_delivery(engine, reference)
+    return explain(engine, setup=playbook_setup(), delivery_id=number, now=utcnow())

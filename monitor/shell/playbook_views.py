@@ -154,7 +154,7 @@ class Customers(View):
     """POST one customer (object) or up to 1,000 (array), fields as in the import files."""
 
     async def post(self, request: Request) -> Response:
-        _, denied = _who(request, "customers")
+        actor, denied = _who(request, "customers")
         if denied:
             return denied
         try:
@@ -183,6 +183,8 @@ class Customers(View):
             customers=parsed,
             now=utcnow(),
             pseudonymiser=resources.privacy().pseudonymiser,
+            how="api",
+            who=f"web:{actor}",
         )
         return self.json({"upserted": count})
 

@@ -44,6 +44,8 @@ AGENT_MODULES = (
     "monitor.shell.privacy_views",
     "monitor.shell.agents.streams",
     "monitor.shell.agents.polling",
+    "monitor.shell.agents.retention",
+    "monitor.shell.delivery_views",
 )
 
 

@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SENT = NOW + timedelta(minutes=1)
 
 
-def _sent_to_vip(engine) -> tuple[int, int, str]:
+def sent_to_vip(engine) -> tuple[int, int, str]:
     """(delivery id, incident id, approved hash) of the outage email sent to c-vip-en."""
     setup = setup_for()
     ids = customers(engine, now=NOW)
@@ -50,7 +50,7 @@ def _sent_to_vip(engine) -> tuple[int, int, str]:
 
 
 def test_the_chain_of_a_sent_message(engine):
-    delivery_id, incident, digest = _sent_to_vip(engine)
+    delivery_id, incident, digest = sent_to_vip(engine)
     chain = explain(engine, setup=setup_for(), delivery_id=delivery_id, now=SENT)
 
     assert chain["delivery"]["status"] == "sent"
@@ -99,7 +99,7 @@ def test_an_unknown_delivery_is_one_clear_error(engine):
 
 
 def test_cli_explains_a_delivery_and_refuses_an_unknown_id(engine, database_url):
-    delivery_id, incident, digest = _sent_to_vip(engine)
+    delivery_id, incident, digest = sent_to_vip(engine)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRISISMON_")}
     env["CRISISMON_DATABASE_URL"] = database_url
 
@@ -113,9 +113,24 @@ def test_cli_explains_a_delivery_and_refuses_an_unknown_id(engine, database_url)
             cwd=REPO,
         )
 
-    shown = cli(str(delivery_id), "--json")
+    listed = subprocess.run(
+        [sys.executable, "-m", "monitor", "deliveries", "list", "c-vip-en"],
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "outage-email" in line)
+    assert row.split("│")[1].strip() == str(delivery_id) and " sent " in row
+
+    with Session(engine) as session:
+        key = session.get(Delivery, delivery_id).idempotency_key
+    shown = cli(key, "--json")  # the key the audit log and the receiver saw works too
     assert shown.returncode == 0, shown.stderr
     chain = json.loads(shown.stdout)
+    assert chain["delivery"]["id"] == delivery_id
     assert chain["incident"]["id"] == incident
     assert chain["approval"]["content_hash"] == digest
     assert chain["consent"]["granted"]["how"] == "import"

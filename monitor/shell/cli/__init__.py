@@ -13,8 +13,10 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from monitor.shell.cli import (
     backtest,
+    consent,
     customers,
     db,
+    deliveries,
     demo,
     drill,
     eval_scenarios,
@@ -55,7 +57,9 @@ evaluate.eval_cli.command("scenarios")(eval_scenarios.scenarios_command)
 cli.add_typer(evaluate.eval_cli, name="eval")
 cli.add_typer(drill.drill_cli, name="drill")
 cli.add_typer(sentiment.sentiment_cli, name="sentiment")
+customers.customers_cli.command("consent")(consent.consent_command)
 cli.add_typer(customers.customers_cli, name="customers")
+cli.add_typer(deliveries.deliveries_cli, name="deliveries")
 cli.add_typer(customers.segments_cli, name="segments")
 cli.add_typer(topics.topics_cli, name="topics")
 cli.add_typer(playbooks.playbooks_cli, name="playbooks")
