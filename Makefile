@@ -2,43 +2,57 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Two stamps, named after pyproject.toml's checksum so that editing it reinstalls: `run` and
+# `demo` need crisismon alone, the checks need the dev extra too. Installing the dev extra
+# satisfies both, so `make test` after `make demo` adds the dev extra and `make demo` after
+# `make test` installs nothing.
+CHECKSUM      := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+RUNTIME_STAMP := $(VENV)/.runtime-$(CHECKSUM)
+DEV_STAMP     := $(VENV)/.dev-$(CHECKSUM)
 
-.PHONY: install run demo test lint typecheck pytest bench clean
+.PHONY: install install-runtime run demo test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.runtime-* $(VENV)/.installed-* && touch $@
+
+$(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	rm -f $(VENV)/.installed-* && touch $@
+	rm -f $(VENV)/.runtime-* $(VENV)/.dev-* $(VENV)/.installed-* && touch $@ $(RUNTIME_STAMP)
 
-install: $(STAMP) ## create .venv and install crisismon with the dev extras
+install: $(DEV_STAMP) ## create .venv and install crisismon with the dev extra (tests, linters)
 
-run: $(STAMP) ## start the embedded service: broker, SQLite, worker, web
+install-runtime: $(RUNTIME_STAMP) ## create .venv and install crisismon alone
+
+run: $(RUNTIME_STAMP) ## start the embedded service: broker, SQLite, worker, web
 	$(BIN)/crisismon run
 
-demo: $(STAMP) ## play the outage scenario and print the alert it fires
+demo: $(RUNTIME_STAMP) ## play the outage scenario and print the alert it fires
 	$(BIN)/crisismon demo
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 # Test files run two at a time (pytest-xdist, one file per process); PYTEST_WORKERS=0 runs them
 # one by one in this process.
 PYTEST_WORKERS ?= 2
 
-pytest: $(STAMP) ## unit, doctest and integration tests (real Tansu, PostgreSQL, SQLite)
+pytest: $(DEV_STAMP) ## unit, doctest and integration tests (real Tansu, PostgreSQL, SQLite)
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest ## everything CI checks: ruff, mypy, pytest
 
 # BENCH_ARGS=--quick for a smoke run with small N.
-bench: $(STAMP) ## all benchmarks (ratios to same-run references): writes BENCHMARKS.md, bench/results.json
+bench: $(DEV_STAMP) ## all benchmarks (ratios to same-run references): writes BENCHMARKS.md, bench/results.json
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:
