@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from monitor.app import app
 from monitor.kafka_probe import BrokerUnreachable, probe_async
+from monitor.metrics import MENTIONS_RECEIVED, count_error
 from monitor.settings import get_settings
 from monitor.shell import resources
 from monitor.shell.intake_gate import admit_intake
@@ -38,7 +39,8 @@ class Healthz(View):
 
 @app.page("/readyz")
 class Readyz(View):
-    """Broker and database answer, and this worker has partitions assigned."""
+    """Broker and database answer, and this worker has partitions assigned (`crisismon web`
+    consumes nothing, so it is ready once broker and database answer)."""
 
     async def get(self, request: Request) -> Response:
         checks: dict[str, str] = {}
@@ -52,8 +54,13 @@ class Readyz(View):
             checks["database"] = "ok"
         except DatabaseError as exc:
             checks["database"] = str(exc)
-        assigned = len(app.consumer.assignment()) if app.consumer else 0
-        checks["worker"] = f"ok ({assigned} partitions)" if assigned else "no partitions assigned"
+        if app.producer_only:
+            checks["web"] = "ok (serves the API; consumes no partitions)"
+        else:
+            assigned = len(app.consumer.assignment()) if app.consumer else 0
+            checks["worker"] = (
+                f"ok ({assigned} partitions)" if assigned else "no partitions assigned"
+            )
         ready = all(v.startswith("ok") for v in checks.values())
         return self.json({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
@@ -97,6 +104,7 @@ class MentionsIntake(View):
         failure = await publish_acknowledged(mentions, received)
         if failure is not None:
             return self.json({"error": failure}, status=503)
+        MENTIONS_RECEIVED.labels("api", "").inc(len(mentions))
         return self.json(
             {"accepted": len(mentions), "mention_ids": [m.mention_id for m in mentions]},
             status=202,
@@ -110,25 +118,28 @@ async def publish_acknowledged(mentions: Sequence[MentionIn], received: datetime
     """Publish to ``mentions.raw`` and wait for every acknowledgement; the reason if not.
 
     With the in-memory embedded broker, the mentions go to the SQL inbox first, so an
-    acknowledged mention survives a broker crash (see README, Guarantees).
+    acknowledged mention survives a broker crash (see docs/guarantees.md).
     """
     if not mentions:
         return None
     if get_settings().use_inbox:
         held = await admit_intake(len(mentions))  # never faster than ingest stores
         if held is not None:
+            count_error("intake_backlogged")
             return held
         try:
             await asyncio.to_thread(_write_inbox, list(mentions), received)
         except DBAPIError as exc:
             if not is_outage(exc):
                 raise
+            count_error("database_unavailable")
             return "the database is unavailable, nothing was accepted; retry the request"
     try:
         # Bundles: Faust's cost is per record, and a batched webhook carries many mentions.
         acks = [await mentions_raw.send(key=key, value=value) for key, value in bundles(mentions)]
         await asyncio.wait_for(asyncio.gather(*acks), BROKER_ACK_TIMEOUT)
     except (TimeoutError, OSError, KafkaError) as exc:
+        count_error("broker_unacknowledged")
         return f"broker did not acknowledge: {_why(exc)}; retry the request"
     return None
 
@@ -150,6 +161,7 @@ async def dead_letter_acknowledged(
         )
         await asyncio.wait_for(ack, BROKER_ACK_TIMEOUT)
     except (TimeoutError, OSError, KafkaError) as exc:
+        count_error("broker_unacknowledged")
         return f"broker did not acknowledge: {_why(exc)}; retry the request"
     return None
 
