@@ -10,7 +10,7 @@ CHECKSUM      := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 RUNTIME_STAMP := $(VENV)/.runtime-$(CHECKSUM)
 DEV_STAMP     := $(VENV)/.dev-$(CHECKSUM)
 
-.PHONY: install install-runtime run demo test lint typecheck pytest bench clean
+.PHONY: install install-runtime run demo test lint typecheck pytest docs bench clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,9 +51,13 @@ pytest: $(DEV_STAMP) ## unit, doctest and integration tests (real Tansu, Postgre
 
 test: lint typecheck pytest ## everything CI checks: ruff, mypy, pytest
 
+# NO_MKDOCS_2_WARNING=1 silences the end-of-life notice Material prints on every build.
+docs: $(DEV_STAMP) ## build the docs site into site/ (MkDocs Material); `$(BIN)/mkdocs serve` serves it live
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # BENCH_ARGS=--quick for a smoke run with small N.
 bench: $(DEV_STAMP) ## all benchmarks (ratios to same-run references): writes BENCHMARKS.md, bench/results.json
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache site
