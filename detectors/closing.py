@@ -12,6 +12,7 @@ and warm again from SQL when they speak. Nothing here knows about Faust.
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from detectors.close_batch import (
@@ -40,6 +42,7 @@ from detectors.snapshots import load_snapshot
 from detectors.term_store import warm_terms
 from detectors.terms import TermBurstDetector
 from monitor.storage.models import SeasonalBaseline
+from monitor.storage.outage import is_outage
 from streams.windows import window_starts_between
 
 __all__ = ["DetectedAnomaly", "SeriesDetectors", "SeriesState"]
@@ -52,6 +55,8 @@ _SERIES_PER_TRANSACTION = 2_000
 _YIELD_SECONDS = 0.005
 # Partition key for callers that do not name one (tests, a single-partition backtest).
 _ANY = -1
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -264,12 +269,29 @@ class SeriesDetectors:
             return []
         found: list[DetectedAnomaly] = []
         texts = PassTexts(max(lasts), self.config.window_seconds)
-        for offset in range(0, len(plans), _SERIES_PER_TRANSACTION):
-            if offset:
-                time.sleep(_YIELD_SECONDS)  # let ingest take the database between transactions
-            chunk = plans[offset : offset + _SERIES_PER_TRANSACTION]
-            found.extend(close_due(self.engine, self.config, chunk, now, texts))
-        for plan, last in zip(plans, lasts, strict=True):
+        closed = 0
+        try:
+            for offset in range(0, len(plans), _SERIES_PER_TRANSACTION):
+                if offset:
+                    time.sleep(_YIELD_SECONDS)  # let ingest take the database in between
+                chunk = plans[offset : offset + _SERIES_PER_TRANSACTION]
+                found.extend(close_due(self.engine, self.config, chunk, now, texts))
+                closed = offset + len(chunk)
+        except DBAPIError as exc:
+            if not is_outage(exc):
+                raise
+            # The database went away mid-pass. What committed stays closed and its anomalies
+            # are returned; the rest is due again, so the next pass (the next batch, or the
+            # live check) closes it once the database answers. Nothing is skipped.
+            log.warning(
+                "database unavailable while closing windows; %d series wait for the next pass",
+                len(plans) - closed,
+            )
+            for plan in plans[closed:]:
+                self._schedule(self._states[plan.state.series], clock)
+                if plan.late:
+                    clock.late.setdefault(plan.state.series, set()).update(plan.late)
+        for plan, last in zip(plans[:closed], lasts[:closed], strict=True):
             state = self._states[plan.state.series]
             state.next_window = last + self._step
             state.closed_through = last

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from detectors.closing import DetectedAnomaly
 from monitor.app import app
 from monitor.shell import resources
+from monitor.shell.agents.outages import rides_out_database_outages
+from monitor.storage.outage import FIRST_PAUSE, LONGEST_PAUSE, is_outage
 from streams.records import AnomalyEvent, from_epoch, to_epoch
 from streams.topics import anomalies, series_ticks
 
@@ -21,6 +27,8 @@ LIVE_CHECK_SECONDS = 0.2
 TAKE_TICKS = 64
 TAKE_WITHIN = 0.05
 
+log = logging.getLogger(__name__)
+
 
 @app.agent(series_ticks)
 async def detect_anomalies(stream):  # type: ignore[no-untyped-def]
@@ -30,7 +38,13 @@ async def detect_anomalies(stream):  # type: ignore[no-untyped-def]
     async for events in stream.take_events(TAKE_TICKS, within=TAKE_WITHIN):
         found: list[DetectedAnomaly] = []
         for partition, (touched, watermark, observed) in merge_ticks(events).items():
-            found.extend(await detectors.on_batch(partition, touched, watermark, observed))
+            found.extend(
+                await _while_the_database_is_away(
+                    lambda p=partition, t=touched, w=watermark, o=observed: detectors.on_batch(
+                        p, t, w, o
+                    )
+                )
+            )
         # In window order across series and partitions, as the correlator merges them: a pass
         # that closes an hour of a fast replay must not hand it 11:20 before 10:05.
         await _publish(sorted(found, key=lambda anomaly: anomaly.window_start))
@@ -60,6 +74,7 @@ def merge_ticks(
 
 
 @app.timer(interval=LIVE_CHECK_SECONDS)
+@rides_out_database_outages
 async def advance_live_series() -> None:
     """Close windows of live series at their deadline by wall clock, so silence is scored too."""
     detectors = resources.detect_stage()
@@ -91,3 +106,23 @@ async def _publish(found: list[DetectedAnomaly]) -> None:
                 severity=anomaly.severity,
             ),
         )
+
+
+async def _while_the_database_is_away(
+    call: Callable[[], Awaitable[list[DetectedAnomaly]]],
+) -> list[DetectedAnomaly]:
+    """``call()`` again, with a growing pause, while the database is unreachable.
+
+    The batch's ticks are kept rather than dropped, so the windows they touched are closed
+    once the database answers, and the worker rides the outage out instead of crashing.
+    """
+    pause = FIRST_PAUSE
+    while True:
+        try:
+            return await call()
+        except DBAPIError as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("database unavailable while detecting; trying again in %.1fs", pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)

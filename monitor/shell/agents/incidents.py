@@ -19,6 +19,7 @@ from monitor.incidents.service import (
     unalerted_incidents,
 )
 from monitor.shell import resources
+from monitor.shell.agents.outages import rides_out_database_outages
 from streams.records import IncidentEvent
 from streams.topics import MENTIONS_RAW, anomalies, incidents
 
@@ -113,6 +114,7 @@ async def send_alert(incident_id: int) -> None:
 
 
 @app.timer(interval=30.0, on_leader=True)
+@rides_out_database_outages
 async def follow_up_incidents() -> None:
     """Resolve incidents that went quiet, retry alerts that were never delivered, and edit
     alerts that an incident outgrew (a merge while its alert was being posted, a failed edit)."""

@@ -10,6 +10,7 @@ from monitor.app import app
 from monitor.incidents.alerts import AlertMessage
 from monitor.incidents.notifiers import NotifierError
 from monitor.shell import resources
+from monitor.shell.agents.outages import rides_out_database_outages
 from monitor.shell.playbook_resources import channels, playbook_setup, team_notifier
 from playbooks.announce import draft_message
 from playbooks.flows import deliver_due
@@ -71,6 +72,7 @@ async def run_playbooks(stream):  # type: ignore[no-untyped-def]
 
 
 @app.timer(interval=1.0, on_leader=True)
+@rides_out_database_outages
 async def advance_playbooks() -> None:
     """Run the playbook steps that are due: drafts, team alerts, waits, escalations."""
     try:
@@ -99,6 +101,7 @@ async def advance_playbooks() -> None:
 
 
 @app.timer(interval=RECONCILE_SECONDS, on_leader=True)
+@rides_out_database_outages
 async def reconcile_playbooks() -> None:
     """Schedule the steps an incident event could not (the database was away, say)."""
     engine, now = resources.engine(), datetime.now(UTC)
@@ -135,6 +138,7 @@ async def _announce(message: AlertMessage) -> None:
 
 
 @app.timer(interval=1.0, on_leader=True)
+@rides_out_database_outages
 async def send_outbox() -> None:
     """Deliver what is approved and due; suppressions and failures are recorded."""
     report = await deliver_due(

@@ -12,6 +12,7 @@ from monitor.app import app
 from monitor.metrics import MENTIONS_RECEIVED
 from monitor.settings import get_settings
 from monitor.shell import resources
+from monitor.shell.agents.outages import rides_out_database_outages
 from streams.mentions import MentionIn, bundles
 from streams.records import DeadLetterRecord
 from streams.sources.polling import PolledSource, due, poll_once
@@ -66,6 +67,7 @@ async def _poll(source: PolledSource) -> None:
 
 
 @app.timer(interval=1.0, on_leader=True)
+@rides_out_database_outages
 async def poll_sources() -> None:
     """Start a poll of every polled source that is due and not already being polled."""
     sources = resources.polled_sources()

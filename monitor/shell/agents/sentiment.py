@@ -7,6 +7,7 @@ import logging
 
 from monitor.app import app
 from monitor.shell import resources
+from monitor.shell.agents.outages import rides_out_database_outages
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +16,7 @@ CORRECTIONS_POLL_SECONDS = 5.0
 
 
 @app.timer(interval=CORRECTIONS_POLL_SECONDS)
+@rides_out_database_outages
 async def learn_corrections() -> None:
     """Read staff corrections recorded since the last poll and learn them."""
     learnt = await asyncio.to_thread(

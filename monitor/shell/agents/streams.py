@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from monitor.app import app
 from monitor.settings import Settings, get_settings
 from monitor.shell import resources
+from monitor.shell.agents.outages import rides_out_database_outages
 from monitor.storage.models import DeadLetter
 from monitor.storage.outage import while_unavailable
 from streams import inbox
@@ -118,6 +119,7 @@ def _store_dead_letter(row: DeadLetter) -> None:
 
 
 @app.timer(interval=3600.0, on_leader=True)
+@rides_out_database_outages
 async def expire_dead_letter_payloads() -> None:
     """Original payloads are kept only for CRISISMON_RAW_RETENTION_DAYS, then redacted."""
     count = await asyncio.to_thread(
@@ -138,6 +140,7 @@ _lost_swept = False
 
 
 @app.timer(interval=INBOX_CHECK_SECONDS, on_leader=True)
+@rides_out_database_outages
 async def republish_inbox() -> None:
     """Publish again the accepted mentions the broker lost or never got (`streams.inbox`):
     once, everything from before this broker started; then only what is really stuck."""
