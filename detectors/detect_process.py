@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from detectors.close_batch import DetectedAnomaly
 from detectors.closing import SeriesDetectors
 from detectors.config import load_detection_config
-from monitor.processes import tie_to_parent
+from monitor.processes import start_pool_child
 from monitor.storage.db import make_engine
 
 Touched = list[tuple[str, datetime]]
@@ -72,12 +72,18 @@ class DetectProcess:
     """`SeriesDetectors` in a child process (started with ``spawn``: forking a process that runs
     Kafka clients and threads is unsafe)."""
 
-    def __init__(self, *, database_url: str, detection_yaml: Path) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        detection_yaml: Path,
+        log_config: dict[str, Any] | None = None,
+    ) -> None:
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(os.getpid(), database_url, detection_yaml),
+            initargs=(os.getpid(), database_url, detection_yaml, log_config),
         )
         self._deadline: datetime | None = None
         # Start the child now, not on the first batch: its imports take seconds, which belong
@@ -111,9 +117,11 @@ class DetectProcess:
 _detectors: SeriesDetectors | None = None
 
 
-def _start(parent_pid: int, database_url: str, detection_yaml: Path) -> None:
+def _start(
+    parent_pid: int, database_url: str, detection_yaml: Path, log_config: dict[str, Any] | None
+) -> None:
     global _detectors
-    tie_to_parent(parent_pid)
+    start_pool_child(parent_pid, log_config)
     _detectors = SeriesDetectors(make_engine(database_url), load_detection_config(detection_yaml))
 
 

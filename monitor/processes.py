@@ -8,13 +8,14 @@ to be killed the moment its parent dies.
 from __future__ import annotations
 
 import ctypes
+import logging.config
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -28,6 +29,16 @@ def tie_to_parent(parent_pid: int) -> None:
     # The parent may have died between the start and prctl; then nobody would ever signal us.
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+def start_pool_child(parent_pid: int, log_config: dict[str, Any] | None) -> None:
+    """First thing in a worker's detect or scoring process: die with the worker, leave Ctrl-C
+    to it (the terminal sends SIGINT to every process of the group, and a pool process waiting
+    for work would print a KeyboardInterrupt traceback), and log as it does."""
+    tie_to_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if log_config is not None:
+        logging.config.dictConfig(log_config)
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None]:

@@ -11,6 +11,7 @@ import os
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -19,6 +20,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from monitor.privacy import PSEUDONYM_KEY_FILE, Privacy, PseudonymKeyError, install_key
 
 EMBEDDED = "embedded"
+# What each role in CRISISMON_API_TOKENS may do over the web API.
+API_ROLES: dict[str, frozenset[str]] = {
+    "approver": frozenset({"approve", "reject", "edit", "read", "acknowledge"}),
+    "editor": frozenset({"edit", "read", "acknowledge"}),
+    "importer": frozenset({"customers", "read"}),
+    # Access and erasure requests (one person's data out, or erased): a data-protection role.
+    "admin": frozenset({"export", "erase", "customers", "read"}),
+}
 
 
 def default_data_dir() -> Path:
@@ -106,7 +115,20 @@ class Settings(BaseSettings):
         "in-memory broker started; inbox entries received earlier and not yet ingested were lost "
         "with the old broker and are republished at once",
     )
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="crisismon's own log lines at this level and above; Faust's and aiokafka's "
+        "only from WARNING unless --verbose or debug",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: one JSON object per log line (time, level, logger, message and any "
+        "extra fields), from every process",
+    )
+    log_verbose: bool = Field(
+        default=False,
+        description="set by `--verbose`: Faust's and aiokafka's INFO lines too",
+    )
     sentiment_model: Path | None = Field(
         default=None,
         description="the learned sentiment correction to start from (a file written by "
@@ -218,6 +240,18 @@ class Settings(BaseSettings):
             raise ValueError(f"must be 'embedded' or kafka://host:port, got {value!r}")
         return value
 
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _tokens_are_well_formed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_api_tokens(value.get_secret_value())  # the message never quotes a token
+        return value
+
     @field_validator("pseudonym_key")
     @classmethod
     def _key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -252,6 +286,12 @@ class Settings(BaseSettings):
         if scheme not in {"sqlite", "postgresql", "postgres"}:
             raise ValueError(f"must be a sqlite:// or postgresql:// URL, got scheme {scheme!r}")
         return value
+
+    @property
+    def api_token_roles(self) -> dict[str, tuple[str, str]]:
+        """CRISISMON_API_TOKENS as {token: (name, role)}."""
+        raw = self.api_tokens.get_secret_value() if self.api_tokens else ""
+        return parse_api_tokens(raw)
 
     @property
     def slack_approver_ids(self) -> frozenset[str]:
@@ -370,6 +410,28 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
     return Settings()
+
+
+def parse_api_tokens(raw: str) -> dict[str, tuple[str, str]]:
+    """``TOKEN=NAME:ROLE,…`` as {token: (name, role)}; ValueError naming the bad item by its
+    position (never its text, which holds a secret)."""
+    found: dict[str, tuple[str, str]] = {}
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for position, item in enumerate(items, start=1):
+        token, _, who = item.partition("=")
+        name, _, role = who.partition(":")
+        where = f"item {position} of {len(items)}"
+        if not token.strip() or not name.strip() or not role.strip():
+            raise ValueError(
+                f"{where} is not TOKEN=NAME:ROLE; expected 'TOKEN=NAME:ROLE,…' with ROLE one "
+                f"of {', '.join(API_ROLES)}, e.g. 's3cret-token=alice:approver'"
+            )
+        if role.strip() not in API_ROLES:
+            raise ValueError(
+                f"{where} has role {role.strip()!r}; ROLE must be one of {', '.join(API_ROLES)}"
+            )
+        found[token.strip()] = (name.strip(), role.strip())
+    return found
 
 
 def _user_ids(listed: str) -> frozenset[str]:

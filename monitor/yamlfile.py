@@ -35,6 +35,10 @@ class Located:
                 return self.lines[loc[:end]]
         return 1
 
+    def line_of_error(self, loc: tuple[str | int, ...]) -> int:
+        """The line of a pydantic error's location (union tags and markers left out)."""
+        return self.line_of(_in_file(self.data, loc))
+
     def error(self, loc: Path_, message: str) -> ConfigFileError:
         where = ".".join(str(p) for p in loc)
         prefix = f"{where}: " if where else ""
@@ -78,13 +82,53 @@ def load(path: Path) -> Located:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigFileError(f"{path}:{line}: not valid YAML: {problem}") from None
+        raise ConfigFileError(f"{path}:{yaml_problem(exc, text)}") from None
     lines: dict[Path_, int] = {}
     data = _build(node, (), lines) if node is not None else {}
     return Located(path, data, lines)
+
+
+def yaml_problem(exc: yaml.YAMLError, text: str) -> str:
+    """``LINE: not valid YAML: …`` for a YAML error, at the line the mistake is on.
+
+    PyYAML's ``problem_mark`` is where it gave up, which for a quote left open is far below the
+    mistake: a double-quoted value runs on over the next lines until some later ``"`` closes it
+    (the scanner then stumbles on whatever follows), or to the end of the file. Both cases are
+    told by the quoted value that spans lines, and the line its quote opened on is reported.
+    """
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context", None) or ""
+    context_mark = getattr(exc, "context_mark", None)
+    if "quoted scalar" in context and context_mark is not None:
+        return f"{context_mark.line + 1}: not valid YAML: a quoted value is not closed"
+    opened = _open_quote_before(text, mark.index) if mark is not None else None
+    if opened is not None:
+        return (
+            f"{opened.start_mark.line + 1}: not valid YAML: the quote opened here is not closed "
+            f"on its line, so the value runs on to line {opened.end_mark.line + 1} ({problem})"
+        )
+    return f"{mark.line + 1 if mark else 1}: not valid YAML: {problem}"
+
+
+def _open_quote_before(text: str, index: int) -> yaml.ScalarToken | None:
+    """The last quoted value before ``index`` if it spans lines and ends on the error's line
+    or the one before: almost always a quote left open, rarely a value meant to wrap."""
+    last: yaml.ScalarToken | None = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= index:
+                break
+            if isinstance(token, yaml.ScalarToken):
+                last = token
+    except yaml.YAMLError:
+        pass  # the tokens up to the error are all we want
+    if last is None or last.style not in {'"', "'"}:
+        return None
+    if last.start_mark.line == last.end_mark.line:
+        return None
+    error_line = text.count("\n", 0, index)
+    return last if error_line - last.end_mark.line <= 1 else None
 
 
 def _build(node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> Any:

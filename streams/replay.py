@@ -61,8 +61,14 @@ def read_records(path: Path, *, require_text: bool = True) -> Iterator[tuple[int
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            if not reader.fieldnames or (require_text and "text" not in reader.fieldnames):
-                raise ReplayError(f"{path}: CSV needs a header row with at least a 'text' column")
+            if not reader.fieldnames:
+                raise ReplayError(f"{path}: empty; a CSV needs a header row with a 'text' column")
+            if require_text and "text" not in reader.fieldnames:
+                found = ", ".join(name or "(blank)" for name in reader.fieldnames)
+                raise ReplayError(
+                    f"{path}: no 'text' column; found: {found}. Map your columns with "
+                    "--mapping (docs/sources.md#replay-with-a-column-mapping)"
+                )
             for row in reader:
                 yield reader.line_num, {k: v for k, v in row.items() if v not in ("", None)}
     elif suffix in {".jsonl", ".ndjson"}:

@@ -16,14 +16,14 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
 from detectors.sentiment import Scorer, Sentiment
 from detectors.sentiment.corrections import CorrectionFollower
 from detectors.sentiment.scorer import CustomerServiceScorer, build_scorer
-from monitor.processes import tie_to_parent
+from monitor.processes import start_pool_child
 from monitor.storage.db import make_engine
 from streams.fingerprints import Fingerprint, signature
 
@@ -63,6 +63,7 @@ class ScoringPool:
         model_path: Path | None,
         database_url: str,
         fallback: CustomerServiceScorer,
+        log_config: dict[str, Any] | None = None,
     ) -> None:
         self.processes = processes
         self._fallback = InProcessScorer(fallback)
@@ -70,7 +71,7 @@ class ScoringPool:
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_scorer,
-            initargs=(os.getpid(), config_dir, model_path, database_url),
+            initargs=(os.getpid(), config_dir, model_path, database_url, log_config),
         )
 
     def score_many(self, items: Sequence[tuple[str, str | None]]) -> list[Scored]:
@@ -107,10 +108,14 @@ _process_scorer: _ProcessScorer | None = None
 
 
 def _start_scorer(
-    parent_pid: int, config_dir: Path, model_path: Path | None, database_url: str
+    parent_pid: int,
+    config_dir: Path,
+    model_path: Path | None,
+    database_url: str,
+    log_config: dict[str, Any] | None,
 ) -> None:
     global _process_scorer
-    tie_to_parent(parent_pid)
+    start_pool_child(parent_pid, log_config)
     _process_scorer = _ProcessScorer(
         build_scorer(config_dir, model_path), make_engine(database_url)
     )

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def playbook_setup() -> Setup:
-    """Segments, playbooks and sending rules; a broken playbook is logged and left out."""
+    """Segments, playbooks and sending rules. `run` and `worker` refuse to start with a broken
+    playbook (`config_check`); one that breaks otherwise is logged and left out."""
     settings = get_settings()
     segments, catalogue = load_all(settings.config_dir)
     for error in catalogue.errors:

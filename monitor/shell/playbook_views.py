@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from monitor.app import app
 from monitor.incidents.acknowledge import UnknownIncident, acknowledge
-from monitor.settings import get_settings
+from monitor.settings import API_ROLES, get_settings
 from monitor.shell import resources
 from monitor.shell.playbook_resources import playbook_setup
 from playbooks.approvals import approve, edit, reject
@@ -28,26 +28,13 @@ from playbooks.status_page import as_html, as_json, read_page
 from streams.cleaning import BadJson, parse_id, parse_json, same_secret
 
 log = logging.getLogger(__name__)
-ROLES = {
-    "approver": {"approve", "reject", "edit", "read", "acknowledge"},
-    "editor": {"edit", "read", "acknowledge"},
-    "importer": {"customers", "read"},
-    # Access and erasure requests (one person's data out, or erased): a data-protection role.
-    "admin": {"export", "erase", "customers", "read"},
-}
 MAX_CUSTOMERS_PER_REQUEST = 1000
 
 
 def tokens() -> dict[str, tuple[str, str]]:
-    """CRISISMON_API_TOKENS 'TOKEN=NAME:ROLE,…' as {token: (name, role)}."""
-    raw = get_settings().api_tokens
-    found: dict[str, tuple[str, str]] = {}
-    for item in (raw.get_secret_value() if raw else "").split(","):
-        token, _, who = item.strip().partition("=")
-        name, _, role = who.partition(":")
-        if token and name and role in ROLES:
-            found[token] = (name, role)
-    return found
+    """CRISISMON_API_TOKENS 'TOKEN=NAME:ROLE,…' as {token: (name, role)}; the settings refused
+    a malformed one at start."""
+    return get_settings().api_token_roles
 
 
 def _who(request: Request, needs: str) -> tuple[str | None, Response | None]:
@@ -57,7 +44,7 @@ def _who(request: Request, needs: str) -> tuple[str | None, Response | None]:
     given = given.strip() if scheme.lower() == "bearer" else ""
     for token, (name, role) in tokens().items():
         if same_secret(given, token):
-            if needs not in ROLES[role]:
+            if needs not in API_ROLES[role]:
                 return None, error_response(f"role {role} may not {needs}", 403)
             return name, None
     return None, error_response("send Authorization: Bearer TOKEN (see CRISISMON_API_TOKENS)", 401)

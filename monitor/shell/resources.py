@@ -16,6 +16,7 @@ from detectors.sentiment.corrections import CorrectionFollower
 from detectors.series import FanOut
 from detectors.topics import load_topics
 from monitor.incidents.notifiers import Notifier, build_notifier
+from monitor.logs import logging_config
 from monitor.privacy import Privacy
 from monitor.settings import get_settings
 from monitor.storage.db import make_engine
@@ -88,6 +89,7 @@ def scoring_pool() -> BatchScorer:
         model_path=settings.sentiment_model,
         database_url=settings.resolved_database_url,
         fallback=scorer(),
+        log_config=logging_config(settings),
     )
 
 
@@ -105,6 +107,7 @@ def detect_stage() -> DetectStage:
     return DetectProcess(
         database_url=settings.resolved_database_url,
         detection_yaml=settings.config_dir / "detection.yaml",
+        log_config=logging_config(settings),
     )
 
 

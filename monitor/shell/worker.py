@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING, NoReturn
 
 from monitor.log_limits import limit_repeats
+from monitor.logs import logging_config, setup_logging
 from monitor.settings import Settings
 from monitor.storage.db import check_connection, make_engine
 from monitor.storage.migrate import upgrade
@@ -61,6 +62,7 @@ def run_worker(settings: Settings) -> NoReturn:
             "CRISISMON_BROKER is 'embedded': use `crisismon run` (it starts the broker), "
             "or set CRISISMON_BROKER=kafka://host:port"
         )
+    setup_logging(settings)  # before the first line: the checks below may log
     prepare_database(settings)
     register_everything()
     from monitor.app import app
@@ -79,19 +81,22 @@ def run_worker(settings: Settings) -> NoReturn:
     polled_sources()
     scorer()  # and a broken lexicon; it learns the stored corrections before ingesting
     detect_stage()  # the detect process starts (and imports) before the worker says it is ready
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     _tune_garbage_collector()
-    _worker_class()(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    _worker_class()(
+        app, loglevel=settings.log_level, logging_config=logging_config(settings), quiet=True
+    ).execute_from_commandline()
 
 
 def _worker_class() -> type[Worker]:
     from faust.worker import Worker
 
     class _LimitedWorker(Worker):
-        """Faust's worker, with repeated warnings and errors logged once per interval."""
+        """Faust's worker with our logging config, and repeated warnings and errors logged once
+        per interval."""
 
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
-            super().on_setup_root_logger(logger, level)
+            # No super(): Faust's spinner would set the root logger to DEBUG and draw on stdout.
+            self.spinner = None
             limit_repeats(logger)
 
     return _LimitedWorker

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from monitor.yamlfile import ConfigFileError, load
 from streams.sources import RateLimit, Source, WebhookSource
 from streams.sources.attributed import AttributedSource
 from streams.sources.feeds import FeedSource
@@ -128,26 +128,22 @@ class SourcesConfig(BaseModel):
 
 
 def load_sources_config(path: Path) -> SourcesConfig:
-    """Read and validate; a missing file means no configured sources."""
+    """Read and validate; a missing file means no configured sources. Errors are
+    ``file:line: sources[1] (name).key: message``."""
     if not path.exists():
         return SourcesConfig()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SourceConfigError(f"{path}: not valid YAML: {_yaml_reason(exc)}") from exc
+        located = load(path)
+    except ConfigFileError as exc:
+        raise SourceConfigError(str(exc)) from None
+    data = located.data if located.data is not None else {}
     try:
         return SourcesConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_where(data, err['loc'])}: {err['msg']}" for err in exc.errors()[:3]
-        )
-        raise SourceConfigError(f"{path}: {problems}") from exc
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+        first = exc.errors()[0]
+        line = located.line_of_error(tuple(first["loc"]))
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SourceConfigError(f"{path}:{line}: {_where(data, first['loc'])}: {message}") from exc
 
 
 def _where(data: object, loc: tuple[int | str, ...]) -> str:

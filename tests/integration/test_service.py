@@ -58,20 +58,22 @@ def _answers_200(url: str) -> bool:
 
 
 def start_run(
-    tmp_path: Path, *, ignore_sigint: bool = False
+    tmp_path: Path, *, ignore_sigint: bool = False, **extra_env: str
 ) -> tuple[subprocess.Popen[bytes], list[int]]:
-    env = cli_env(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # As a non-interactive shell starts `cmd &`: SIGINT ignored, inherited through exec.
-        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-        if ignore_sigint
-        else None,
-    )
+    """`crisismon run`, its stdout and stderr in tmp_path/run.log."""
+    env = cli_env(tmp_path) | extra_env
+    with (tmp_path / "run.log").open("wb") as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"],
+            env=env,
+            cwd=REPO,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            # As a non-interactive shell starts `cmd &`: SIGINT ignored, inherited through exec.
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+            if ignore_sigint
+            else None,
+        )
     ready = f"http://127.0.0.1:{env['CRISISMON_WEB_PORT']}/readyz"
     wait_until(lambda: _answers_200(ready) or proc.poll() is not None, 60, "/readyz to say ready")
     assert proc.poll() is None, "crisismon run exited early"
@@ -119,14 +121,30 @@ def test_ctrl_c_stops_worker_and_broker(tmp_path: Path):
     assert proc.wait(60) == 0
     wait_until(lambda: not any(alive(pid) for pid in children), 10, "children to exit")
     assert not (tmp_path / "data" / "runtime.json").exists()
+    # Quiet by default: our steps up to the URL line, none of Faust's ~40 INFO lines.
+    lines = (tmp_path / "run.log").read_text().splitlines()
+    running = next(i for i, line in enumerate(lines) if "crisismon is running" in line)
+    assert "POST mentions to http://127.0.0.1:" in lines[running]
+    before = lines[:running]
+    assert any(line.startswith("✓ broker (Tansu, in memory) ready at kafka://") for line in before)
+    assert any(line.startswith("✓ worker ready, web at http://127.0.0.1:") for line in before)
+    # Those two and the line about the pseudonym key made on first start.
+    assert len(before) == 3, before
+    assert not [line for line in lines if "[INFO]" in line or "Traceback" in line], lines
 
 
 def test_sigint_stops_it_when_started_in_the_background(tmp_path: Path):
-    """A script's `crisismon run &` inherits SIGINT ignored; `kill -INT` must still stop it."""
-    proc, children = start_run(tmp_path, ignore_sigint=True)
+    """A script's `crisismon run &` inherits SIGINT ignored; `kill -INT` must still stop it.
+    (Started with JSON logs: every line it writes, from every process, is a JSON object.)"""
+    proc, children = start_run(tmp_path, ignore_sigint=True, CRISISMON_LOG_FORMAT="json")
     proc.send_signal(signal.SIGINT)
     assert proc.wait(60) == 0
     wait_until(lambda: not any(alive(pid) for pid in children), 10, "children to exit")
+    entries = [json.loads(line) for line in (tmp_path / "run.log").read_text().splitlines()]
+    assert all({"time", "level", "logger", "message"} <= set(entry) for entry in entries)
+    said = [entry["message"] for entry in entries]
+    assert any(message.startswith("crisismon is running. POST mentions to") for message in said)
+    assert "stopping…" in said
 
 
 def test_sigkill_of_the_parent_leaves_no_orphan_broker(tmp_path: Path):

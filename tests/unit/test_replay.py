@@ -67,12 +67,7 @@ def test_csv_with_a_bom_and_empty_cells_is_read_by_header(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "words"),
     [
-        (
-            "export.csv",
-            "source,body\nx,hello\n",
-            "needs a header row with at least a 'text' column",
-        ),
-        ("export.csv", "", "needs a header row"),
+        ("export.csv", "", "empty; a CSV needs a header row with a 'text' column"),
         ("mentions.json", '{"text": "not an array"}', "must hold an array of mentions"),
         ("mentions.json", "[{", "not valid JSON"),
         ("mentions.xml", "<m/>", "unsupported extension '.xml'"),
@@ -84,6 +79,17 @@ def test_unusable_files_are_refused_with_one_readable_reason(tmp_path, name, con
     with pytest.raises(ReplayError, match=words) as raised:
         list(read_records(path))
     assert str(raised.value).startswith(f"{path}: ")
+
+
+def test_a_csv_without_text_lists_its_columns_and_points_to_mapping(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("body,when,who\nhello,2026-01-05T10:00:00Z,ana\n", encoding="utf-8")
+    with pytest.raises(ReplayError) as raised:
+        list(read_records(path))
+    assert str(raised.value) == (
+        f"{path}: no 'text' column; found: body, when, who. Map your columns with --mapping "
+        "(docs/sources.md#replay-with-a-column-mapping)"
+    )
 
 
 def test_a_missing_file_is_named(tmp_path):

@@ -122,7 +122,8 @@ def main() -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        _fail(f"invalid setting CRISISMON_{field.upper()}: {first['msg']}")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        _fail(f"invalid setting CRISISMON_{field.upper()}: {message}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None

@@ -74,10 +74,10 @@ def replay_command(
             raise typer.BadParameter("--store needs --source NAME", param_hint="--source")
         reader = store_reader(store, source=source, product=product)
     current = settings()
+    total = count_records(file, reader)  # a file it cannot read is said before the broker
     broker = resolve_broker_url(current)
     # Read before publishing: the file's own windows must not count as already closed.
     closed_until, closed_windows = _closed_until()
-    total = count_records(file, reader)
     with progress_bar(with_eta=True) as progress:
         task = progress.add_task(f"replaying {file.name}", total=total)
         report = asyncio.run(
