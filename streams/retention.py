@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, delete, func, select, update
+from sqlalchemy import Engine, and_, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.storage.db import session_scope
@@ -122,7 +122,7 @@ def delete_done_inbox(engine: Engine, *, before: datetime, batch: int, dry_run: 
 def delete_closed_windows(
     engine: Engine, *, before: datetime, keep_newest: int, batch: int, dry_run: bool
 ) -> int:
-    """Delete closed windows that started before ``before``, except each series' newest
+    """Delete closed windows that started and closed before ``before``, except each series' newest
     ``keep_newest`` closed ones (what warming a detector reads, however old); open windows are
     never touched. Returns how many."""
     table = SeriesWindow.__table__  # type: ignore[attr-defined]
@@ -136,8 +136,13 @@ def delete_closed_windows(
         .limit(1)
         .scalar_subquery()
     )
+    # Closed before ``before`` too: a replay of last year's file keeps its windows for the full
+    # period from the day it was loaded, like its mentions' text.
     due = and_(
-        table.c.closed.is_(True), table.c.window_start < before, table.c.window_start < kept_from
+        table.c.closed.is_(True),
+        table.c.window_start < before,
+        or_(table.c.closed_at.is_(None), table.c.closed_at < before),
+        table.c.window_start < kept_from,
     )
     if dry_run:
         return _count(engine, table, due)
@@ -152,13 +157,10 @@ def delete_closed_windows(
             newest: dict[str, datetime] = {}
             for series, start in page:
                 newest[series] = max(start, newest.get(series, start))
-            # Every closed window of a series up to a due one is due too.
             for series, start in sorted(newest.items()):
                 result = session.execute(
                     delete(table).where(
-                        table.c.series == series,
-                        table.c.closed.is_(True),
-                        table.c.window_start <= start,
+                        due, table.c.series == series, table.c.window_start <= start
                     )
                 )
                 done += int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -43,7 +43,9 @@ def _windows(engine: Engine) -> dict[tuple[str, datetime], tuple[int, int, float
     return {(r[0], r[1]): (r[2], r[3], round(r[4], 6)) for r in rows}
 
 
-def _closed_windows(engine: Engine, series: str, *, start: datetime, count: int) -> None:
+def _closed_windows(
+    engine: Engine, series: str, *, start: datetime, count: int, closed: datetime | None = None
+) -> None:
     with Session(engine) as session:
         for k in range(count):
             session.add(
@@ -53,7 +55,7 @@ def _closed_windows(engine: Engine, series: str, *, start: datetime, count: int)
                     window_seconds=60,
                     n=3,
                     closed=True,
-                    closed_at=start + timedelta(minutes=k + 1),
+                    closed_at=closed or start + timedelta(minutes=k + 1),
                 )
             )
         session.commit()
@@ -111,6 +113,9 @@ def _seed(engine: Engine) -> None:
     store(engine, [mention("young", at=recent, text=NEGATIVE)], now=recent)
     _closed_windows(engine, "source:old", start=T0, count=WARM_WINDOWS + 100)
     _closed_windows(engine, "source:young", start=NOW - timedelta(days=1), count=10)
+    # Last year's windows replayed yesterday: kept for the full period from the replay.
+    yesterday = NOW - timedelta(days=1)
+    _closed_windows(engine, "source:replayed", start=T0, count=WARM_WINDOWS + 5, closed=yesterday)
     with Session(engine) as session:
         for days in (31, 29):
             session.add(

@@ -16,6 +16,8 @@ from monitor.yamlfile import ConfigFileError
 from playbooks.retention import RetentionConfig, enforce_retention, load_retention
 
 log = logging.getLogger(__name__)
+# A Faust timer first fires one interval after the worker starts: nothing is expired in the
+# first hour of a new leader (`crisismon db retention` does it at once).
 RETENTION_SECONDS = 3600.0
 
 
