@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from detectors.config import ConfigError, load_detection_config
 from detectors.dimensions import load_dimensions
@@ -17,6 +18,7 @@ from detectors.topics import load_topics
 from monitor.settings import Settings
 from monitor.yamlfile import ConfigFileError
 from playbooks.policy import load_sending
+from playbooks.retention import load_retention
 from playbooks.schema import load_all
 from streams.sources.config import (
     SourceConfigError,
@@ -59,4 +61,15 @@ def config_problems(settings: Settings) -> list[str]:
     check(playbooks)
     check(lambda: load_sending(folder / "sending.yaml"))
     check(sources)
+    check(lambda: _retention(folder))
     return problems
+
+
+def _retention(folder: Path) -> None:
+    """retention.yaml, checked against what detection reads back (a broken detection.yaml
+    is reported on its own)."""
+    try:
+        detection = load_detection_config(folder / "detection.yaml")
+    except ConfigError:
+        return
+    load_retention(folder / "retention.yaml", detection=detection)

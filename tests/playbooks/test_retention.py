@@ -4,6 +4,7 @@ every count survives the text it was made from."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,8 @@ from sqlmodel import Session
 
 from detectors.closing import WARM_WINDOWS
 from detectors.config import DetectionConfig, load_detection_config
-from monitor.settings import shipped_config_dir
+from monitor.settings import Settings, shipped_config_dir
+from monitor.shell.config_check import config_problems
 from monitor.storage.models import DeadLetter, InboxEntry, Incident, Mention, SeriesWindow
 from monitor.yamlfile import ConfigFileError
 from playbooks.models import Delivery, Draft
@@ -265,3 +267,16 @@ def test_cli_retention_dry_run_then_for_real(engine, database_url, tmp_path: Pat
     with Session(engine) as session:
         texts = {m.external_id: m.text for m in session.execute(select(Mention)).scalars()}
     assert texts == {"cli-old": EXPIRED, "cli-new": NEGATIVE}
+
+
+def test_a_broken_retention_file_stops_the_start_with_its_line(tmp_path: Path):
+    config = tmp_path / "config"
+    shutil.copytree(shipped_config_dir(), config)
+    path = config / "retention.yaml"
+    path.write_text(path.read_text().replace("inbox_days: 7", "inbox_days: seven"))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "seven" in text)
+    problems = config_problems(Settings(config_dir=config, data_dir=tmp_path / "data"))
+    assert problems == [
+        f"{path}:{line}: inbox_days: Input should be a valid integer, unable to parse string "
+        "as an integer"
+    ]
