@@ -6,13 +6,13 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from detectors.count_spike import CountSpikeDetector, Finding
 from detectors.records import RecordDetector
 from detectors.slow_change import SlowChangeDetector
 from detectors.terms import TermBurstDetector
+from monitor.yamlfile import ConfigFileError, load
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -243,18 +243,18 @@ def load_detection_config(path: Path) -> DetectionConfig:
 
 
 def load_yaml_model(path: Path, model: type[ModelT]) -> ModelT:
-    """A YAML file validated into ``model``; errors name the file and the dotted key."""
+    """A YAML file validated into ``model``; the first problem as ``file:line: key: message``."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        located = load(path)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
     try:
-        return model.model_validate(data)
+        return model.model_validate(located.data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{path}:{located.line_of_error(loc)}: {key}: {message}") from exc

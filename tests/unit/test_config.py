@@ -51,27 +51,25 @@ def test_missing_file_is_named(tmp_path):
 
 def test_invalid_yaml_is_reported_with_the_file(tmp_path):
     path = write(tmp_path, "detector: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"detection\.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"detection\.yaml:\d+: not valid YAML"):
         load_detection_config(path)
 
 
 @pytest.mark.parametrize(
-    ("text", "key"),
+    ("text", "line", "key"),
     [
-        ("detector:\n  warmup_windows: 0\n", "detector.warmup_windows"),
-        ("window_seconds: soon\n", "window_seconds"),
-        ("incidents:\n  alert_gather_seconds: 90\n", "incidents.alert_gather_seconds"),
-        ("detector:\n  alert_scor: 4\n", "detector.alert_scor"),  # a typo is not ignored
-        ("- just\n- a list\n", "(top level)"),
+        ("detector:\n  warmup_windows: 0\n", 2, "detector.warmup_windows"),
+        ("window_seconds: soon\n", 1, "window_seconds"),
+        ("incidents:\n  alert_gather_seconds: 90\n", 2, "incidents.alert_gather_seconds"),
+        ("detector:\n  alert_scor: 4\n", 2, "detector.alert_scor"),  # a typo is not ignored
+        ("- just\n- a list\n", 1, "(top level)"),
     ],
 )
-def test_invalid_value_names_the_file_and_the_dotted_key(tmp_path, text, key):
+def test_invalid_value_names_the_file_line_and_dotted_key(tmp_path, text, line, key):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as raised:
         load_detection_config(path)
-    message = str(raised.value)
-    assert message.startswith(f"{path}: ")
-    assert f"{key}: " in message
+    assert str(raised.value).startswith(f"{path}:{line}: {key}: ")
 
 
 @pytest.mark.parametrize(

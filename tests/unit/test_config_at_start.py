@@ -67,6 +67,7 @@ def test_an_unclosed_quote_is_reported_where_it_opened(config_dir, tmp_path):
             "bogus_key: Extra inputs are not permitted",
         ),
         ("segments.yaml", "new_days: 30", "new_days: soon", "new_days", "valid integer"),
+        ("detection.yaml", "window_seconds: 60", "window_seconds: soon", "window_seconds", "int"),
         ("topics.yaml", "  billing:", "  Billing Team:", "Billing Team", "Billing Team"),
         (
             "sources.yaml",

@@ -60,21 +60,22 @@ def test_the_shipped_file_declares_the_defaults():
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "line", "reason"),
     [
-        ("dimensions:\n  region: {max_values: 0}\n", "dimensions.region.max_values"),
-        ("dimensions:\n  Region Name: {}\n", "dimensions.Region Name"),
-        ("dimensions:\n  topic: {}\n", "topic is a series kind of its own"),
-        ("dimensions:\n  plan: {colour: red}\n", "dimensions.plan.colour"),
+        ("dimensions:\n  region: {max_values: 0}\n", 2, "dimensions.region.max_values"),
+        ("dimensions:\n  Region Name: {}\n", 2, "dimensions.Region Name"),
+        # A rule over all of them: the line of dimensions: itself.
+        ("dimensions:\n  topic: {}\n", 1, "topic is a series kind of its own"),
+        ("dimensions:\n  plan: {colour: red}\n", 2, "dimensions.plan.colour"),
     ],
 )
-def test_a_bad_dimensions_file_is_one_line_naming_the_file_and_key(tmp_path, text, reason):
+def test_a_bad_dimensions_file_is_one_line_naming_the_file_and_key(tmp_path, text, line, reason):
     path = tmp_path / "dimensions.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_dimensions(path)
     message = str(raised.value)
-    assert message.startswith(f"{path}: ") and reason in message and "\n" not in message
+    assert message.startswith(f"{path}:{line}: ") and reason in message and "\n" not in message
 
 
 def test_values_beyond_the_cap_count_in_other_admitted_in_event_time_order():

@@ -125,7 +125,7 @@ def test_a_record_streak_is_reported_once_when_its_window_alerts():
 def test_record_settings_reject_a_span_of_zero(tmp_path):
     path = tmp_path / "records.yaml"
     path.write_text("spans_windows: [5, 0]\n")
-    with pytest.raises(ConfigError, match=r"records\.yaml: spans_windows: .*at least one window"):
+    with pytest.raises(ConfigError, match=r"records\.yaml:1: spans_windows: .*at least one window"):
         load_yaml_model(path, RecordSettings)
 
 
