@@ -161,3 +161,47 @@ def test_cli_shows_the_history_and_records_an_admin_withdrawal(engine, database_
     unknown = cli("nobody")
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "crisismon: error: no customer with id or external id 'nobody'"
+
+
+def test_consents_given_before_the_history_become_its_first_entries(database_url):
+    from sqlalchemy import text
+
+    from monitor.settings import Settings
+    from monitor.storage.db import make_engine
+    from monitor.storage.migrate import upgrade
+
+    engine = make_engine(Settings(database_url=database_url).resolved_database_url)
+    try:
+        upgrade(engine, "0004d")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO customers (external_id, locale, timezone, lifetime_value, tags,"
+                    " updated_at) VALUES ('old-1', 'en', 'UTC', 0, ' ', :now)"
+                ),
+                {"now": NOW},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO customer_consents (customer_id, channel, granted_at, method,"
+                    " revoked_at) SELECT id, 'email', :granted, 'paper form', :revoked"
+                    " FROM customers"
+                ),
+                {"granted": datetime(2024, 1, 1, tzinfo=UTC), "revoked": NOW},
+            )
+        upgrade(engine)
+        with Session(engine) as session:
+            old = session.exec(select(Customer).where(Customer.external_id == "old-1")).one()
+        changes = history(engine, customer_id=int(old.id or 0)).changes
+        assert [(c.change, c.how, c.who, c.method, c.effective_at) for c in changes] == [
+            (
+                "granted",
+                "import",
+                "before consent history",
+                "paper form",
+                datetime(2024, 1, 1, tzinfo=UTC),
+            ),
+            ("withdrawn", "import", "before consent history", None, NOW),
+        ]
+    finally:
+        engine.dispose()
