@@ -39,6 +39,7 @@ from detectors.record_store import warm_records
 from detectors.records import RecordDetector
 from detectors.series import DRILL_PREFIX
 from detectors.snapshots import load_snapshot
+from detectors.term_forget import forget_unsaid_terms
 from detectors.term_store import warm_terms
 from detectors.terms import TermBurstDetector
 from monitor.storage.models import SeasonalBaseline
@@ -227,6 +228,13 @@ class SeriesDetectors:
                 del self._states[key]
             for partition in gone:
                 self._partitions.pop(partition, None)
+
+    def forget_erased_words(self, *, at_most: float) -> int:
+        """After an erasure: the terms only erased mentions said leave these detectors and
+        their stored snapshots (`detectors.term_forget`); how many."""
+        with self._lock:
+            held = {name: state.terms for name, state in self._states.items()}
+            return forget_unsaid_terms(self.engine, held, at_most=at_most)
 
     def _schedule(self, state: SeriesState, clock: PartitionClock) -> None:
         if state.due is not None or state.next_window is None:

@@ -42,6 +42,8 @@ class DetectStage(Protocol):
 
     async def forget_partitions(self, partitions: Iterable[int]) -> None: ...
 
+    async def forget_erased_words(self, *, at_most: float) -> int: ...
+
     def next_deadline(self) -> datetime | None: ...
 
 
@@ -63,6 +65,9 @@ class InThread:
 
     async def forget_partitions(self, partitions: Iterable[int]) -> None:
         self.detectors.forget_partitions(partitions)
+
+    async def forget_erased_words(self, *, at_most: float) -> int:
+        return await asyncio.to_thread(self.detectors.forget_erased_words, at_most=at_most)
 
     def next_deadline(self) -> datetime | None:
         return self.detectors.next_deadline()
@@ -100,6 +105,10 @@ class DetectProcess:
 
     async def forget_partitions(self, partitions: Iterable[int]) -> None:
         await self._call(_forget_partitions, list(partitions))
+
+    async def forget_erased_words(self, *, at_most: float) -> int:
+        future: Future[int] = self._pool.submit(_forget_erased_words, at_most)
+        return await asyncio.wrap_future(future)
 
     def next_deadline(self) -> datetime | None:
         """The earliest live deadline as of the child's last answer."""
@@ -145,6 +154,10 @@ def _on_batch(
 def _advance_live(now: datetime) -> Answer:
     found = _child().advance_live(now)
     return found, _child().next_deadline()
+
+
+def _forget_erased_words(at_most: float) -> int:
+    return _child().forget_erased_words(at_most=at_most)
 
 
 def _forget_partitions(partitions: list[int]) -> Answer:

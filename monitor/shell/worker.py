@@ -43,6 +43,7 @@ AGENT_MODULES = (
     "monitor.shell.slack_callbacks",
     "monitor.shell.playbook_views",
     "monitor.shell.privacy_views",
+    "monitor.shell.agents.erasures",
     "monitor.shell.agents.streams",
     "monitor.shell.agents.polling",
     "monitor.shell.agents.retention",

@@ -42,6 +42,7 @@ class Seeded:
     customer_id: int
     bystander_id: int
     pseudonyms: tuple[str, ...]  # what their mentions carry
+    detectors: SeriesDetectors  # what closed their windows, with its baselines in memory
 
     @property
     def needles(self) -> tuple[str, ...]:
@@ -174,7 +175,7 @@ def seed_person(engine: Engine) -> Seeded:
         PRIVACY.pseudonymiser.pseudonym("author", EMAIL),
         PRIVACY.pseudonymiser.pseudonym("author", EXTERNAL_ID),
     )
-    return Seeded(ids[EXTERNAL_ID], ids[BYSTANDER], pseudonyms)
+    return Seeded(ids[EXTERNAL_ID], ids[BYSTANDER], pseudonyms, detectors)
 
 
 def text_columns(engine: Engine) -> dict[str, list[str]]:

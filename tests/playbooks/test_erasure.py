@@ -20,6 +20,7 @@ from playbooks.erasure import PREVIEW_GONE, erase_person
 from playbooks.export import export_person
 from playbooks.models import Customer, Delivery, Draft
 from playbooks.person import UnknownCustomer
+from streams.ingest import ingest_raw_batch
 from tests.playbooks.fakes import smtp_server
 from tests.playbooks.helpers import outage_incident, send_pass, setup_for
 from tests.playbooks.person_data import (
@@ -28,10 +29,13 @@ from tests.playbooks.person_data import (
     OBSERVED,
     PHRASE,
     PRIVACY,
+    WINDOW,
     find_everywhere,
     seed_person,
     text_columns,
+    their_mentions,
 )
+from tests.unit.factories import SCORER
 
 NOW = OBSERVED + timedelta(days=1)
 
@@ -180,6 +184,14 @@ def test_erasure_leaves_no_trace_in_any_column_and_keeps_the_counts(engine):
         f"customer:{seeded.customer_id}",
     )
     assert json.loads(last.detail)["mentions"] == 3
+
+    # The broker redelivers their records (a replay, a recycle): the erased rows stay erased.
+    redelivered = [(0, json.dumps(m).encode()) for m in their_mentions()]
+    again = ingest_raw_batch(
+        engine, SCORER, redelivered, window_seconds=WINDOW, now=NOW, privacy=PRIVACY
+    )
+    assert again.stored.new_mention_ids == set() and _windows(engine) == windows
+    assert find_everywhere(engine, seeded.needles) == []
 
     # Erased is gone: no second erasure, no export; the bystander is untouched.
     with pytest.raises(UnknownCustomer, match="erased already"):
