@@ -97,6 +97,8 @@ def test_export_holds_everything_about_them(engine):
     assert {"eu", "everyone"} <= set(document["segments"])
     assert {c["channel"] for c in document["consents"]} == {"email", "sms"}
     assert document["consents"][0]["method"] == "signup form"
+    history = {(c["channel"], c["change"], c["how"]) for c in document["consent_history"]}
+    assert history == {("email", "granted", "import"), ("sms", "granted", "import")}
     # Their 3 mentions (by customer id, or as author by email), redacted at ingest as stored.
     texts = [m["text"] for m in document["mentions"]]
     assert len(texts) == 3 and all(PHRASE in t.casefold() for t in texts)
@@ -152,7 +154,7 @@ def test_erasure_leaves_no_trace_in_any_column_and_keeps_the_counts(engine):
 
     assert find_everywhere(engine, seeded.needles) == []
     assert (report.mentions, report.deliveries, report.dead_letters, report.inbox) == (3, 1, 1, 1)
-    assert (report.consents, report.drafts) == (2, 1)
+    assert (report.consents, report.consent_history, report.drafts) == (2, 2, 1)
     assert report.derived["terms"] >= 1 and report.derived["term_baselines"] >= 1
     # The counts detection and reports rest on are unchanged; the rows are all still there.
     assert _windows(engine) == windows
