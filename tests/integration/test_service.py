@@ -197,7 +197,12 @@ def test_cli_failures_are_one_readable_line(tmp_path: Path):
         f"crisismon: error: {tmp_path / 'nope.jsonl'}: no such file"
     ]
 
-    result = run_cli(["replay", str(tmp_path / "x.jsonl")], env)
+    # A readable file (replay checks the file first) and no `crisismon run` for it to find.
+    readable = tmp_path / "x.jsonl"
+    readable.write_text(
+        '{"text": "hi", "source": "social", "event_time": "2026-12-01T10:00:00Z"}\n'
+    )
+    result = run_cli(["replay", str(readable)], env)
     assert result.returncode == 1
     assert "no embedded broker is running" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
