@@ -48,6 +48,7 @@ AGENT_MODULES = (
     "monitor.shell.agents.polling",
     "monitor.shell.agents.retention",
     "monitor.shell.delivery_views",
+    "monitor.shell.metrics_view",
 )
 
 
