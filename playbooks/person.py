@@ -22,6 +22,7 @@ from playbooks.models import Customer, Delivery
 # log's "customer:ID" keeps meaning "the person who was erased"), renamed to this prefix + id.
 ERASED_PREFIX = "erased:"
 AUTHOR = "author"  # the pseudonym kind of mention authors (streams.mentions)
+MAX_REF = 200  # the longest external id an import accepts
 _CHUNK = 500  # ids per IN (...): well under every driver's bound-parameter limit
 
 
@@ -50,6 +51,9 @@ class Person:
 def find_customer(session: Session, ref: str) -> Customer:
     """The customer with external id ``ref``, else with internal id ``ref``; erased ones not."""
     ref = ref.strip()
+    if not ref or len(ref) > MAX_REF or any(ord(c) < 32 for c in ref):
+        # Not an id anyone was imported with (PostgreSQL would even refuse a NUL in a query).
+        raise UnknownCustomer(f"no customer {ref[:MAX_REF]!r}")
     row = session.exec(select(Customer).where(Customer.external_id == ref)).first()
     if row is None and ref.isdigit():
         row = session.get(Customer, int(ref))
