@@ -12,7 +12,9 @@ from rich.table import Table
 from monitor.shell.cli import customer_privacy
 from monitor.shell.cli.common import progress_bar, ready_engine, settings, status
 
-customers_cli = typer.Typer(help="Customers: import them from files.", no_args_is_help=True)
+customers_cli = typer.Typer(
+    help="Customers: import them, see their consent, export or erase one.", no_args_is_help=True
+)
 segments_cli = typer.Typer(help="Segments from config/segments.yaml.", no_args_is_help=True)
 
 MAX_SHOWN_REJECTS = 20
