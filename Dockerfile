@@ -4,7 +4,8 @@
 #   docker run --rm -p 127.0.0.1:6066:6066 crisismon            # `crisismon run`: embedded broker + SQLite
 #   docker run --rm crisismon worker                             # one worker; needs CRISISMON_BROKER=kafka://…
 #
-# docker-compose.yml builds this image and runs `crisismon worker` against Kafka and PostgreSQL.
+# docker-compose.yml builds this image and runs two `crisismon worker`s and `crisismon web` against
+# Kafka and PostgreSQL.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,9 +30,10 @@ ENV CRISISMON_DATA_DIR=/var/lib/crisismon \
     CRISISMON_WEB_PORT=6066
 EXPOSE 6066
 
-# The slim image has no curl; Python's urllib checks /healthz instead.
+# The slim image has no curl; Python's urllib asks /readyz (broker and database answer, and a
+# worker holds partitions) instead.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
-    CMD python -c "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('CRISISMON_WEB_PORT', '6066'), timeout=3)" || exit 1
+    CMD python -c "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('CRISISMON_WEB_PORT', '6066'), timeout=3)" || exit 1
 
 ENTRYPOINT ["crisismon"]
 CMD ["run"]

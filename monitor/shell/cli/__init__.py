@@ -31,6 +31,7 @@ from monitor.shell.cli import (
     simulate,
     sources,
     topics,
+    web,
 )
 
 cli = typer.Typer(
@@ -45,6 +46,7 @@ cli = typer.Typer(
 )
 cli.command("run")(service.run)
 cli.command("worker")(service.worker)
+cli.command("web")(web.web)
 cli.command("demo")(demo.demo)
 cli.command("replay")(replay.replay_command)
 cli.command("backtest")(backtest.backtest_command)
