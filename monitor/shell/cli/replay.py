@@ -36,7 +36,7 @@ def replay_command(
         None,
         "--mapping",
         help="YAML that maps the file's columns (or JSON paths) to mention fields, for "
-        "exports in other shapes (see README, Replay)",
+        "exports in other shapes (see docs/sources.md, Replay with a column mapping)",
     ),
     allow_now: bool = typer.Option(
         False,
