@@ -96,6 +96,8 @@ def _other_rows(results: dict[str, Any]) -> list[str]:
         ("alert_p99_s", "Alert latency, 99th percentile", " s"),
         ("series_max_live", "Most series live at once", ""),
         ("rss_slope_kb_per_1k_mentions", "Worker memory growth per 1,000 mentions", " KB"),
+        ("fairness_report_sqlite_s", "Fairness report on a year, SQLite", " s"),
+        ("fairness_report_postgres_s", "Fairness report on a year, PostgreSQL", " s"),
     ):
         rows.append(f"| {label} | {_num(results.get(key), 2 if unit else 0, unit)} | |")
     return rows

@@ -51,6 +51,8 @@ STABLE_KEYS = (
     "first_mention_s",
     "scorer_vs_vader",
     "stored_vs_accepted_sustained",
+    "fairness_report_sqlite_s",
+    "fairness_report_postgres_s",
 )
 TARGETS = {
     "e2e_vs_passthrough_sqlite": (">=", 0.5),
@@ -64,6 +66,11 @@ TARGETS = {
 OPTIONAL: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "alert_latency": (("alert_p50_s", "alert_p99_s"), {"bursts": 5}),
     "sustained": (("stored_vs_accepted_sustained",), {"seconds": 20}),
+    # The fairness report on a generated year (bench/fairness.py); quick: a tenth of a year.
+    "fairness": (
+        ("fairness_report_sqlite_s", "fairness_report_postgres_s"),
+        {"mentions": 250_000},
+    ),
     "memory": (
         ("series_max_live", "rss_slope_kb_per_1k_mentions"),
         {
@@ -125,6 +132,7 @@ def sections(
         "alert_latency": _optional("alert_latency", quick),
         "sustained": _optional("sustained", quick),
         "memory": _optional("memory", quick, {"soak_mentions": soak} if soak else None),
+        "fairness": _optional("fairness", quick),
     }
 
 

@@ -3,8 +3,9 @@
 Figures come in three families, each about its own people, and each hidden when a group has
 fewer than k of them (k-anonymity, config/fairness.yaml):
 
-- ``mentions`` (people = distinct authors or customers; a mention with neither counts as one):
-  incidents per 1,000 mentions, mean sentiment, the share scored negative;
+- ``mentions`` (size: mentions; hidden unless k distinct people wrote them, authors or
+  customers, a mention with neither counting as one person): incidents per 1,000 mentions,
+  mean sentiment, the share scored negative;
 - ``labels`` (labelled mentions: the latest staff correction of each): macro-F1 and negative
   recall of the scored label against the staff's;
 - ``messages`` (customers messaged): messages sent, suppressed and capped per customer, and
@@ -40,6 +41,7 @@ from playbooks.fairness_queries import (
     incident_counts,
     mention_sums,
     message_sums,
+    people_at_least,
 )
 
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -64,15 +66,15 @@ class Flag:
     value: float
     overall: float
     tolerance: float
-    size: int  # the people of the figure's family in this group
+    size: int  # the group's mentions, labelled mentions or customers, as the figure counts
 
 
 @dataclass(slots=True)
 class Group:
     kind: str  # "segment", "language", or "overall"
     name: str
-    # People per family; a family whose size is below k is absent here and listed in
-    # ``suppressed``, and its figures are not shown.
+    # Size per family (mentions, labelled mentions, customers); a family with fewer than k
+    # people is absent here and listed in ``suppressed``, and its figures are not shown.
     sizes: dict[str, int] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     suppressed: list[str] = field(default_factory=list)
@@ -105,12 +107,16 @@ def fairness_report(
         {name for kind, name in [*mentions, *messages] if kind == LANGUAGE and name is not None}
     )
     incidents = incident_counts(engine, since=since, segments=segments, languages=languages)
+    keys = [(SEGMENT, None), *((SEGMENT, s) for s in segments)]
+    keys += [(LANGUAGE, lang) for lang in languages if (LANGUAGE, lang) in mentions]
+    people = people_at_least(engine, since=since, k=config.min_group_size, groups=keys)
 
     def build(key: Key, kind: str, name: str) -> Group:
         return _group(
             kind,
             name,
             mentions.get(key, MentionSums()),
+            people.get(key, 0),
             incidents.get(key),
             labels.get(key, {}),
             messages.get(key, MessageSums()),
@@ -131,6 +137,7 @@ def _group(
     kind: str,
     name: str,
     mentions: MentionSums,
+    people: int,
     incidents: int | None,
     labels: Mapping[tuple[str, str], int],
     messages: MessageSums,
@@ -156,14 +163,15 @@ def _group(
         "minutes_to_first_message": round(statistics.median(firsts), 1) if firsts else None,
     }
     group = Group(kind, name)
-    for family, size in (
-        ("mentions", mentions.people),
-        ("labels", labelled),
-        ("messages", customers),
+    # (family, its size, its people): mentions are hidden by their distinct people.
+    for family, size, persons in (
+        ("mentions", n, people),
+        ("labels", labelled, labelled),
+        ("messages", customers, customers),
     ):
         if size == 0:
             continue  # nothing to show, nothing to hide
-        if size < k:
+        if persons < k:
             group.suppressed.append(family)
             continue
         group.sizes[family] = size

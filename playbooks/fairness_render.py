@@ -21,7 +21,7 @@ LABELS = {
     "capped_per_customer": "capped per customer",
     "minutes_to_first_message": "minutes to first message (median)",
 }
-SIZE_OF = {"mentions": "people", "labels": "labelled", "messages": "customers"}
+SIZE_OF = {"mentions": "mentions", "labels": "labelled", "messages": "customers"}
 
 
 def _flag_dict(flag: Flag) -> dict[str, Any]:
@@ -68,8 +68,8 @@ def _cell(value: Figure) -> str:
 
 
 def _table(report: FairnessReport, family: str) -> list[str]:
-    # The labelled and messaged counts are the family's size column already.
-    figures = [f for f in FAMILIES[family] if f not in ("labelled", "customers")]
+    # The mention, labelled and messaged counts are the family's size column already.
+    figures = [f for f in FAMILIES[family] if f not in ("mentions", "labelled", "customers")]
     header = ["group", SIZE_OF[family], *(LABELS[f] for f in figures)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     k = report.min_group_size
@@ -93,7 +93,7 @@ def to_markdown(report: FairnessReport) -> str:
     out = [
         f"# Fairness report since {report.since:%Y-%m-%d}",
         "",
-        f"Groups with fewer than {k} people in a table show no figures (k-anonymity, k = {k}).",
+        f"A group with fewer than {k} people in a table shows no figures there (k-anonymity).",
         "⚑ marks a figure further from everyone's than its tolerance (config/fairness.yaml).",
         "",
         "## Flags",

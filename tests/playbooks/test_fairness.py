@@ -134,7 +134,7 @@ def test_a_language_far_more_negative_is_flagged_with_both_numbers_and_its_size(
 
     assert flag.value == pytest.approx(2 / 3, abs=1e-3)
     assert flag.overall == pytest.approx(100 / 370, abs=1e-3)
-    assert flag.size == 20  # people: distinct authors
+    assert flag.size == 60  # its mentions (from 20 people)
     assert spanish.figures["mentions"] == 60
     assert "negative_share" not in {f.figure for f in _group(report, "language", "en").flags}
     assert "negative_share" not in {f.figure for f in _group(report, "segment", "vip").flags}
@@ -167,14 +167,14 @@ def test_groups_smaller_than_k_show_no_figures(report):
 def test_json_parses_and_markdown_reads_as_a_report(report):
     data = json.loads(to_json(report))
     spanish = next(g for g in data["groups"] if g["name"] == "es")
-    assert spanish["sizes"] == {"people": 20, "labelled": 12, "customers": 15}
+    assert spanish["sizes"] == {"mentions": 60, "labelled": 12, "customers": 15}
     shares = {f["figure"]: f for f in spanish["flags"]}["negative_share"]
-    assert shares["group_size"] == 20 and shares["difference"] > 0.1
+    assert shares["group_size"] == 60 and shares["difference"] > 0.1
     assert next(g for g in data["groups"] if g["name"] == "tiny")["suppressed"] == ["mentions"]
 
     text = to_markdown(report)
-    assert "- language **es** (20 people): share negative 0.667 against 0.27 for everyone" in text
-    assert "| segment tiny | fewer than 10 | hidden | hidden | hidden | hidden |" in text
+    assert "- language **es** (60 mentions): share negative 0.667 against 0.27 for everyone" in text
+    assert "| segment tiny | fewer than 10 | hidden | hidden | hidden |" in text
 
 
 def test_the_command_prints_the_report_as_json_with_the_configured_k(
@@ -199,7 +199,8 @@ def test_the_command_prints_the_report_as_json_with_the_configured_k(
     data = json.loads(result.stdout)
     assert data["min_group_size"] == 25 and data["since"].startswith("2026-01-01")
     spanish = next(g for g in data["groups"] if g["name"] == "es")
-    assert spanish["suppressed"] == ["mentions", "labels", "messages"]  # 20, 12, 15 < 25
+    # 20 people, 12 labelled mentions, 15 customers: each fewer than 25
+    assert spanish["suppressed"] == ["mentions", "labels", "messages"]
 
 
 def test_a_bad_tolerance_is_refused_with_its_file_and_line(tmp_path: Path):
