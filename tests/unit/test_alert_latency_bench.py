@@ -5,15 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.alert_latency import (
-    SLACK_CHANNEL,
-    TIMESCALE,
-    Burst,
-    SlackPost,
-    bench_config,
-    match_alerts,
-    percentile,
-)
+from bench.alert_latency_results import match_alerts, percentile
+from bench.alert_latency_service import SLACK_CHANNEL, SlackPost, bench_config
+from bench.alert_latency_traffic import TIMESCALE, Burst
 from detectors.config import load_detection_config
 from detectors.topics import load_topics
 from monitor.settings import shipped_config_dir
