@@ -1,5 +1,4 @@
-"""consent history: every change of consent, who made it, how, and for which channel; the
-mentions whose text retention has still to look at
+"""consent history: every change of consent, who made it, how, and for which channel
 
 Revision ID: 0005c
 Revises: 0004d
@@ -31,12 +30,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('consent_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consent_changes_customer_id'), ['customer_id'], unique=False)
-    kept = sa.text("text <> '[EXPIRED]' AND text <> '[ERASED]'")
-    with op.batch_alter_table('mentions', schema=None) as batch_op:
-        batch_op.create_index(
-            'ix_mentions_text_kept', ['ingest_time', 'mention_id'], unique=False,
-            sqlite_where=kept, postgresql_where=kept,
-        )
     # Consents given before the history existed: their grant (and withdrawal) as the first
     # entries, so every consent in force has the change that allowed it.
     op.execute(
@@ -53,8 +46,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('mentions', schema=None) as batch_op:
-        batch_op.drop_index('ix_mentions_text_kept')
     with op.batch_alter_table('consent_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_changes_customer_id'))
     op.drop_table('consent_changes')
