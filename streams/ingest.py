@@ -21,7 +21,8 @@ from monitor.storage.db import insert_for, session_scope
 from monitor.storage.models import InboxEntry, IngestProgress, Mention, SeriesWindow
 from monitor.storage.poison import store_surviving
 from streams.fingerprints import Fingerprint
-from streams.mentions import InvalidMention, MentionIn, decode_record
+from streams.mention_bundles import decode_record
+from streams.mentions import InvalidMention, MentionIn
 from streams.near_duplicates import candidate_of, collapse
 from streams.scoring import BatchScorer, InProcessScorer
 from streams.windows import Counted, aggregate
@@ -279,7 +280,7 @@ def ingest_raw_batch(
     """Everything the ingest agent does between the broker and the ticks, in plain Python.
 
     ``records`` are (source partition, raw value) pairs; a value may be one mention or a
-    bundle of them (`streams.mentions.bundles`). A mention dated after ``not_after``, or one
+    bundle of them (`streams.mention_bundles.bundles`). A mention dated after ``not_after``, or one
     the database refuses (`monitor.storage.poison`), is rejected with the reason, and the rest
     of the batch is stored.
     """

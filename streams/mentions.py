@@ -19,25 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
-from monitor.privacy import (
-    CUSTOMER_ID,
-    NO_KEY,
-    Privacy,
-    PseudonymKeyMissing,
-    Redactor,
-    redact_emails,
-)
+from monitor.privacy import CUSTOMER_ID, NO_KEY, Privacy, PseudonymKeyMissing, redact_emails
 from streams.attributes import ATTRIBUTES, Attributes, InvalidAttributes, parse_attributes
-from streams.cleaning import BadJson, clean_field, parse_json, strip_controls, valid_unicode
+from streams.cleaning import clean_field, valid_unicode
+from streams.mention_text import normalise_text
 
-MAX_TEXT_CHARS = 5000
 MAX_EXTERNAL_ID_CHARS = 300
 # Event times before this are a sender's bug (an unset clock, a zero timestamp), and near
 # year 1 or 9999 a time zone alone overflows datetime; the upper bound is the caller's
@@ -45,7 +36,8 @@ MAX_EXTERNAL_ID_CHARS = 300
 EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=15)
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_SPACE_RE = re.compile(r"\s+")
+
+
 _OPTIONAL_STRINGS = {"url": 2000, "lang": 16, "priority": 20, "product": 200, "network": 50}
 _IDENTITIES = ("author", CUSTOMER_ID)
 MAX_TAGS = 20
@@ -56,8 +48,6 @@ KNOWN_FIELDS = frozenset(
     | set(_OPTIONAL_STRINGS)
     | set(_IDENTITIES)
 )
-_HIDDEN_TAGS = {"script", "style", "head", "title"}
-_BREAK_TAGS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 class InvalidMention(ValueError):
@@ -136,71 +126,6 @@ def content_external_id(source: str, text: str, event_time: datetime) -> str:
     """An id for sources that have none: the same content at the same moment is one mention."""
     digest = hashlib.sha256(f"{source}\x1f{event_time.isoformat()}\x1f{text}".encode())
     return "content:" + digest.hexdigest()[:24]
-
-
-_REDACTOR = Redactor()
-
-
-def normalise_text(
-    text: str, max_chars: int = MAX_TEXT_CHARS, redactor: Redactor = _REDACTOR
-) -> tuple[str, bool]:
-    """HTML to plain text, control characters dropped, NFC, whitespace collapsed, PII redacted,
-    length capped (after redaction, so a cut never leaves half a card number behind).
-
-    Returns the text and whether it was truncated.
-
-    >>> normalise_text("Cafe\\u0301\\n\\n  is   closed\\x00")
-    ('Café is closed', False)
-    >>> normalise_text("<p>Checkout is <b>broken</b> &amp; slow</p>")
-    ('Checkout is broken & slow', False)
-    >>> normalise_text("abcdef", max_chars=4)
-    ('abc…', True)
-    """
-    text = valid_unicode(text)
-    if "<" in text or "&" in text:
-        text = html_to_text(text)
-    text = unicodedata.normalize("NFC", strip_controls(text))
-    text = redactor.redact(_SPACE_RE.sub(" ", text).strip())
-    if len(text) > max_chars:
-        return text[: max_chars - 1] + "…", True
-    return text, False
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment, dropping scripts and styles."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HIDDEN_TAGS:
-            self._hidden += 1
-        elif tag in _BREAK_TAGS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN_TAGS and self._hidden:
-            self._hidden -= 1
-        elif tag in _BREAK_TAGS:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def html_to_text(text: str) -> str:
-    """Plain text of an HTML fragment; text that merely contains ``<`` or ``&`` survives.
-
-    >>> html_to_text("I <3 this &amp; 2 < 5")
-    'I <3 this & 2 < 5'
-    """
-    parser = _TextExtractor()
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.parts)
 
 
 def parse_event_time(value: Any, *, not_after: datetime | None = None) -> datetime:
@@ -373,66 +298,3 @@ def parse_rating(value: Any) -> float | None:
     if not 1 <= value <= 5:
         raise InvalidMention(f"rating {value!r} is outside 1 to 5 stars")
     return float(value)
-
-
-# Mentions per broker record when a producer has several at once (a replay, a feed poll, a
-# batched webhook): Faust's cost is per record, so a bundle of them pays it once.
-BUNDLE_SIZE = 20
-
-
-def bundles(mentions: Sequence[MentionIn], size: int = BUNDLE_SIZE) -> list[tuple[bytes, bytes]]:
-    """(key, value) records for ``mentions``: a JSON array of up to ``size`` mentions each,
-    keyed by its first mention's id. A single mention stays a plain object.
-    """
-    records = []
-    for offset in range(0, len(mentions), size):
-        part = mentions[offset : offset + size]
-        if len(part) == 1:
-            value = part[0].to_bytes()
-        else:
-            payload = [m.to_payload() for m in part]
-            value = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        records.append((part[0].mention_id.encode(), value))
-    return records
-
-
-def decode_record(
-    raw: bytes | str | None, privacy: Privacy = NO_KEY, *, not_after: datetime | None = None
-) -> list[tuple[str | None, MentionIn | InvalidMention]]:
-    """One ``mentions.raw`` record as its mentions: a JSON object is one, an array a bundle.
-
-    Each element is a mention or the reason it is not one, with the element's own JSON for the
-    dead letter when it came from a bundle (None: the record itself is the payload), so one bad
-    element never costs its neighbours.
-    """
-    if raw is None:
-        return [(None, InvalidMention("empty message"))]
-    try:
-        data = parse_json(raw)
-    except BadJson as exc:
-        return [(None, InvalidMention(f"not valid UTF-8 JSON: {exc}"))]
-    if not isinstance(data, list):
-        return [(None, _parsed(data, privacy, not_after))]
-    if not data:
-        return [(None, InvalidMention("an empty bundle of mentions"))]
-    return [
-        (json.dumps(item, ensure_ascii=False), _parsed(item, privacy, not_after)) for item in data
-    ]
-
-
-def _parsed(data: Any, privacy: Privacy, not_after: datetime | None) -> MentionIn | InvalidMention:
-    try:
-        return parse_mention(data, privacy=privacy, not_after=not_after)
-    except InvalidMention as exc:
-        return exc
-
-
-def decode_mention(raw: bytes | str | None, privacy: Privacy = NO_KEY) -> MentionIn:
-    """Bytes from ``mentions.raw`` to a mention. Raises `InvalidMention` with the reason."""
-    if raw is None:
-        raise InvalidMention("empty message")
-    try:
-        data = parse_json(raw)
-    except BadJson as exc:
-        raise InvalidMention(f"not valid UTF-8 JSON: {exc}") from exc
-    return parse_mention(data, privacy=privacy)

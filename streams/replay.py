@@ -23,14 +23,8 @@ from aiokafka.errors import KafkaError
 
 from monitor.kafka_probe import parse_bootstrap
 from monitor.privacy import NO_KEY, Privacy
-from streams.mentions import (
-    BUNDLE_SIZE,
-    DEFAULT_MAX_FUTURE_SKEW,
-    InvalidMention,
-    MentionIn,
-    bundles,
-    parse_mention,
-)
+from streams.mention_bundles import BUNDLE_SIZE, bundles
+from streams.mentions import DEFAULT_MAX_FUTURE_SKEW, InvalidMention, MentionIn, parse_mention
 from streams.records import DeadLetterRecord
 
 _IN_FLIGHT = 500

@@ -21,7 +21,8 @@ from monitor.storage.db import DatabaseError, check_connection, insert_for, sess
 from monitor.storage.models import InboxEntry
 from monitor.storage.outage import is_outage
 from streams.cleaning import BadJson, parse_json
-from streams.mentions import InvalidMention, MentionIn, bundles, parse_mention
+from streams.mention_bundles import bundles
+from streams.mentions import InvalidMention, MentionIn, parse_mention
 from streams.records import DeadLetterRecord
 from streams.topics import dead_letter, mentions_raw
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from streams.mentions import html_to_text
+from streams.mention_text import html_to_text
 from streams.replay import Unusable
 from streams.sources.polling import FetchError, PollResult, PollState, read_capped
 

@@ -9,7 +9,8 @@ import pytest
 
 from streams.attributes import MAX_ATTRIBUTES, MAX_VALUE_CHARS
 from streams.ingest import ingest_raw_batch
-from streams.mentions import InvalidMention, bundles, decode_record, parse_mention
+from streams.mention_bundles import bundles, decode_record
+from streams.mentions import InvalidMention, parse_mention
 from tests.unit.factories import LATER, SCORER, T0, WINDOW
 
 BASE = {"source": "tickets", "text": "Payment declined", "event_time": T0.isoformat()}

@@ -11,7 +11,8 @@ import pytest
 from monitor.privacy import Privacy
 from monitor.settings import Settings
 from streams.cleaning import BadJson, clean_field, parse_id, parse_json, same_secret
-from streams.mentions import InvalidMention, decode_record, parse_mention
+from streams.mention_bundles import decode_record
+from streams.mentions import InvalidMention, parse_mention
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 PRIVACY = Privacy.from_key("cleaning-test-key-0123456789")

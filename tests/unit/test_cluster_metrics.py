@@ -16,7 +16,8 @@ from monitor.shell.cluster_metrics import ClusterCollector, read_snapshot
 from monitor.storage.models import Incident
 from playbooks.models import Delivery
 from streams.dead_letters import dead_letter_row, store_dead_letter
-from streams.mentions import InvalidMention, decode_mention, parse_mention
+from streams.mention_bundles import decode_mention
+from streams.mentions import InvalidMention, parse_mention
 from tests.unit.factories import T0, add_anomaly, mention, store
 
 NOW = datetime(2026, 1, 6, tzinfo=UTC)

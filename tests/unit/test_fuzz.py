@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from monitor.privacy import Privacy, redact_text
 from streams.mapping import ColumnMapping
-from streams.mentions import InvalidMention, MentionIn, decode_mention, parse_mention
+from streams.mention_bundles import decode_mention
+from streams.mentions import InvalidMention, MentionIn, parse_mention
 from streams.replay import Unusable, validate_one
 from streams.sources import RateLimit
 from streams.sources.feeds import parse_feed

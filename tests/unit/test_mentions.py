@@ -9,15 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.privacy import Privacy
-from streams.mentions import (
-    MAX_TEXT_CHARS,
-    InvalidMention,
-    decode_mention,
-    mention_id,
-    normalise_text,
-    parse_event_time,
-    parse_mention,
-)
+from streams.mention_bundles import decode_mention
+from streams.mention_text import MAX_TEXT_CHARS, normalise_text
+from streams.mentions import InvalidMention, mention_id, parse_event_time, parse_mention
 
 PRIVACY = Privacy.from_key("test-key-0123456789abcdef")
 

@@ -13,7 +13,8 @@ from monitor.metrics import MENTIONS_RECEIVED
 from monitor.settings import get_settings
 from monitor.shell import resources
 from monitor.shell.agents.outages import rides_out_database_outages
-from streams.mentions import MentionIn, bundles
+from streams.mention_bundles import bundles
+from streams.mentions import MentionIn
 from streams.records import DeadLetterRecord
 from streams.sources.polling import PolledSource, due, poll_once
 from streams.topics import MENTIONS_RAW, dead_letter, mentions_raw
