@@ -418,7 +418,7 @@ def parse_api_tokens(raw: str) -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     items = [item.strip() for item in raw.split(",") if item.strip()]
     for position, item in enumerate(items, start=1):
-        token, _, who = item.partition("=")
+        token, _, who = item.rpartition("=")  # NAME:ROLE never holds '='; a token may (base64)
         name, _, role = who.partition(":")
         where = f"item {position} of {len(items)}"
         if not token.strip() or not name.strip() or not role.strip():

@@ -79,6 +79,8 @@ def load(path: Path) -> Located:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(not_utf8(path, exc)) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -86,6 +88,11 @@ def load(path: Path) -> Located:
     lines: dict[Path_, int] = {}
     data = _build(node, (), lines) if node is not None else {}
     return Located(path, data, lines)
+
+
+def not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """``file: not UTF-8 (byte 0x.. at position N)``: where to look, without a traceback."""
+    return f"{path}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at position {exc.start})"
 
 
 def yaml_problem(exc: yaml.YAMLError, text: str) -> str:

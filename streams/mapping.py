@@ -37,6 +37,7 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from monitor.yamlfile import not_utf8
 from streams.replay import Reader, ReplayError, Unusable, read_records
 
 Field_ = Literal[
@@ -135,6 +136,8 @@ def load_mapping(path: Path) -> ColumnMapping:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ReplayError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise ReplayError(not_utf8(path, exc)) from None
     except yaml.YAMLError as exc:
         raise ReplayError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from exc
     try:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from detectors.config import ConfigError
 from detectors.sentiment.text import words
+from monitor.yamlfile import not_utf8
 
 
 class SarcasmCues(BaseModel):
@@ -172,6 +173,8 @@ def load_lexicon(path: Path) -> Lexicon:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(not_utf8(path, exc)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     try:

@@ -90,6 +90,31 @@ def test_each_config_kind_names_file_and_line(
     assert message in problem
 
 
+def _latin1_comment(path: Path) -> None:
+    """A comment saved in Latin-1, as an editor with the wrong encoding would: byte 0xff at 5."""
+    path.write_bytes(b"# caf\xff\n" + path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "file",
+    [
+        "detection.yaml",
+        "topics.yaml",
+        "sending.yaml",
+        "retention.yaml",
+        "segments.yaml",
+        "dimensions.yaml",
+        "sources.yaml",
+        "playbooks/billing-error.yaml",
+    ],
+)
+def test_a_file_that_is_not_utf8_is_one_line(config_dir, tmp_path, file):
+    path = config_dir / file
+    _latin1_comment(path)
+
+    assert _problems(config_dir, tmp_path) == [f"{path}: not UTF-8 (byte 0xff at position 5)"]
+
+
 def _crisismon(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CRISISMON_")}
     return subprocess.run(
@@ -124,6 +149,18 @@ def test_run_and_worker_refuse_to_start_with_one_line_per_problem(config_dir, tm
     assert not (tmp_path / "data" / "runtime.json").exists()  # no broker, no worker
 
 
+def test_run_names_a_retention_yaml_that_is_not_utf8_without_a_traceback(config_dir, tmp_path):
+    _latin1_comment(config_dir / "retention.yaml")
+
+    result = _crisismon("run", tmp_path=tmp_path, CRISISMON_CONFIG_DIR=str(config_dir))
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"{config_dir / 'retention.yaml'}: not UTF-8 (byte 0xff at position 5)",
+        f"crisismon: error: 1 problem(s) in {config_dir}; nothing was started",
+    ]
+
+
 def test_a_malformed_api_token_stops_the_start_with_the_expected_format(tmp_path):
     result = _crisismon("run", tmp_path=tmp_path, CRISISMON_API_TOKENS="abc")
 
@@ -146,3 +183,9 @@ def test_an_unknown_role_is_refused_without_showing_the_token():
 def test_well_formed_tokens_are_parsed_for_the_web_api():
     settings = Settings(api_tokens="t1=ana:approver, t2=bob:importer")  # type: ignore[arg-type]
     assert settings.api_token_roles == {"t1": ("ana", "approver"), "t2": ("bob", "importer")}
+
+
+def test_a_token_with_base64_padding_is_kept_whole():
+    # TOKEN=NAME:ROLE with TOKEN "abc==": the last '=' ends the token (a name never has one)
+    settings = Settings(api_tokens="abc===alice:admin,x=y=bob:editor")  # type: ignore[arg-type]
+    assert settings.api_token_roles == {"abc==": ("alice", "admin"), "x=y": ("bob", "editor")}

@@ -81,3 +81,11 @@ def test_a_mapping_to_a_bad_attribute_name_says_so(tmp_path):
     path.write_text("columns: {text: body, attributes.Region Name: r}\n")
     with pytest.raises(ReplayError, match=r"attributes\.<name>"):
         load_mapping(path)
+
+
+def test_a_mapping_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "mapping.yaml"
+    path.write_bytes(b"columns:\n  text: caf\xe9\n")
+    with pytest.raises(ReplayError) as raised:
+        load_mapping(path)
+    assert str(raised.value) == f"{path}: not UTF-8 (byte 0xe9 at position 20)"

@@ -93,6 +93,11 @@ def test_a_lexicon_mistake_names_the_file_and_the_entry(tmp_path: Path):
     path.write_text("negators: [not, no]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"en.yaml: negators.1: Input should be a valid string"):
         load_lexicon(path)
+    # Saved in Latin-1 by mistake: one line, not a UnicodeDecodeError traceback.
+    path.write_bytes(b"negators: [caf\xe9]\n")
+    with pytest.raises(ConfigError) as raised:
+        load_lexicon(path)
+    assert str(raised.value) == f"{path}: not UTF-8 (byte 0xe9 at position 14)"
 
 
 def test_every_shipped_lexicon_loads():
