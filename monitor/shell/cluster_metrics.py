@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 2.0
+# How far back `windows_closed_last_5m` counts closes.
+RECENT = timedelta(minutes=5)
 
 # A dead letter's reason is free text (it quotes the bad value); the metric labels it by kind.
 # First match wins; patterns are matched on the lower-cased reason.
@@ -68,7 +71,7 @@ class ClusterSnapshot:
 
     mentions_stored: int = 0
     inbox_backlog: int = 0
-    windows_closed: int = 0
+    windows_closed_recently: int = 0
     dead_letters: Labelled = field(default_factory=dict)  # topic, reason
     anomalies: Labelled = field(default_factory=dict)  # severity, metric
     incidents: Labelled = field(default_factory=dict)  # status, severity
@@ -118,8 +121,12 @@ def read_snapshot(engine: Engine, *, timeout: float = READ_TIMEOUT_SECONDS) -> C
         return ClusterSnapshot(
             mentions_stored=scalar(select(count).select_from(Mention.__table__)),  # type: ignore[attr-defined]
             inbox_backlog=scalar(select(count).select_from(inbox).where(inbox.c.done_at.is_(None))),
-            windows_closed=scalar(
-                select(count).select_from(windows).where(windows.c.closed.is_(True))
+            # Recent closes, not all closed rows: retention deletes windows older than its
+            # limit, and a total that falls would look to rate() like a counter reset.
+            windows_closed_recently=scalar(
+                select(count)
+                .select_from(windows)
+                .where(windows.c.closed_at >= datetime.now(UTC) - RECENT)
             ),
             dead_letters={(str(topic), str(k)): int(n) for topic, k, n in dead},
             anomalies=grouped(anomalies.c.severity, anomalies.c.metric),
@@ -199,10 +206,10 @@ class ClusterCollector(Collector):
             s.inbox_backlog if read else None,
         )
         yield _one(
-            CounterMetricFamily,
-            "windows_closed",
-            "Series windows closed and scored.",
-            s.windows_closed if read else None,
+            GaugeMetricFamily,
+            "windows_closed_last_5m",
+            "Series windows closed and scored in the last 5 minutes (by their close time).",
+            s.windows_closed_recently if read else None,
         )
         yield _many(
             CounterMetricFamily,
@@ -242,9 +249,10 @@ class ClusterCollector(Collector):
             s.deliveries,
         )
         yield _many(
-            CounterMetricFamily,
+            GaugeMetricFamily,
             "delivery_attempts",
-            "Send attempts made on outbox rows, retries included, by channel.",
+            "Send attempts recorded on the outbox rows held now, retries included, by channel; "
+            "falls when retention deletes old rows, so read its increase with clamp_min(delta()).",
             ("channel",),
             s.delivery_attempts,
         )

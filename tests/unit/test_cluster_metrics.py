@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from monitor.shell.cluster_metrics import ClusterCollector, read_snapshot
-from monitor.storage.models import Incident
+from monitor.storage.models import Incident, SeriesWindow
 from playbooks.models import Delivery
 from streams.dead_letters import dead_letter_row, store_dead_letter
 from streams.mention_bundles import decode_mention
@@ -109,7 +109,27 @@ def test_the_snapshot_counts_every_table(engine: Engine) -> None:
         ("sms", "pending"): 1,
     }
     assert snapshot.delivery_attempts == {("email",): 6, ("sms",): 2}
-    assert snapshot.inbox_backlog == 0 and snapshot.windows_closed == 0
+    assert snapshot.inbox_backlog == 0 and snapshot.windows_closed_recently == 0
+
+
+def test_windows_closed_counts_recent_closes_so_retention_never_makes_it_fall(
+    engine: Engine,
+) -> None:
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        for minutes_ago, closed in [(1, True), (3, True), (60 * 24 * 100, True), (2, False)]:
+            start = now - timedelta(minutes=minutes_ago + 1)
+            session.add(
+                SeriesWindow(
+                    series="global",
+                    window_start=start,
+                    window_seconds=60,
+                    closed=closed,
+                    closed_at=now - timedelta(minutes=minutes_ago) if closed else None,
+                )
+            )
+        session.commit()
+    assert read_snapshot(engine).windows_closed_recently == 2
 
 
 async def test_the_collector_serves_text_and_caches(engine: Engine) -> None:
