@@ -7,7 +7,12 @@ import pytest
 from bench.fairness import Year, measure_backend
 
 TINY = Year(
-    mentions=3_000, customers=300, incidents=20, messaged_incidents=5, deliveries=600, corrections=60
+    mentions=3_000,
+    customers=300,
+    incidents=20,
+    messaged_incidents=5,
+    deliveries=600,
+    corrections=60,
 )
 
 
