@@ -59,7 +59,7 @@ class DetectedAnomaly:
 
 
 class ClosingState(Protocol):
-    """What closing needs of one series' state (`detectors.closing.SeriesState`)."""
+    """What closing needs of one series' state (`detectors.series_state.SeriesState`)."""
 
     series: str
     detector: CountSpikeDetector

@@ -16,75 +16,30 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from detectors.close_batch import (
-    DetectedAnomaly,
-    DuePlan,
-    close_due,
-    features,
-    first_open_windows,
-    stored_history,
-    windows_table,
-)
+from detectors.close_batch import DetectedAnomaly, DuePlan, close_due, windows_table
 from detectors.config import DetectionConfig
-from detectors.count_spike import CountSpikeDetector
 from detectors.pass_texts import PassTexts
-from detectors.record_store import warm_records
-from detectors.records import RecordDetector
 from detectors.series import DRILL_PREFIX
-from detectors.snapshots import load_snapshot
+from detectors.series_state import ANY_PARTITION, PartitionClock, SeriesState
+from detectors.series_warming import WARM_WINDOWS, SeriesWarming
 from detectors.term_forget import forget_unsaid_terms
-from detectors.term_store import warm_terms
-from detectors.terms import TermBurstDetector
-from monitor.storage.models import SeasonalBaseline
 from monitor.storage.outage import is_outage
 from streams.windows import window_starts_between
 
-__all__ = ["DetectedAnomaly", "SeriesDetectors", "SeriesState"]
+__all__ = ["WARM_WINDOWS", "DetectedAnomaly", "SeriesDetectors", "SeriesState"]
 
-# Closed windows a series' detector is rebuilt from: retention keeps at least these per series.
-WARM_WINDOWS = 500
 # A closing pass over many series commits every this many series: each transaction is atomic
 # for its own series, and SQLite's single writer (ingest) is never held off for long.
 _SERIES_PER_TRANSACTION = 2_000
 _YIELD_SECONDS = 0.005
-# Partition key for callers that do not name one (tests, a single-partition backtest).
-_ANY = -1
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class SeriesState:
-    series: str
-    detector: CountSpikeDetector
-    next_window: datetime | None
-    partition: int = _ANY
-    closed: int = field(default=0)
-    terms: TermBurstDetector = field(default_factory=TermBurstDetector)
-    season_saved: datetime | None = None  # the window through which the profile is stored
-    records: RecordDetector = field(default_factory=RecordDetector)
-    records_saved: datetime | None = None
-    due: datetime | None = None  # the end of next_window while it waits in the heap
-    closed_through: datetime | None = None  # the newest window this series has closed
-    last_touched: datetime | None = None  # event time when a batch last added mentions
-
-
-@dataclass(slots=True)
-class PartitionClock:
-    """One detect partition: how far event time has got, and which series are due when."""
-
-    watermark: datetime | None = None
-    live: bool = False
-    heap: list[tuple[datetime, str]] = field(default_factory=list)
-    # Touched windows behind their series' closing point, closed in the next pass if open.
-    late: dict[str, set[datetime]] = field(default_factory=dict)
 
 
 def _drill_restarted(state: SeriesState, start: datetime) -> bool:
@@ -96,7 +51,7 @@ def _drill_restarted(state: SeriesState, start: datetime) -> bool:
     )
 
 
-class SeriesDetectors:
+class SeriesDetectors(SeriesWarming):
     """The detect stage's state for the series of this worker's partitions."""
 
     def __init__(self, engine: Engine, config: DetectionConfig) -> None:
@@ -129,7 +84,7 @@ class SeriesDetectors:
     ) -> list[DetectedAnomaly]:
         """One ingest batch's tick for ``partition``: the (series, window) pairs it added
         mentions to, and how far event time has got. Closes every window now due."""
-        key = _ANY if partition is None else partition
+        key = ANY_PARTITION if partition is None else partition
         touched = list(touched)
         with self._lock:
             clock = self._partitions.setdefault(key, PartitionClock())
@@ -338,77 +293,3 @@ class SeriesDetectors:
             if watermark is not None and touched is not None and watermark - touched > self._idle:
                 del self._states[series]
                 self.evicted += 1
-
-    def _warm_many(self, unknown: set[str]) -> None:
-        """New series start fresh without a query each; only those with a stored past (a
-        restart, a rebalance, an evicted series that speaks again) are warmed one by one.
-        A first batch over 50,000 new series would otherwise cost 200,000 queries."""
-        if not unknown:
-            return
-        names = sorted(unknown)
-        with Session(self.engine) as session:
-            known = stored_history(session, names)
-            first_open = first_open_windows(session, [n for n in names if n not in known])
-        for series in names:
-            if series in known:
-                self._warm(series)
-                continue
-            self._states[series] = SeriesState(
-                series,
-                self.config.detector.build(),
-                first_open.get(series),
-                terms=self.config.build_terms(),
-                records=self.config.records.build(),
-            )
-
-    def _warm(self, series: str) -> SeriesState:
-        """Rebuild a series' detector from its stored, closed windows."""
-        detector = self.config.detector.build()
-        with Session(self.engine) as session:
-            windows = windows_table()
-            rows = session.execute(
-                select(
-                    windows.c.window_start,
-                    windows.c.n,
-                    windows.c.n_negative,
-                    windows.c.sum_compound,
-                )
-                .where(windows.c.series == series, windows.c.closed.is_(True))
-                .order_by(windows.c.window_start.desc())
-                .limit(WARM_WINDOWS)
-            ).all()
-            next_window: datetime | None = None
-            if rows:
-                next_window = rows[0][0] + self._step
-            else:
-                next_window = session.execute(
-                    select(func.min(windows.c.window_start)).where(
-                        windows.c.series == series, windows.c.closed.is_(False)
-                    )
-                ).scalar()
-            terms = self.config.build_terms()
-            if self.config.terms.enabled:
-                terms = warm_terms(session, series, terms, self.config.max_gap_windows)
-            season = load_snapshot(session, SeasonalBaseline, series)
-            replay = [features(row) for row in reversed(rows)]  # oldest first
-            records, records_saved = warm_records(session, series, self.config.records, replay)
-        saved_through = season[0] if season else None
-        covered = [x for x in replay if saved_through is not None and x["start"] <= saved_through]
-        if season:
-            detector.restore_season(season[1])
-        for x in covered:
-            detector.replay_one(x)
-        for x in replay[len(covered) :]:
-            detector.learn_one(x)
-        state = SeriesState(
-            series,
-            detector,
-            next_window,
-            terms=terms,
-            season_saved=saved_through,
-            records=records,
-            records_saved=records_saved,
-            closed_through=rows[0][0] if rows else None,
-        )
-        self._states[series] = state
-        return state
