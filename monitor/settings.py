@@ -176,6 +176,13 @@ class Settings(BaseSettings):
         description="keep the original payload of a dead letter for this many days; 0 keeps "
         "only a PII-redacted copy. Mentions never keep their raw payload",
     )
+    retention_interval_seconds: float = Field(
+        default=3600,
+        gt=0,
+        le=86_400,
+        description="how often the leader worker enforces config/retention.yaml; it also does "
+        "within a minute of becoming leader",
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_channel: str | None = None

@@ -23,6 +23,7 @@ from monitor.storage.db import session_scope
 from monitor.storage.models import Incident
 from monitor.yamlfile import load
 from playbooks.models import Delivery, Draft
+from playbooks.policy import SendingConfig
 from streams.retention import (
     delete_closed_windows,
     delete_done_inbox,
@@ -64,12 +65,26 @@ def windows_needed_days(detection: DetectionConfig) -> int:
     return math.ceil(windows * detection.window_seconds / 86_400)
 
 
-def load_retention(path: Path, *, detection: DetectionConfig) -> RetentionConfig:
-    """``retention.yaml`` validated, errors at their line; defaults when there is none."""
+def load_retention(
+    path: Path, *, detection: DetectionConfig, sending: SendingConfig
+) -> RetentionConfig:
+    """``retention.yaml`` validated, errors at their line; defaults when there is none.
+
+    It must keep what the detectors read back (``detection``) and the deliveries the frequency
+    cap counts (``sending``): with fewer, the cap forgets messages it should count.
+    """
     if not path.exists():
         return RetentionConfig()
     located = load(path)
     config = located.validate(RetentionConfig)
+    cap_hours = sending.frequency_cap.per_hours
+    if config.delivery_days is not None and config.delivery_days * 24 < cap_hours:
+        raise located.error(
+            ("delivery_days",),
+            f"{config.delivery_days} days is less than the {cap_hours:g} hours the frequency "
+            "cap counts back (sending.yaml: frequency_cap.per_hours), so the cap could be "
+            "exceeded",
+        )
     needed = windows_needed_days(detection)
     if config.closed_window_days is not None and config.closed_window_days < needed:
         raise located.error(

@@ -66,10 +66,11 @@ def config_problems(settings: Settings) -> list[str]:
 
 
 def _retention(folder: Path) -> None:
-    """retention.yaml, checked against what detection reads back (a broken detection.yaml
-    is reported on its own)."""
+    """retention.yaml, checked against what detection reads back and the frequency cap counts
+    (a broken detection.yaml or sending.yaml is reported on its own)."""
     try:
         detection = load_detection_config(folder / "detection.yaml")
-    except ConfigError:
+        sending = load_sending(folder / "sending.yaml")
+    except (ConfigError, ConfigFileError):
         return
-    load_retention(folder / "retention.yaml", detection=detection)
+    load_retention(folder / "retention.yaml", detection=detection, sending=sending)

@@ -21,12 +21,14 @@ from monitor.shell.config_check import config_problems
 from monitor.storage.models import DeadLetter, InboxEntry, Incident, Mention, SeriesWindow
 from monitor.yamlfile import ConfigFileError
 from playbooks.models import Delivery, Draft
+from playbooks.policy import FrequencyCap, SendingConfig
 from playbooks.retention import RetentionConfig, enforce_retention, load_retention
 from streams.retention import EXPIRED
 from tests.conftest import REPO
 from tests.unit.factories import NEGATIVE, T0, mention, store
 
 NOW = T0 + timedelta(days=400)
+SENDING = SendingConfig()
 OLD_TEXT = "My card was charged twice, call me on 555 0100, Jane"
 
 
@@ -212,26 +214,42 @@ def test_a_kind_kept_for_good_is_never_touched(engine):
 
 def test_retention_file_errors_name_the_line(tmp_path: Path):
     detection = load_detection_config(shipped_config_dir() / "detection.yaml")
-    shipped = load_retention(shipped_config_dir() / "retention.yaml", detection=detection)
+    shipped = load_retention(
+        shipped_config_dir() / "retention.yaml", detection=detection, sending=SENDING
+    )
     assert shipped == RetentionConfig()  # the shipped file says what the defaults are
-    assert load_retention(tmp_path / "none.yaml", detection=detection) == RetentionConfig()
+    assert (
+        load_retention(tmp_path / "none.yaml", detection=detection, sending=SENDING)
+        == RetentionConfig()
+    )
 
     path = tmp_path / "retention.yaml"
     path.write_text("mention_text_days: 90\ninbox_days: 0\n")
     with pytest.raises(
         ConfigFileError, match=r"retention.yaml:2: inbox_days: .*greater than or equal to 1"
     ):
-        load_retention(path, detection=detection)
+        load_retention(path, detection=detection, sending=SENDING)
     path.write_text("mention_text_days: 90\nmention_days: 3\n")
     with pytest.raises(ConfigFileError, match=r"retention.yaml:2: mention_days: Extra inputs"):
-        load_retention(path, detection=detection)
+        load_retention(path, detection=detection, sending=SENDING)
     # Hour-long windows: the detectors read 1,440 of them back, 60 days.
     hourly = DetectionConfig(window_seconds=3600)
     path.write_text("# windows\n\nclosed_window_days: 30\n")
     with pytest.raises(
         ConfigFileError, match=r"retention.yaml:3: closed_window_days: 30 days is less than the 60"
     ):
-        load_retention(path, detection=hourly)
+        load_retention(path, detection=hourly, sending=SENDING)
+    # A frequency cap over 3 days counts deliveries that 2 days of them would have deleted.
+    weekly_cap = SendingConfig(frequency_cap=FrequencyCap(max_messages=3, per_hours=72))
+    path.write_text("mention_text_days: 90\ndelivery_days: 2\n")
+    with pytest.raises(ConfigFileError) as raised:
+        load_retention(path, detection=detection, sending=weekly_cap)
+    assert str(raised.value) == (
+        f"{path}:2: delivery_days: 2 days is less than the 72 hours the frequency cap counts "
+        "back (sending.yaml: frequency_cap.per_hours), so the cap could be exceeded"
+    )
+    path.write_text("delivery_days: 3\n")
+    assert load_retention(path, detection=detection, sending=weekly_cap).delivery_days == 3
 
 
 def test_cli_retention_dry_run_then_for_real(engine, database_url, tmp_path: Path):
@@ -279,4 +297,18 @@ def test_a_broken_retention_file_stops_the_start_with_its_line(tmp_path: Path):
     assert problems == [
         f"{path}:{line}: inbox_days: Input should be a valid integer, unable to parse string "
         "as an integer"
+    ]
+
+
+def test_a_frequency_cap_longer_than_the_kept_deliveries_stops_the_start(tmp_path: Path):
+    config = tmp_path / "config"
+    shutil.copytree(shipped_config_dir(), config)
+    sending = config / "sending.yaml"
+    sending.write_text(sending.read_text().replace("per_hours: 24", "per_hours: 9000", 1))
+    path = config / "retention.yaml"
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "delivery_" in text)
+    problems = config_problems(Settings(config_dir=config, data_dir=tmp_path / "data"))
+    assert problems == [
+        f"{path}:{line}: delivery_days: 365 days is less than the 9000 hours the frequency cap "
+        "counts back (sending.yaml: frequency_cap.per_hours), so the cap could be exceeded"
     ]

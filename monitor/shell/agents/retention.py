@@ -1,47 +1,61 @@
-"""The retention timer: the leader enforces config/retention.yaml every hour, in batches."""
+"""The retention timer: the leader enforces config/retention.yaml every hour, in batches.
+
+A Faust timer first fires one interval after the worker starts, so an hourly timer never ran
+on a leader that restarted within the hour. This one ticks every minute (or sooner, when the
+interval is shorter) and enforces retention on its first tick as leader and then whenever an
+interval has passed since its last run in this process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
-
-from sqlalchemy.exc import DBAPIError
 
 from monitor.app import app
 from monitor.settings import get_settings
 from monitor.shell import resources
+from monitor.shell.agents.outages import rides_out_database_outages
 from monitor.yamlfile import ConfigFileError
+from playbooks.policy import load_sending
 from playbooks.retention import RetentionConfig, enforce_retention, load_retention
 
 log = logging.getLogger(__name__)
-# A Faust timer first fires one interval after the worker starts: nothing is expired in the
-# first hour of a new leader (`crisismon db retention` does it at once).
-RETENTION_SECONDS = 3600.0
+RETENTION_CHECK_SECONDS = min(60.0, get_settings().retention_interval_seconds)
+_last_run: float | None = None  # time.monotonic() of this process's last run; None: never
 
 
 @lru_cache(maxsize=1)
 def retention_config() -> RetentionConfig:
-    path = get_settings().config_dir / "retention.yaml"
-    return load_retention(path, detection=resources.detection_config())
+    config_dir = get_settings().config_dir
+    return load_retention(
+        config_dir / "retention.yaml",
+        detection=resources.detection_config(),
+        sending=load_sending(config_dir / "sending.yaml"),
+    )
 
 
-@app.timer(interval=RETENTION_SECONDS, on_leader=True)
-async def enforce_retention_hourly() -> None:
+@app.timer(interval=RETENTION_CHECK_SECONDS, on_leader=True)
+@rides_out_database_outages
+async def enforce_retention_when_due() -> None:
     """Replace expired personal text and delete expired rows (`playbooks.retention`)."""
+    global _last_run
+    interval = get_settings().retention_interval_seconds
+    if _last_run is not None and time.monotonic() - _last_run < interval:
+        return
     try:
         config = retention_config()
-    except ConfigFileError as exc:  # logged each hour until fixed; nothing is deleted meanwhile
+    except ConfigFileError as exc:  # logged each interval until fixed; nothing is deleted
         log.error("retention not enforced: %s", exc)
+        _last_run = time.monotonic()
         return
-    try:
-        report = await asyncio.to_thread(
-            enforce_retention, resources.engine(), config=config, now=datetime.now(UTC)
-        )
-    except DBAPIError as exc:  # the database is away: the next hour tries again
-        log.warning("retention skipped, database unavailable: %s", type(exc.orig).__name__)
-        return
+    # A database outage escapes to rides_out_database_outages: the next tick tries again.
+    report = await asyncio.to_thread(
+        enforce_retention, resources.engine(), config=config, now=datetime.now(UTC)
+    )
+    _last_run = time.monotonic()
     if report.total:
         changed = ", ".join(f"{kind} {count}" for kind, count in report.counts.items() if count)
         log.info("retention: %s", changed)

@@ -53,11 +53,15 @@ def retention_command(
 
     from detectors.config import load_detection_config
     from monitor.shell.cli.common import ready_engine
+    from playbooks.policy import load_sending
     from playbooks.retention import enforce_retention, load_retention
 
     current = settings()
     detection = load_detection_config(current.config_dir / "detection.yaml")
-    config = load_retention(current.config_dir / "retention.yaml", detection=detection)
+    sending = load_sending(current.config_dir / "sending.yaml")
+    config = load_retention(
+        current.config_dir / "retention.yaml", detection=detection, sending=sending
+    )
     report = enforce_retention(
         ready_engine(current), config=config, now=datetime.now(UTC), dry_run=dry_run
     )
