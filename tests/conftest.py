@@ -283,3 +283,39 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
 
 def unique_namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+# The slowest test files, slowest first. pytest-xdist hands out whole files (--dist loadfile)
+# in collection order; a slow file collected late would run alone at the end while the other
+# worker waits. Measured with `make pytest PYTEST_ARGS=--junitxml=...` (see CONTRIBUTING).
+SLOW_FILES_FIRST = (
+    "tests/unit/test_simulated_quiet_week.py",
+    "tests/unit/test_simulated_crises.py",
+    "tests/unit/test_eval_scenarios_cli.py",
+    "tests/unit/test_backtest.py",
+    "tests/integration/test_database_outage.py",
+    "tests/integration/test_demo_full.py",
+    "tests/playbooks/test_erasure_cli.py",
+    "tests/integration/test_readme_examples.py",
+    "tests/integration/test_broker_death.py",
+    "tests/integration/test_api_server.py",
+    "tests/playbooks/test_consent_history.py",
+    "tests/integration/test_retention_worker.py",
+    "tests/integration/test_broker_recycle.py",
+    "tests/integration/test_crash_recovery.py",
+    "tests/integration/test_playbook_steps_e2e.py",
+    "tests/unit/test_backtest_cli.py",
+    "tests/playbooks/test_slack_and_policy.py",
+    "tests/unit/test_pseudonym_key.py",
+    "tests/playbooks/test_fairness.py",
+    "tests/unit/test_terms.py",
+    "tests/unit/test_crisis_scenarios.py",
+    "tests/unit/test_config_at_start.py",
+    "tests/unit/test_nab_corpus.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: place for place, name in enumerate(SLOW_FILES_FIRST)}
+    # A stable sort: files not listed keep their order after the listed ones.
+    items.sort(key=lambda item: rank.get(item.path.relative_to(REPO).as_posix(), len(rank)))

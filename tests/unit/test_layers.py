@@ -27,8 +27,7 @@ def test_every_base_module_is_in_the_lowest_layer() -> None:
     on_disk = {
         f"monitor.{path.stem}"
         for path in (ROOT / "monitor").iterdir()
-        if path.stem not in NOT_BASE
-        and (path.suffix == ".py" or (path / "__init__.py").exists())
+        if path.stem not in NOT_BASE and (path.suffix == ".py" or (path / "__init__.py").exists())
     }
     assert on_disk - base == set(), "add these to the base layer in pyproject.toml"
     assert base - on_disk == set(), "the base layer names modules that no longer exist"

@@ -1,78 +1,25 @@
-"""Simulated weeks through the live detector objects: crises found fast, quiet weeks stay quiet.
+"""Simulated crises through the live detector objects: each found fast, as one incident.
 
-The simulator adds daily and weekly seasonality to three sources; each crisis scenario says when
-its trouble began and which series must notice. Detection runs through the backtest, which uses
-the same detector class, settings and order (score, then learn) as the live pipeline.
+See tests/unit/simulation.py for how a simulated week is backtested.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from detectors.backtest import BacktestAlert, histories_from_mentions, incidents_of, run_series
-from detectors.config import DetectionConfig
+from detectors.backtest import incidents_of
 from detectors.findings import SLOW_METRICS
-from detectors.sentiment import VaderScorer
-from detectors.series import NO_FAN_OUT, FanOut, KnownSegments
+from detectors.series import FanOut, KnownSegments
 from detectors.topics import load_topics
-from monitor.incidents.service import grade_incident
-from monitor.privacy import Privacy, customer_pseudonym
+from monitor.privacy import customer_pseudonym
 from monitor.settings import shipped_config_dir
 from playbooks.customers import CustomerIn
 from playbooks.models import Customer
 from playbooks.segments import load_segments
-from streams.mentions import parse_mention
-from streams.simulator import SIMULATED_CUSTOMERS, Scenario, simulate
-from tests.conftest import TEST_PSEUDONYM_KEY
-
-MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
-WINDOW = timedelta(minutes=1)
-CONFIG = DetectionConfig()  # the shipped defaults of config/detection.yaml
-
-
-PRIVACY = Privacy.from_key(TEST_PSEUDONYM_KEY)
-
-
-def scenario_alerts(
-    name: str, days: float, fan_out: FanOut = NO_FAN_OUT
-) -> tuple[Scenario, dict[str, list[BacktestAlert]]]:
-    scenario = simulate(name, start=MONDAY, days=days)
-    mentions = [parse_mention(item, privacy=PRIVACY) for item in scenario.items]
-    histories = histories_from_mentions(mentions, VaderScorer(), CONFIG.window_seconds, fan_out)
-    return scenario, {h.series: run_series(h, CONFIG).alerts for h in histories}
-
-
-def alerts_for(
-    name: str, days: float, fan_out: FanOut = NO_FAN_OUT
-) -> tuple[datetime | None, dict[str, list[BacktestAlert]]]:
-    scenario, alerts = scenario_alerts(name, days, fan_out)
-    return scenario.onset, alerts
-
-
-def test_a_quiet_week_raises_no_alert_on_any_series():
-    _onset, alerts = alerts_for("quiet", days=7)
-    assert set(alerts) == {"global", "source:social", "source:reviews", "source:tickets"}
-    assert {series: len(found) for series, found in alerts.items()} == dict.fromkeys(alerts, 0)
-
-
-def test_a_quiet_week_on_the_shipped_topic_and_product_series_pages_nobody():
-    topics = load_topics(shipped_config_dir() / "topics.yaml")
-    _onset, alerts = alerts_for("quiet", days=7, fan_out=FanOut(topics))
-    watched = {s for s in alerts if s.startswith(("topic:", "product:"))}
-    # The simulated everyday mentions talk about invoices, deliveries, logins and the app.
-    assert {"topic:billing", "topic:delivery", "topic:login", "product:mobile-app"} <= watched
-    found = [a for series in watched for a in alerts[series]]
-    # Sparse series (one mention a minute) with shared thresholds: in this seeded week one
-    # warning (topic:login, 12 of 12 negative over five windows), never a critical. One window
-    # on one series alone makes an info incident, which pages nobody.
-    assert len(found) <= 1, found
-    assert all(a.severity != "critical" for a in found)
-    assert all(
-        grade_incident(series=[a.series], anomalous_windows=1, strongest=a.severity) == "info"
-        for a in found
-    )
+from streams.simulator import SIMULATED_CUSTOMERS
+from tests.unit.simulation import CONFIG, MONDAY, PRIVACY, WINDOW, alerts_for, scenario_alerts
 
 
 def test_an_outage_also_shows_in_topic_outage():
