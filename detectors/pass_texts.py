@@ -15,7 +15,7 @@ from sqlmodel import Session
 from detectors.series import decode_keys
 from detectors.term_store import window_terms
 from detectors.vocabulary import count_term_sets, mention_terms
-from monitor.storage.models import Mention
+from monitor.storage.models import REPLACED_TEXTS, Mention
 from streams.windows import window_start
 
 # Term texts for windows within this many windows of the pass's newest are read in one query
@@ -58,7 +58,8 @@ class PassTexts:
         texts: dict[tuple[str, datetime], list[tuple[str, ...]]] = {}
         for event_time, keys, text in rows:
             start = window_start(event_time, self.window_seconds)
-            terms = tuple(mention_terms(text))  # once per mention, not once per series
+            # Once per mention, not once per series; none from a replaced text (window_terms).
+            terms = () if text in REPLACED_TEXTS else tuple(mention_terms(text))
             for series in decode_keys(keys or ""):
                 texts.setdefault((series, start), []).append(terms)
         self._first, self._texts = first, texts

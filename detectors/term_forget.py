@@ -20,9 +20,8 @@ from sqlmodel import Session
 
 from detectors.terms import TermBurstDetector
 from monitor.storage.db import session_scope
-from monitor.storage.models import AuditEntry, Mention, TermBaseline
+from monitor.storage.models import ERASED_TEXT, AuditEntry, Mention, TermBaseline
 
-ERASED_TEXT = "[ERASED]"  # what playbooks.erasure writes over a mention's text
 ERASE = "erase"  # its audit action
 
 

@@ -18,7 +18,7 @@ from detectors.series import encode_keys
 from detectors.snapshots import load_snapshot
 from detectors.terms import TermBurstDetector
 from detectors.vocabulary import count_terms
-from monitor.storage.models import Mention, SeriesWindow, TermBaseline
+from monitor.storage.models import REPLACED_TEXTS, Mention, SeriesWindow, TermBaseline
 from streams.windows import window_start
 
 
@@ -28,7 +28,8 @@ def window_terms(
     """Term counts (mentions saying each term) per window from ``starts[0]`` to ``starts[-1]``.
 
     Windows without mentions are absent. Near-duplicate copies are left out, as they are from
-    the window's volume.
+    the window's volume. A text retention or an erasure replaced says no terms (it would teach
+    the detector "expired" and "erased"), but its mention still counts the window as busy.
     """
     mentions = Mention.__table__.c  # type: ignore[attr-defined]
     rows = session.execute(
@@ -41,7 +42,8 @@ def window_terms(
     ).all()
     texts: dict[datetime, list[str]] = {}
     for event_time, text in rows:
-        texts.setdefault(window_start(event_time, window_seconds), []).append(text)
+        said = "" if text in REPLACED_TEXTS else text
+        texts.setdefault(window_start(event_time, window_seconds), []).append(said)
     return {start: count_terms(found) for start, found in texts.items()}
 
 

@@ -32,13 +32,14 @@ from sqlmodel import Session, col, select
 from monitor import audit
 from monitor.privacy import Pseudonymiser
 from monitor.storage.db import session_scope
+from monitor.storage.models import ERASED_TEXT as ERASED
 from monitor.storage.models import (
     InboxEntry,
     Mention,
     NearDuplicateBand,
     NearDuplicateSignature,
 )
-from playbooks.erasure_text import ERASED, scrub_derived
+from playbooks.erasure_text import scrub_derived
 from playbooks.models import Consent, Customer, Draft
 from playbooks.person import (
     ERASED_PREFIX,
@@ -48,6 +49,7 @@ from playbooks.person import (
     deliveries_of,
     find_customer,
     inbox_of,
+    keyed,
     linked_mention_ids,
     mentions_by_id,
     names_them,
@@ -89,11 +91,12 @@ def erase_person(
 ) -> ErasureReport:
     """Erase the customer with external (or internal) id ``ref``; `UnknownCustomer` if none.
 
-    Without a keyed ``pseudonymiser`` only the pseudonym stored on the customer row links
-    their mentions (the author pseudonyms need the key).
+    `PseudonymKeyNeeded` without a keyed ``pseudonymiser``: the pseudonyms that link their
+    mentions need the key, and an erasure that missed them could not be done again.
     """
+    keyed_pseudonymiser = keyed(pseudonymiser, "erasure")
     with session_scope(engine) as session:
-        person = person_of(find_customer(session, ref), pseudonymiser)
+        person = person_of(find_customer(session, ref), keyed_pseudonymiser)
         report = ErasureReport(customer_id=person.customer_id)
         mention_ids = linked_mention_ids(session, person)
         mentions = mentions_by_id(session, mention_ids)

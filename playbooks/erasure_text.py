@@ -20,10 +20,10 @@ from sqlmodel import Session, col, select
 
 from detectors.terms import decode_top_terms
 from detectors.vocabulary import mention_terms
-from monitor.storage.models import Anomaly, Incident, Mention, TermBaseline
+from monitor.storage.models import ERASED_TEXT as ERASED
+from monitor.storage.models import REPLACED_TEXTS, Anomaly, Incident, Mention, TermBaseline
 from playbooks.person import chunks, scrub
 
-ERASED = "[ERASED]"
 _QUOTE = re.compile(r"“([^”]*)”")
 _MIN_QUOTE = 8  # a shorter quote cannot be told apart from anyone else's words
 
@@ -41,7 +41,7 @@ class DerivedScrub:
 def scrub_derived(session: Session, *, mentions: Sequence[Mention]) -> DerivedScrub:
     """Remove the erased ``mentions``' own terms and quotes; call before their text is erased."""
     done = DerivedScrub()
-    texts = [m.text for m in mentions if m.text and m.text != ERASED]
+    texts = [m.text for m in mentions if m.text and m.text not in REPLACED_TEXTS]
     if not texts:
         return done
     candidates = set().union(*(mention_terms(t) for t in texts))

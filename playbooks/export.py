@@ -1,9 +1,10 @@
 """Everything held about one person, as one JSON-ready document (an access request).
 
 The same lookups as erasure (`playbooks.person`): the customer row and the segments they are
-in now, consents (and their history where that table exists), deliveries with the message
-each one carried, the mentions linked to them by pseudonym with their sentiment, inbox rows
-not ingested yet, dead letters that still name them, and the audit entries about them.
+in now, consents (and their history where that table exists), deliveries with their message
+(rendered again at export time: the text sent is not kept; with the approved template's hash),
+the mentions linked to them by pseudonym with their sentiment, inbox rows not ingested yet,
+dead letters that still name them, and the audit entries about them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from playbooks.person import (
     deliveries_of,
     find_customer,
     inbox_of,
+    keyed,
     linked_mention_ids,
     mentions_by_id,
     person_of,
@@ -32,6 +34,12 @@ from playbooks.render import TemplateError, render_copy
 from playbooks.service import DraftError, Setup, context_for
 
 FORMAT = "crisismon.person-export/1"
+# The text a delivery carried is not kept, only its draft (the template): say what is shown.
+RENDERED_NOW = (
+    "rendered at export time from the approved template, with the customer's fields and the "
+    "incident as they are now; what was sent used them as they were then"
+)
+TEMPLATE = "the template, not rendered: the playbook setup to render it with is not available"
 _MENTION_FIELDS = (
     "mention_id",
     "source",
@@ -63,11 +71,12 @@ def export_person(
     """The export for the customer with external (or internal) id ``ref``.
 
     With ``setup`` (segments and playbooks) the segments are named and each delivery's message
-    is rendered as it was sent; without, the approved templates are given instead.
+    is rendered again, now (the text sent is not kept); without, the templates are given.
     """
+    keyed_pseudonymiser = keyed(pseudonymiser, "an export")  # else their mentions are missed
     with Session(engine) as session:
         customer = find_customer(session, ref)
-        person = person_of(customer, pseudonymiser)
+        person = person_of(customer, keyed_pseudonymiser)
         deliveries = deliveries_of(session, person.customer_id)
         mention_ids = linked_mention_ids(session, person)
         return {
@@ -122,7 +131,8 @@ def _delivery(
         "step": draft.step_id,
         "segment": draft.segment,
         "locale": draft.locale,
-        "content_hash": draft.approved_hash or draft.content_hash,
+        # The hash of the template as approved for sending (None: never approved).
+        "approved_content_hash": draft.approved_hash,
     }
     incident = session.get(Incident, draft.incident_id)
     try:
@@ -132,10 +142,14 @@ def _delivery(
         rendered = render_copy(
             subject=draft.subject, text=draft.body_text, html=draft.body_html, context=context
         )
-        message.update(rendered="as sent", subject=rendered.subject, text=rendered.text)
+        message.update(
+            rendered="rendered_now", note=RENDERED_NOW, subject=rendered.subject, text=rendered.text
+        )
     except (DraftError, TemplateError, LookupError):
         # The playbook changed or is gone: the approved template is what we still have.
-        message.update(rendered="template", subject=draft.subject, text=draft.body_text)
+        message.update(
+            rendered="template", note=TEMPLATE, subject=draft.subject, text=draft.body_text
+        )
     found["message"] = message
     return found
 

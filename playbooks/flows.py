@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from monitor import audit
@@ -191,10 +191,10 @@ async def deliver_one(
             report=report,
         )
         return
-    await asyncio.to_thread(
+    if await asyncio.to_thread(
         _mark_sent, engine, delivery_id=delivery_id, via=channel.name, ref=ref, now=now
-    )
-    report.sent.append(message.idempotency_key)
+    ):
+        report.sent.append(message.idempotency_key)
 
 
 def _check(
@@ -233,13 +233,23 @@ def _check(
         return delivery.channel, message
 
 
-def _mark_sent(engine: Engine, *, delivery_id: int, via: str, ref: str, now: datetime) -> None:
+def _mark_sent(engine: Engine, *, delivery_id: int, via: str, ref: str, now: datetime) -> bool:
+    """Record the send, unless the row stopped being pending while it was in flight (an
+    erasure cancelled it): then the row is left as it is; False."""
     with session_scope(engine) as session:
         row = session.get(Delivery, delivery_id)
         assert row is not None
-        row.status, row.sent_at, row.attempts = "sent", now, row.attempts + 1
-        row.reason = None
-        session.add(row)
+        if not _still_pending(
+            session,
+            delivery_id,
+            status="sent",
+            sent_at=now,
+            attempts=row.attempts + 1,
+            reason=None,
+        ):
+            # An erasure cancelled it meanwhile: the row says what the erasure made it.
+            log.warning("delivery %s was sent, but it was no longer pending", row.idempotency_key)
+            return False
         audit.append(
             session,
             actor="sender",
@@ -248,6 +258,7 @@ def _mark_sent(engine: Engine, *, delivery_id: int, via: str, ref: str, now: dat
             detail={"channel": row.channel, "via": via, "ref": ref},
             now=now,
         )
+    return True
 
 
 def _failed(
@@ -260,34 +271,47 @@ def _failed(
     report: PassReport,
 ) -> None:
     retries = setup.sending.retries
+    # Redacted: an SMTP refusal quotes the address, and the audit log is forever (its hash
+    # chain forbids erasing it later); the row keeps no more than the log does.
+    message = redact_text(str(error)[:2000])
     with session_scope(engine) as session:
         row = session.get(Delivery, delivery_id)
         assert row is not None
-        row.attempts += 1
-        row.last_error = str(error)[:2000]
-        if error.permanent or row.attempts >= retries.max_attempts:
-            row.status = "dead"
+        key, attempts = row.idempotency_key, row.attempts + 1
+        dead = error.permanent or attempts >= retries.max_attempts
+        outcome = (
+            {"status": "dead"}
+            if dead
+            else {"next_attempt_at": now + timedelta(seconds=backoff(attempts, retries))}
+        )
+        if not _still_pending(
+            session, delivery_id, attempts=attempts, last_error=message, **outcome
+        ):
+            return  # cancelled while in flight (an erasure): nothing of it is written back
+        if dead:
             audit.append(
                 session,
                 actor="sender",
                 action="dead-letter",
-                subject=f"delivery:{row.idempotency_key}",
-                # Redacted: an SMTP refusal quotes the address, and the audit log is forever
-                # (its hash chain forbids erasing it later).
-                detail={"error": redact_text(row.last_error), "attempts": row.attempts},
+                subject=f"delivery:{key}",
+                detail={"error": message, "attempts": attempts},
                 now=now,
             )
-            report.dead.append(row.idempotency_key)
-            log.error(
-                "delivery %s failed for good: %s", row.idempotency_key, redact_text(str(error))
-            )
+            report.dead.append(key)
+            log.error("delivery %s failed for good: %s", key, message)
         else:
-            row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, retries))
-            report.failed.append(row.idempotency_key)
-            log.warning(
-                "delivery %s failed (will retry): %s", row.idempotency_key, redact_text(str(error))
-            )
-        session.add(row)
+            report.failed.append(key)
+            log.warning("delivery %s failed (will retry): %s", key, message)
+
+
+def _still_pending(session: Session, delivery_id: int, **values: object) -> bool:
+    """Apply ``values`` to the row only if it is still pending (compare-and-set): the row was
+    read as pending before the send, and an erasure may have cancelled it since."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    done = session.execute(
+        update(table).where(table.c.id == delivery_id, table.c.status == "pending").values(**values)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def channel_health(engine: Engine) -> dict[str, dict[str, int]]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from monitor.privacy import CUSTOMER_ID, Pseudonymiser, customer_pseudonym
-from monitor.storage.models import AuditEntry, DeadLetter, InboxEntry, Mention
+from monitor.storage.models import ERASED_TEXT, AuditEntry, DeadLetter, InboxEntry, Mention
 from playbooks.models import Customer, Delivery
 
 # An erased customer keeps its row (so its id is never given to someone else, and the audit
@@ -23,11 +23,27 @@ from playbooks.models import Customer, Delivery
 ERASED_PREFIX = "erased:"
 AUTHOR = "author"  # the pseudonym kind of mention authors (streams.mentions)
 MAX_REF = 200  # the longest external id an import accepts
+MAX_ID = 2**31 - 1  # customers.id is an INTEGER: PostgreSQL refuses more, SQLite overflows
 _CHUNK = 500  # ids per IN (...): well under every driver's bound-parameter limit
 
 
 class UnknownCustomer(LookupError):
     """No customer has that id; one line."""
+
+
+class PseudonymKeyNeeded(RuntimeError):
+    """Export or erasure without the pseudonym key: their mentions (linked by keyed pseudonyms)
+    cannot be found, so it would miss them and say nothing; one line."""
+
+
+def keyed(pseudonymiser: Pseudonymiser | None, what: str) -> Pseudonymiser:
+    """``pseudonymiser`` if it has a key, else `PseudonymKeyNeeded` (before anything is done)."""
+    if pseudonymiser is None or not pseudonymiser.key:
+        raise PseudonymKeyNeeded(
+            f"{what} needs the pseudonym key to find their mentions: set "
+            "CRISISMON_PSEUDONYM_KEY to the key the workers use (nothing was done)"
+        )
+    return pseudonymiser
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +71,26 @@ def find_customer(session: Session, ref: str) -> Customer:
         # Not an id anyone was imported with (PostgreSQL would even refuse a NUL in a query).
         raise UnknownCustomer(f"no customer {ref[:MAX_REF]!r}")
     row = session.exec(select(Customer).where(Customer.external_id == ref)).first()
-    if row is None and ref.isdigit():
-        row = session.get(Customer, int(ref))
+    if row is None and (internal := internal_id(ref)) is not None:
+        row = session.get(Customer, internal)
     if row is None or row.external_id.startswith(ERASED_PREFIX):
         gone = row is not None
         raise UnknownCustomer(
             f"customer {ref!r} was erased already" if gone else f"no customer {ref!r}"
         )
     return row
+
+
+def internal_id(ref: str) -> int | None:
+    """``ref`` as an internal customer id: ASCII digits within the column's range, else None.
+
+    >>> internal_id("42"), internal_id("²"), internal_id("9" * 30), internal_id("-1")
+    (42, None, None, None)
+    """
+    if not (ref.isascii() and ref.isdigit()) or len(ref) > len(str(MAX_ID)):
+        return None
+    value = int(ref)
+    return value if value <= MAX_ID else None
 
 
 def person_of(customer: Customer, pseudonymiser: Pseudonymiser | None) -> Person:
@@ -95,7 +123,7 @@ def names_them(text: str, identifiers: Iterable[str]) -> bool:
     return any(_token(identifier).search(text) for identifier in identifiers)
 
 
-def scrub(text: str, identifiers: Iterable[str], placeholder: str = "[ERASED]") -> str:
+def scrub(text: str, identifiers: Iterable[str], placeholder: str = ERASED_TEXT) -> str:
     """``text`` with every identifier replaced by ``placeholder``.
 
     >>> scrub("refused <ana@example.com>: no such user", ["ana@example.com"])

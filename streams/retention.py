@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.storage.db import session_scope
+from monitor.storage.models import ERASED_TEXT as ERASED
+from monitor.storage.models import EXPIRED_TEXT as EXPIRED
 from monitor.storage.models import TEXT_KEPT, DeadLetter, InboxEntry, Mention, SeriesWindow
 
-# What replaces expired text: short, plain, and distinct from an erasure's "[ERASED]"; both
-# are in TEXT_KEPT, the partial index of mentions retention still has to look at.
-EXPIRED = "[EXPIRED]"
-ERASED = "[ERASED]"
+# EXPIRED replaces expired text: short, plain, and distinct from an erasure's ERASED; both are
+# left out of TEXT_KEPT, the partial index of mentions retention still has to look at.
 
 
 def _count(engine: Engine, table: object, where: ColumnElement[bool]) -> int:

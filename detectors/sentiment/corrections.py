@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from detectors.sentiment.base import LABELS
-from monitor.storage.models import Mention, SentimentCorrection
+from monitor.storage.models import REPLACED_TEXTS, Mention, SentimentCorrection
 
 
 class CorrectionError(ValueError):
@@ -74,7 +74,8 @@ def corrections_after(
     query = (
         select(corrections.c.id, corrections.c.label, mentions.c.text, mentions.c.lang)
         .join(mentions, mentions.c.mention_id == corrections.c.mention_id)
-        .where(corrections.c.id > after_id)
+        # An erased or expired text is a placeholder, not words to learn a label from.
+        .where(corrections.c.id > after_id, mentions.c.text.not_in(sorted(REPLACED_TEXTS)))
         .order_by(corrections.c.id)
         .limit(limit)
     )

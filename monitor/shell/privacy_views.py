@@ -12,12 +12,13 @@ import logging
 from faust.web import Request, Response, View
 
 from monitor.app import app
+from monitor.privacy import PseudonymKeyError
 from monitor.shell import resources
 from monitor.shell.playbook_resources import playbook_setup
 from monitor.shell.playbook_views import _who, error_response
 from playbooks.erasure import erase_person
 from playbooks.export import export_person
-from playbooks.person import UnknownCustomer
+from playbooks.person import PseudonymKeyNeeded, UnknownCustomer
 from playbooks.service import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ async def _export(ref: str) -> Response:
         )
     except UnknownCustomer as exc:
         return error_response(str(exc), 404)
+    except (PseudonymKeyNeeded, PseudonymKeyError) as exc:  # it would miss their mentions
+        return error_response(str(exc), 409)
     return app.web.json(document)
 
 
@@ -50,6 +53,8 @@ async def _erase(ref: str, actor: str) -> Response:
         )
     except UnknownCustomer as exc:
         return error_response(str(exc), 404)
+    except (PseudonymKeyNeeded, PseudonymKeyError) as exc:  # it would miss their mentions
+        return error_response(str(exc), 409)
     log.info("customer %s erased by web:%s", report.customer_id, actor)
     return app.web.json({"erased": report.as_dict()})
 

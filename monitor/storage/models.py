@@ -9,9 +9,14 @@ from sqlmodel import Field, SQLModel
 
 from monitor.storage.types import UTCDateTime
 
-# Text that retention or an erasure replaced: "[EXPIRED]", "[ERASED]". SQL literal, not a
-# parameter, so SQLite and PostgreSQL both use the partial index it defines.
-TEXT_KEPT = "text <> '[EXPIRED]' AND text <> '[ERASED]'"
+# What retention (streams.retention) and an erasure (playbooks.erasure) write over a text.
+# They are not anyone's words: whatever reads texts for terms leaves them out.
+EXPIRED_TEXT = "[EXPIRED]"
+ERASED_TEXT = "[ERASED]"
+REPLACED_TEXTS = frozenset({EXPIRED_TEXT, ERASED_TEXT})
+# Text still kept. SQL literal, not a parameter, so SQLite and PostgreSQL both use the partial
+# index it defines.
+TEXT_KEPT = f"text <> '{EXPIRED_TEXT}' AND text <> '{ERASED_TEXT}'"
 
 
 def _utc(**kwargs: object) -> object:

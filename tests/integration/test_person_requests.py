@@ -113,6 +113,12 @@ def test_export_and_erase_over_the_api(tansu, database_url, start_worker, tmp_pa
         404,
         {"error": "no customer 'nobody'"},
     )
+    # Digits that are no internal id (too long, a superscript two, past INTEGER): no customer.
+    for ref, path in (("9" * 30, "9" * 30), ("²", "%C2%B2"), (str(2**31), str(2**31))):
+        nobody = (404, {"error": f"no customer {ref!r}"})
+        assert _call("GET", f"{base}/{path}/export", "dpo-token") == nobody
+        assert _call("POST", f"{base}/{path}/erase", "dpo-token") == nobody
+        assert _call("DELETE", f"{base}/{path}", "dpo-token") == nobody
     assert _call("POST", f"{base}/{EXTERNAL_ID}/erase", "imp-token")[0] == 403
 
     status, done = _call("POST", f"{base}/{EXTERNAL_ID}/erase", "dpo-token")

@@ -105,9 +105,14 @@ def test_export_holds_everything_about_them(engine):
     assert "Write to [EMAIL]" in texts[0] and "[PHONE]" in texts[2]
     assert {m["label"] for m in document["mentions"]} <= {"negative", "neutral", "positive"}
     assert [m["source"] for m in document["mentions"]] == ["tickets", "reviews", "tickets"]
-    # The message they got, rendered as it was sent.
+    # The message they got, rendered again now (the text sent is not kept), and so labelled.
     (delivery,) = document["deliveries"]
-    assert delivery["status"] == "sent" and delivery["message"]["rendered"] == "as sent"
+    assert delivery["status"] == "sent" and delivery["message"]["rendered"] == "rendered_now"
+    assert delivery["message"]["note"].startswith("rendered at export time")
+    with Session(engine) as session:
+        approved = session.get(Draft, delivery["draft_id"])
+    assert approved is not None and approved.approved_hash
+    assert delivery["message"]["approved_content_hash"] == approved.approved_hash
     assert delivery["message"]["subject"] == "Acme service disruption"
     assert delivery["message"]["text"].split() == received.split()  # what reached them
     assert [r["payload"]["text"] for r in document["inbox"]] == ["zorblax, again"]
@@ -120,7 +125,9 @@ def test_export_holds_everything_about_them(engine):
 
     for nobody in ("nobody", "a\x00b", "x" * 5000, " "):
         with pytest.raises(UnknownCustomer, match=r"^no customer '"):
-            export_person(engine, ref=nobody, pseudonymiser=None, setup=None, now=NOW)
+            export_person(
+                engine, ref=nobody, pseudonymiser=PRIVACY.pseudonymiser, setup=None, now=NOW
+            )
     by_id = export_person(
         engine,
         ref=str(seeded.customer_id),
@@ -197,10 +204,11 @@ def test_erasure_leaves_no_trace_in_any_column_and_keeps_the_counts(engine):
     assert find_everywhere(engine, seeded.needles) == []
 
     # Erased is gone: no second erasure, no export; the bystander is untouched.
+    keyed = PRIVACY.pseudonymiser
     with pytest.raises(UnknownCustomer, match="erased already"):
-        erase_person(engine, ref=str(seeded.customer_id), pseudonymiser=None, actor="x", now=NOW)
+        erase_person(engine, ref=str(seeded.customer_id), pseudonymiser=keyed, actor="x", now=NOW)
     with pytest.raises(UnknownCustomer, match="no customer"):
-        export_person(engine, ref=EXTERNAL_ID, pseudonymiser=None, setup=None, now=NOW)
+        export_person(engine, ref=EXTERNAL_ID, pseudonymiser=keyed, setup=None, now=NOW)
     other = export_person(
         engine, ref="C-OTHER-2", pseudonymiser=PRIVACY.pseudonymiser, setup=None, now=NOW
     )
@@ -213,7 +221,7 @@ def test_a_refused_address_never_reaches_the_audit_log(engine):
     _message_them(engine, setup_for(), refuse=frozenset({EMAIL}))
     with Session(engine) as session:
         (delivery,) = session.scalars(select(Delivery).where(Delivery.status == "dead")).all()
-    assert EMAIL in (delivery.last_error or "")  # the outbox row says why, until erasure
+    assert "[EMAIL]" in (delivery.last_error or "")  # the outbox row says why, redacted
     dead = [e for e in audit.entries(engine) if e.action == "dead-letter"]
     assert len(dead) == 1 and "[EMAIL]" in json.loads(dead[0].detail)["error"]
     assert EMAIL not in dead[0].detail

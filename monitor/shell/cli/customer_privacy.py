@@ -34,29 +34,32 @@ def export_command(
 ) -> None:
     """Everything held about one customer, as JSON: an answer to an access request.
 
-    The customer row and segments, consents and their history, deliveries with the message
-    each carried, their mentions (linked by pseudonym) with sentiment, inbox rows, dead letters
-    that name them, and the audit entries about them.
+    The customer row and segments, consents and their history, deliveries with their message
+    (rendered again now: the text sent is not kept), their mentions (linked by pseudonym) with
+    sentiment, inbox rows, dead letters that name them, and the audit entries about them.
+    Needs the workers' CRISISMON_PSEUDONYM_KEY.
     """
     from sqlmodel import Session
 
     from monitor.shell.cli import CliError
     from playbooks.export import export_person
-    from playbooks.person import UnknownCustomer, find_customer
+    from playbooks.person import PseudonymKeyNeeded, UnknownCustomer, find_customer, keyed
 
     current = settings()
     engine = ready_engine(current)
     try:
+        # No key or an unknown id fails before the config is read.
+        pseudonymiser = keyed(current.privacy.pseudonymiser, "an export")
         with Session(engine) as session:
-            find_customer(session, ref)  # an unknown id fails before the config is read
+            find_customer(session, ref)
         document = export_person(
             engine,
             ref=ref,
-            pseudonymiser=current.privacy.pseudonymiser,
+            pseudonymiser=pseudonymiser,
             setup=_setup(),
             now=datetime.now(UTC),
         )
-    except UnknownCustomer as exc:
+    except (UnknownCustomer, PseudonymKeyNeeded) as exc:
         raise CliError(str(exc)) from exc
     text = json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
     if out is None:
@@ -89,7 +92,7 @@ def erase_command(
     """
     from monitor.shell.cli import CliError
     from playbooks.erasure import erase_person
-    from playbooks.person import UnknownCustomer
+    from playbooks.person import PseudonymKeyNeeded, UnknownCustomer
 
     if not yes:
         if not sys.stdin.isatty():
@@ -104,7 +107,7 @@ def erase_command(
             actor=f"cli:{who or getpass.getuser()}",
             now=datetime.now(UTC),
         )
-    except UnknownCustomer as exc:
+    except (UnknownCustomer, PseudonymKeyNeeded) as exc:
         raise CliError(str(exc)) from exc
     status.print(
         f"erased customer {report.customer_id}: {report.mentions} mentions, "
