@@ -45,9 +45,12 @@ typecheck: $(DEV_STAMP)
 # Test files run two at a time (pytest-xdist, one file per process); PYTEST_WORKERS=0 runs them
 # one by one in this process.
 PYTEST_WORKERS ?= 2
+# Extra pytest options, e.g. PYTEST_ARGS=--junitxml=/tmp/times.xml to see which files are slowest
+# (tests/conftest.py hands those out first).
+PYTEST_ARGS ?=
 
 pytest: $(DEV_STAMP) ## unit, doctest and integration tests (real Tansu, PostgreSQL, SQLite)
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest ## everything CI checks: ruff, mypy, pytest
 

@@ -287,7 +287,7 @@ def unique_namespace() -> str:
 
 # The slowest test files, slowest first. pytest-xdist hands out whole files (--dist loadfile)
 # in collection order; a slow file collected late would run alone at the end while the other
-# worker waits. Measured with `make pytest PYTEST_ARGS=--junitxml=...` (see CONTRIBUTING).
+# worker waits. Measured with `make pytest PYTEST_ARGS=--junitxml=FILE` (time per file).
 SLOW_FILES_FIRST = (
     "tests/unit/test_simulated_quiet_week.py",
     "tests/unit/test_simulated_crises.py",

@@ -83,6 +83,10 @@ def start_run(
     assert info["broker_url"].startswith("kafka://127.0.0.1:")
     children = children_of(proc.pid)
     assert len(children) == 2, f"expected broker and worker, got {children}"
+    # /readyz can answer before `run` itself has seen it and printed its line; a Ctrl-C sent
+    # before then would stop it before it ever said it was running.
+    log = tmp_path / "run.log"
+    wait_until(lambda: "crisismon is running" in log.read_text(errors="replace"), 30, "the line")
     return proc, children
 
 
