@@ -4,11 +4,15 @@ patterns, and a learned correction that keeps learning from staff corrections.
 
 from __future__ import annotations
 
+import random
+import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer
 
+from detectors.config import ConfigError
 from detectors.sentiment.base import LABELS, UNSCORED, Sentiment, label_for
 from detectors.sentiment.features import features
 from detectors.sentiment.language import LanguageDetector, normalise_tag
@@ -111,6 +115,8 @@ class CustomerServiceScorer:
         self.model = model
         self.max_steps = max_steps
         self._lock = threading.Lock()
+        # The taught layer, fitted from the business's own labels (`teach`); None until then.
+        self._taught: CorrectionModel | None = None
 
     @property
     def languages(self) -> list[str]:
@@ -124,6 +130,9 @@ class CustomerServiceScorer:
         x = features(analysis, resolved)
         with self._lock:
             proba = self.model.predict_proba_one(x)
+            taught = self._taught
+        if taught is not None:
+            proba = _combined(proba, taught.predict_proba_one(x))
         label = max(LABELS, key=lambda name: proba.get(name, 0.0))
         compound = proba.get("positive", 0.0) - proba.get("negative", 0.0)
         return Sentiment(
@@ -155,6 +164,62 @@ class CustomerServiceScorer:
                 if self.model.predict_one(x) == label:
                     break
         return steps
+
+    # PLACEHOLDER taught layer (interface for `crisismon sentiment teach`): a softmax
+    # regression over the same features fitted on the labels, whose log-odds are added to
+    # the model's. The ML helper replaces these three bodies with the real method.
+    def teach(self, examples: Sequence[tuple[str, str, str | None]]) -> None:
+        """Fit the taught layer from all of ``examples`` (text, label, lang) at once,
+        replacing the previous one; no examples remove it."""
+        data = []
+        for text, label, lang in examples:
+            if label not in LABELS:
+                raise ValueError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
+            resolved = self.rules.language_of(text, lang)
+            analysis = self.rules.analyse(text, resolved)
+            if analysis is not None:
+                data.append((features(analysis, resolved), label))
+        taught = None
+        if data:
+            taught = CorrectionModel(learning_rate=0.05)
+            rng = random.Random(17)
+            for _ in range(5):
+                rng.shuffle(data)
+                for x, label in data:
+                    taught.learn_one(x, label)
+        with self._lock:
+            self._taught = taught
+
+    def taught_state(self) -> bytes:
+        """The taught layer alone, as bytes `load_taught` accepts (empty: nothing taught)."""
+        taught = self._taught
+        if taught is None:
+            return b""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "taught.json.gz"
+            taught.save(path)
+            return path.read_bytes()
+
+    def load_taught(self, state: bytes) -> None:
+        """Replace the taught layer with one from `taught_state`; ValueError if unreadable."""
+        taught = None
+        if state:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "taught.json.gz"
+                path.write_bytes(state)
+                try:
+                    taught = CorrectionModel.load(path)
+                except ConfigError as exc:
+                    raise ValueError("not a taught sentiment layer") from exc
+        with self._lock:
+            self._taught = taught
+
+
+def _combined(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:
+    """Two independent opinions as one distribution: their log-odds add up."""
+    product = {label: first.get(label, 0.0) * second.get(label, 0.0) for label in LABELS}
+    total = sum(product.values()) or 1.0
+    return {label: value / total for label, value in product.items()}
 
 
 def unscored(lang: str) -> Sentiment:
