@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.config import load_yaml_model
+from detectors.sentiment.label_queue import QueueSettings
 from detectors.sentiment.lexicon import Lexicon, load_lexicons
 
 
@@ -28,6 +29,7 @@ class SentimentConfig(BaseModel):
 
     language: LanguageSettings = LanguageSettings()
     corrections: CorrectionSettings = CorrectionSettings()
+    queue: QueueSettings = QueueSettings()
 
 
 def sentiment_paths(config_dir: Path) -> tuple[Path, Path]:

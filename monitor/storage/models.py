@@ -370,3 +370,25 @@ class AuditEntry(SQLModel, table=True):
     # Unique: two writers that read the same tail cannot both append after it.
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64)
+
+
+class SentimentLabelRequest(SQLModel, table=True):
+    """A mention offered to staff for a label (detectors.sentiment.label_queue), and the answer.
+
+    One row per mention: offering it twice is a no-op. The first answer claims the row (its
+    ``answered_at`` goes from NULL to set in one UPDATE), so two clicks record one correction.
+    """
+
+    __tablename__ = "sentiment_label_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: str = Field(max_length=32, unique=True)
+    reason: str = Field(max_length=100)  # "incident #12" or "least sure"
+    surface: str = Field(max_length=10)  # where it was first offered or answered: slack, cli, api
+    # Counts toward the day's cap (queue.daily_cap in config/sentiment.yaml).
+    offered_at: datetime = _utc(index=True)  # type: ignore[assignment]
+    slack_ref: str | None = Field(default=None, max_length=200)  # CHANNEL/ts of the message
+    label: str | None = Field(default=None, max_length=10)
+    answered_by: str | None = Field(default=None, max_length=200)
+    answered_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]
+    correction_id: int | None = None
