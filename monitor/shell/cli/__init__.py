@@ -27,6 +27,7 @@ from monitor.shell.cli import (
     replay,
     report,
     sentiment,
+    sentiment_queue,
     service,
     simulate,
     sources,
@@ -58,6 +59,7 @@ cli.add_typer(db.db_cli, name="db")
 evaluate.eval_cli.command("scenarios")(eval_scenarios.scenarios_command)
 cli.add_typer(evaluate.eval_cli, name="eval")
 cli.add_typer(drill.drill_cli, name="drill")
+sentiment.sentiment_cli.command("queue")(sentiment_queue.queue_command)
 cli.add_typer(sentiment.sentiment_cli, name="sentiment")
 customers.customers_cli.command("consent")(consent.consent_command)
 cli.add_typer(customers.customers_cli, name="customers")
