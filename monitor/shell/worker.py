@@ -49,6 +49,7 @@ AGENT_MODULES = (
     "monitor.shell.agents.retention",
     "monitor.shell.delivery_views",
     "monitor.shell.metrics_view",
+    "monitor.shell.openapi",
     "monitor.shell.ui",
 )
 

@@ -1,0 +1,93 @@
+"""schemathesis against a real worker: every operation of GET /api/openapi.json called with
+generated inputs (valid and invalid), as an admin, and none answers 5xx.
+
+Bounds, and why: the suite runs in about 18 minutes on 2 cores and this test must fit in it.
+Each operation gets POSITIVE_EXAMPLES valid and NEGATIVE_EXAMPLES invalid inputs (hypothesis
+finds the usual 5xx causes, such as a wrong type, a huge number or an odd string in a path,
+within the first few examples), no shrinking (every failing input is kept and reported
+instead), and the whole run stops calling after TIME_CAP_SECONDS so that a slow machine
+cannot make the test run away: about 40 operations x 20 calls x ~20 ms is 20 s on an idle
+machine, and the cap leaves room for a loaded one. The run says how many calls it made.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+
+from monitor.storage.migrate import upgrade
+from tests.conftest import service_env, unique_namespace
+from tests.integration.helpers import engine_for
+from tests.playbooks.test_explain import sent_to_vip
+
+POSITIVE_EXAMPLES = 12
+NEGATIVE_EXAMPLES = 8
+TIME_CAP_SECONDS = 150.0
+ADMIN_TOKEN = "fuzz-admin-token-0123456789"
+
+
+def test_no_generated_input_makes_any_operation_answer_5xx(tansu, start_worker, tmp_path: Path):
+    database_url = f"sqlite:///{tmp_path / 'fuzz.db'}"
+    engine = engine_for(database_url)
+    upgrade(engine)
+    sent_to_vip(engine)  # an incident, drafts, customers and a sent delivery to read back
+    env = service_env(
+        broker_url=tansu,
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        namespace=unique_namespace(),
+        slack=None,
+    )
+    env["CRISISMON_API_TOKENS"] = f"{ADMIN_TOKEN}=fuzz:admin"
+    worker = start_worker(env)
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    request = urllib.request.Request(f"{worker.web_url}/api/openapi.json", headers=auth)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        document = json.loads(response.read())
+    schema = schemathesis.openapi.from_dict(document)
+
+    deadline = time.monotonic() + TIME_CAP_SECONDS
+    server_errors: list[str] = []
+    calls = 0
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == sum(len(item) for item in document["paths"].values())
+    for operation in operations:
+        for mode, examples in (
+            (GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
+            (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES),
+        ):
+
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                derandomize=True,  # the same inputs every run: a failure is reproducible
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def call(case: schemathesis.Case) -> None:
+                nonlocal calls
+                if time.monotonic() > deadline:
+                    return
+                calls += 1
+                response = case.call(base_url=worker.web_url, headers=auth, timeout=15)
+                try:
+                    case.validate_response(response, checks=[not_a_server_error])
+                except Exception:  # schemathesis' failure group: keep every input, go on
+                    server_errors.append(
+                        f"{case.operation.label} -> {response.status_code}: "
+                        f"{case.as_curl_command(headers=auth)}\n  {response.text[:300]}"
+                    )
+
+            call()
+    print(f"schemathesis: {calls} calls over {len(operations)} operations")
+    assert time.monotonic() <= deadline, f"the time cap stopped the run after {calls} calls"
+    assert not server_errors, "\n".join(server_errors)
