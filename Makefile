@@ -10,7 +10,7 @@ CHECKSUM      := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 RUNTIME_STAMP := $(VENV)/.runtime-$(CHECKSUM)
 DEV_STAMP     := $(VENV)/.dev-$(CHECKSUM)
 
-.PHONY: install install-runtime run demo test lint typecheck pytest docs bench clean
+.PHONY: install install-runtime run demo test lint typecheck pytest docs bench clean browsers
 
 $(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,26 @@ PYTEST_WORKERS ?= 2
 # (tests/conftest.py hands those out first).
 PYTEST_ARGS ?=
 
-pytest: $(DEV_STAMP) ## unit, doctest and integration tests (real Tansu, PostgreSQL, SQLite)
+# The browser tests (tests/browser/) drive Debian's chromium through Playwright's
+# executable_path, never a browser that Playwright downloads. A fresh CI machine (root) gets it
+# here, once; without root, install it yourself (`sudo apt-get install chromium`). `make run`,
+# `make demo` and `make install` do not need it.
+CHROMIUM       := /usr/bin/chromium
+CHROMIUM_STAMP := $(VENV)/.chromium
+
+$(CHROMIUM_STAMP):
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "the browser tests need Debian's chromium: sudo apt-get install --no-install-recommends chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+browsers: $(CHROMIUM_STAMP) ## install Debian's chromium for the browser tests (root; `make test` does it)
+
+pytest: $(DEV_STAMP) $(CHROMIUM_STAMP) ## unit, doctest, integration and browser tests (real Tansu, PostgreSQL, SQLite, chromium)
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest ## everything CI checks: ruff, mypy, pytest
