@@ -142,6 +142,26 @@ def sentiment_command(
         help="a labelled CSV (text,label) to test too, with the model trained on all four "
         "sets, e.g. tests/data/customer_service_sentiment.csv",
     ),
+    by: str | None = typer.Option(
+        None,
+        "--by",
+        help="lang or segment: instead, the same figures per group for --labels and/or "
+        "--from-db, flagging a group more than 0.10 macro-F1 below the overall figure",
+    ),
+    labels: Path | None = typer.Option(
+        None,
+        "--labels",
+        help="with --by: a labelled CSV or JSONL (text and label columns; lang and segment "
+        "columns optional), scored by the default scorer",
+    ),
+    from_db: bool = typer.Option(
+        False,
+        "--from-db",
+        help="with --by: staff labels in the database (corrections, the labelling queue) "
+        "against the label each mention was scored with when it arrived",
+    ),
+    text_column: str = typer.Option("text", "--text-column", help="with --labels"),
+    label_column: str = typer.Option("label", "--label-column", help="with --labels"),
 ) -> None:
     """Leave one domain out on VADER's four human-rated sets: plain VADER against ours.
 
@@ -150,7 +170,22 @@ def sentiment_command(
     the rule layers alone, and the full scorer. Mean ratings >= +0.5 are positive, <= -0.5
     negative, the rest neutral. Prints Markdown: macro-F1, per-class precision and recall,
     confusion matrices. Takes about two minutes.
+
+    With --by lang or --by segment: macro-F1, negative recall and n per group of --labels
+    FILE and/or --from-db; a group under n=10 shows "too few". Example:
+    crisismon eval sentiment --by segment --labels tickets.csv --from-db
     """
+    if by is not None or labels is not None or from_db:
+        from monitor.shell.cli.eval_groups import groups_report
+
+        groups_report(
+            by=by,
+            labels=labels,
+            from_db=from_db,
+            text_column=text_column,
+            label_column=label_column,
+        )
+        return
     from detectors.sentiment.config import load_all
     from detectors.sentiment.evaluation import SCORERS, evaluate, render
     from detectors.sentiment.scorer import RuleScorer
