@@ -111,6 +111,12 @@ def _parts(detail: IncidentDetail, esc: Callable[[str], str]) -> _Parts:
     return _Parts(headline, intro, why, quotes)
 
 
+def why_it_fired(detail: IncidentDetail) -> list[str]:
+    """The alert's "Why it fired" lines, word for word as the Slack alert and the console show
+    them (plain text: the web page escapes them itself)."""
+    return _parts(detail, _plain).why
+
+
 def _as_text(parts: _Parts, icon: str, dashboard_url: str | None) -> str:
     lines = [f"{icon} {parts.headline}".strip(), parts.intro, "Why it fired:", *parts.why]
     if parts.quotes:
