@@ -4,15 +4,14 @@ patterns, and a learned correction that keeps learning from staff corrections.
 
 from __future__ import annotations
 
+import json
 import random
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer
 
-from detectors.config import ConfigError
 from detectors.sentiment.base import LABELS, UNSCORED, Sentiment, label_for
 from detectors.sentiment.features import features
 from detectors.sentiment.language import LanguageDetector, normalise_tag
@@ -117,6 +116,7 @@ class CustomerServiceScorer:
         self._lock = threading.Lock()
         # The taught layer, fitted from the business's own labels (`teach`); None until then.
         self._taught: CorrectionModel | None = None
+        self._taught_examples: list[list[str | None]] = []
 
     @property
     def languages(self) -> list[str]:
@@ -165,9 +165,9 @@ class CustomerServiceScorer:
                     break
         return steps
 
-    # PLACEHOLDER taught layer (interface for `crisismon sentiment teach`): a softmax
-    # regression over the same features fitted on the labels, whose log-odds are added to
-    # the model's. The ML helper replaces these three bodies with the real method.
+    # PLACEHOLDER taught layer (interface for `crisismon sentiment teach`): a staff-style model
+    # over the hashed n-grams fitted on the labels, whose log-odds are added to the model's;
+    # its state is the labels themselves. The ML helper replaces these three bodies.
     def teach(self, examples: Sequence[tuple[str, str, str | None]]) -> None:
         """Fit the taught layer from all of ``examples`` (text, label, lang) at once,
         replacing the previous one; no examples remove it."""
@@ -181,38 +181,27 @@ class CustomerServiceScorer:
                 data.append((features(analysis, resolved), label))
         taught = None
         if data:
-            taught = CorrectionModel(learning_rate=0.05)
+            taught = CorrectionModel()
             rng = random.Random(17)
             for _ in range(5):
                 rng.shuffle(data)
                 for x, label in data:
-                    taught.learn_one(x, label)
+                    taught.learn_correction(x, label)
         with self._lock:
             self._taught = taught
+            self._taught_examples = [list(example) for example in examples]
 
     def taught_state(self) -> bytes:
-        """The taught layer alone, as bytes `load_taught` accepts (empty: nothing taught)."""
-        taught = self._taught
-        if taught is None:
-            return b""
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "taught.json.gz"
-            taught.save(path)
-            return path.read_bytes()
+        """The taught layer alone, as bytes `load_taught` accepts."""
+        return json.dumps(self._taught_examples).encode()
 
     def load_taught(self, state: bytes) -> None:
         """Replace the taught layer with one from `taught_state`; ValueError if unreadable."""
-        taught = None
-        if state:
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "taught.json.gz"
-                path.write_bytes(state)
-                try:
-                    taught = CorrectionModel.load(path)
-                except ConfigError as exc:
-                    raise ValueError("not a taught sentiment layer") from exc
-        with self._lock:
-            self._taught = taught
+        try:
+            examples = [(str(t), str(label), lang) for t, label, lang in json.loads(state or b"[]")]
+        except (TypeError, ValueError) as exc:
+            raise ValueError("not a taught sentiment layer") from exc
+        self.teach(examples)
 
 
 def _combined(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:

@@ -13,6 +13,7 @@ from detectors.detect_process import DetectProcess, DetectStage, InThread
 from detectors.dimensions import DimensionSeries, SqlAdmission, load_dimensions
 from detectors.sentiment import CustomerServiceScorer, build_scorer
 from detectors.sentiment.corrections import CorrectionFollower
+from detectors.sentiment.labels import LabelFollower
 from detectors.series import FanOut
 from detectors.topics import load_topics
 from monitor.incidents.notifiers import Notifier, build_notifier
@@ -69,9 +70,11 @@ def polled_sources() -> list[PolledSource]:
 
 @lru_cache(maxsize=1)
 def scorer() -> CustomerServiceScorer:
-    """The default scorer; it has learnt every staff correction recorded so far."""
+    """The default scorer; it has been taught every stored label and has learnt every staff
+    correction recorded so far."""
     settings = get_settings()
     built = build_scorer(settings.config_dir, settings.sentiment_model)
+    label_follower().apply_new(engine(), built)
     correction_follower().apply_new(engine(), built)
     return built
 
@@ -96,6 +99,11 @@ def scoring_pool() -> BatchScorer:
 @lru_cache(maxsize=1)
 def correction_follower() -> CorrectionFollower:
     return CorrectionFollower()
+
+
+@lru_cache(maxsize=1)
+def label_follower() -> LabelFollower:
+    return LabelFollower()
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""Faust wiring for sentiment: a thin timer that teaches this worker's scorer new corrections."""
+"""Faust wiring for sentiment: thin timers that teach this worker's scorer new corrections and
+refit its taught layer when labels were taught."""
 
 from __future__ import annotations
 
@@ -24,3 +25,18 @@ async def learn_corrections() -> None:
     )
     if learnt:
         log.info("learnt %d staff sentiment correction(s)", learnt)
+
+
+@app.timer(interval=CORRECTIONS_POLL_SECONDS)
+@rides_out_database_outages
+async def refit_taught_labels() -> None:
+    """When labels were taught since the last poll, refit the taught layer from all of them.
+
+    In a thread: the fit takes seconds for thousands of labels, and the scorer swaps the new
+    layer in only when it is ready, so ingest keeps scoring with the previous one meanwhile.
+    """
+    taught = await asyncio.to_thread(
+        resources.label_follower().apply_new, resources.engine(), resources.scorer()
+    )
+    if taught:
+        log.info("refitted the taught sentiment layer from %d label(s)", taught)

@@ -1,5 +1,5 @@
 """`crisismon sentiment score|train|correct`: the sentiment scorer on files, its model, and
-staff corrections."""
+staff corrections (teach, export-model and import-model are in `sentiment_teach`)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,27 @@ import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from monitor.shell.cli.common import progress_bar, ready_engine, settings, status
+from monitor.shell.cli.sentiment_teach import export_command, import_command, teach_command
+
+if TYPE_CHECKING:
+    from detectors.sentiment import CustomerServiceScorer
+    from monitor.settings import Settings
 
 sentiment_cli = typer.Typer(
-    help="Sentiment scoring: score a file, retrain the learned correction, correct a mention.",
+    help="Sentiment scoring: score a file, teach it your own labels, retrain the learned "
+    "correction, correct a mention.",
     no_args_is_help=True,
 )
+
+
+sentiment_cli.command("teach")(teach_command)
+sentiment_cli.command("export-model")(export_command)
+sentiment_cli.command("import-model")(import_command)
 
 
 @sentiment_cli.command("score")
@@ -31,12 +43,17 @@ def score_command(
         help="a model from `crisismon sentiment train` (default: CRISISMON_SENTIMENT_MODEL, "
         "else the shipped one)",
     ),
+    general: bool = typer.Option(
+        False, "--general", help="the general model only: without taught labels or corrections"
+    ),
 ) -> None:
     """Score every row of FILE and write CSV to stdout: its columns plus compound, label, lang.
 
-    Uses the same scorer as the service (lexicons from CRISISMON_CONFIG_DIR) without staff
-    corrections. A `lang` column, when present, is each row's own language tag; otherwise the
-    language is detected. Rows in a language without a lexicon are labelled `unscored`.
+    Uses the same scorer as the service (lexicons from CRISISMON_CONFIG_DIR), with what was
+    taught (`crisismon sentiment teach`) and the staff corrections stored in the database
+    (CRISISMON_DATABASE_URL, else the data directory's), unless --general. A `lang` column,
+    when present, is each row's own language tag; otherwise the language is detected. Rows in
+    a language without a lexicon are labelled `unscored`.
     Example: crisismon sentiment score tickets.csv --text-column body > scored.csv
     """
     from detectors.sentiment import build_scorer
@@ -45,6 +62,8 @@ def score_command(
     current = settings()
     table = read_table(file, text_column)
     scorer = build_scorer(current.config_dir, model or current.sentiment_model)
+    if not general:
+        _use_what_was_taught(current, scorer)
     with progress_bar(with_eta=True) as progress:
         task = progress.add_task(f"scoring {file.name}", total=len(table.rows))
         counts = score_table(
@@ -127,6 +146,26 @@ def correct_command(
     print(
         f"correction #{recorded.correction_id}: mention {recorded.mention_id} is "
         f"{recorded.label} (it was scored {recorded.previous_label})"
+    )
+
+
+def _use_what_was_taught(current: Settings, scorer: CustomerServiceScorer) -> None:
+    """Fit the taught labels and learn the staff corrections of this install, if it has a
+    database (a data directory without one has been taught nothing: none is created)."""
+    from sqlalchemy.engine import make_url
+
+    from detectors.sentiment.corrections import CorrectionFollower
+    from detectors.sentiment.labels import LabelFollower
+
+    url = make_url(current.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return
+    engine = ready_engine(current)
+    taught = LabelFollower().apply_new(engine, scorer)
+    corrected = CorrectionFollower().apply_new(engine, scorer)
+    status.print(
+        f"using {taught:,} taught labels and {corrected:,} staff corrections "
+        "(--general: without them)"
     )
 
 

@@ -7,7 +7,10 @@ from sqlmodel import SQLModel
 
 import monitor.storage.models  # noqa: F401  - registers the tables on SQLModel.metadata
 import playbooks.models  # noqa: F401  - customers, drafts, outbox, audit
-from monitor.storage import accounts  # noqa: F401  - web users, API tokens, sessions
+from monitor.storage import (
+    accounts,  # noqa: F401  - web users, API tokens, sessions
+    sentiment_labels,  # noqa: F401  - labels taught from files
+)
 
 connection = context.config.attributes.get("connection")
 if connection is None:
