@@ -18,8 +18,9 @@ from sqlmodel import Session, col, select
 from playbooks.models import ConsentChange, Customer
 from streams.cleaning import parse_id
 
-How = Literal["import", "api", "unsubscribe", "stop", "admin"]
-HOW: tuple[How, ...] = ("import", "api", "unsubscribe", "stop", "admin")
+# subscribe: confirmed through the link the status page's subscription form sent
+How = Literal["import", "api", "unsubscribe", "stop", "admin", "subscribe"]
+HOW: tuple[How, ...] = ("import", "api", "unsubscribe", "stop", "admin", "subscribe")
 
 
 class UnknownCustomer(LookupError):

@@ -31,7 +31,7 @@ from monitor.privacy import Pseudonymiser, customer_pseudonym
 from monitor.storage.db import insert_for, session_scope
 from playbooks import consent_history
 from playbooks.consent_history import How, UnknownCustomer
-from playbooks.models import Consent, Customer
+from playbooks.models import SUBSCRIBER_PREFIX, Consent, Customer
 from playbooks.person import ERASED_PREFIX
 
 CHANNELS = ("email", "sms", "webhook", "slack")
@@ -319,8 +319,13 @@ def _utc(value: datetime) -> datetime:
 
 def all_customers(session: Session) -> list[Customer]:
     """Every customer; segments are evaluated over them in Python, so they are always current.
-    Erased customers (`playbooks.erasure`) are rows without a person: not among them."""
-    query = select(Customer).where(col(Customer.external_id).not_like(f"{ERASED_PREFIX}%"))
+    Erased customers (`playbooks.erasure`) are rows without a person: not among them; nor are
+    the status page's email subscribers (`playbooks.status_subscribers`), who asked for
+    status updates only."""
+    query = select(Customer).where(
+        col(Customer.external_id).not_like(f"{ERASED_PREFIX}%"),
+        col(Customer.external_id).not_like(f"{SUBSCRIBER_PREFIX}%"),
+    )
     return list(session.exec(query.order_by(col(Customer.id))).all())
 
 

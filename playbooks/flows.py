@@ -33,6 +33,7 @@ from playbooks.service import (
     context_for,
     render_status,
 )
+from playbooks.status_subscribers import SUBSCRIBER_CHANNEL, subscriber_message
 
 log = logging.getLogger(__name__)
 # How long a row whose draft lost its approval waits before it is looked at again.
@@ -76,6 +77,8 @@ def _prepare(
     session: Session, *, setup: Setup, delivery: Delivery, now: datetime
 ) -> tuple[str, OutgoingMessage | None, str, datetime | None]:
     """(verdict, message, reason, defer-until) for one row, read in one transaction."""
+    if delivery.channel == SUBSCRIBER_CHANNEL:  # status page subscribers: confirmations too
+        return subscriber_message(session, setup=setup, delivery=delivery, now=now)
     draft = session.get(Draft, delivery.draft_id)
     if draft is None or draft.status != "approved" or draft.approved_hash != draft.content_hash:
         return "hold", None, "draft not approved as it is now", None

@@ -187,7 +187,8 @@ class ConsentChange(SQLModel, table=True):
     customer_id: int = Field(index=True)
     channel: str = Field(max_length=20)
     change: str = Field(max_length=20)  # granted | withdrawn
-    # import | api | unsubscribe (the link in a message) | stop (an SMS reply) | admin
+    # import | api | unsubscribe (the link in a message) | stop (an SMS reply) | admin |
+    # subscribe (the status page's double opt-in)
     how: str = Field(max_length=20)
     who: str = Field(max_length=200)
     # When the customer gave or withdrew it (an import's <channel>_consent_at); ``recorded_at``
@@ -196,3 +197,22 @@ class ConsentChange(SQLModel, table=True):
     # The means the business recorded with it ("signup form", "checkout checkbox").
     method: str | None = Field(default=None, max_length=200)
     recorded_at: datetime = _utc()  # type: ignore[assignment]
+
+
+# The external id of a status page subscriber's customers row starts with this.
+SUBSCRIBER_PREFIX = "status-subscriber:"
+
+
+class StatusSubscriber(SQLModel, table=True):
+    """Someone who asked for status page updates by email (``playbooks.status_subscribers``).
+
+    The address lives on their ``customers`` row (external id ``status-subscriber:…``), so
+    consent, the consent history, unsubscribe links, export and erasure work as for any
+    customer; this row says when the confirmation was asked for and when it was confirmed.
+    """
+
+    __tablename__ = "status_subscribers"
+
+    customer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    requested_at: datetime = _utc()  # type: ignore[assignment]
+    confirmed_at: datetime | None = _utc(default=None, nullable=True)  # type: ignore[assignment]

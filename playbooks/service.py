@@ -33,6 +33,7 @@ from playbooks.schema import (
     resolve_locale,
 )
 from playbooks.segments import Segments
+from playbooks.status_subscribers import subscriber_rows
 
 
 class DraftError(RuntimeError):
@@ -55,6 +56,8 @@ class Setup:
     # detection.yaml's live_horizon_seconds: an incident opened later than this after its
     # windows came from a replay, and its messages speak in event time.
     live_horizon: timedelta = LIVE_HORIZON
+    # The status page's title (CRISISMON_STATUS_PAGE_TITLE), in its subscribers' emails.
+    status_page_title: str = "Service status"
 
     def unsubscribe_url(self, customer_id: int, channel: str) -> str:
         token = unsubscribe_token(self.unsubscribe_secret, customer_id, channel)
@@ -273,10 +276,12 @@ def approve_with_outbox(
         step = playbook.step(draft.step_id)
     except KeyError:
         raise DraftError(f"step {draft.step_id!r} is no longer in {playbook.name}", 409) from None
-    # (idempotency key, customer id): one row per recipient, or one for the status page.
-    rows: list[tuple[str, int]] = []
+    # (idempotency key, customer id, channel): one row per recipient, or one for the status
+    # page and one per subscriber of its emails.
+    rows: list[tuple[str, int, str]] = []
     if isinstance(step, StatusPageStep):
-        rows = [(f"{draft.incident_id}:status:{draft.step_id}", 0)]
+        rows = [(f"{draft.incident_id}:status:{draft.step_id}", 0, draft.channel)]
+        rows += subscriber_rows(session, draft=draft)
     else:
         customers = audience_of(
             session,
@@ -287,7 +292,11 @@ def approve_with_outbox(
         )
         groups = recipient_groups(setup, playbook=playbook, step=step, customers=customers, now=now)
         rows = [
-            (f"{draft.incident_id}:{customer.id}:{draft.step_id}", int(customer.id or 0))
+            (
+                f"{draft.incident_id}:{customer.id}:{draft.step_id}",
+                int(customer.id or 0),
+                draft.channel,
+            )
             for customer in groups.get((draft.segment, draft.locale), [])
         ]
     draft.status = "approved"
@@ -303,12 +312,12 @@ def approve_with_outbox(
         .values(next_attempt_at=now)
     )
     added = 0
-    for key, customer_id in rows:
+    for key, customer_id, channel in rows:
         row = {
             "idempotency_key": key,
             "draft_id": draft.id,
             "customer_id": customer_id,
-            "channel": draft.channel,
+            "channel": channel,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,

@@ -37,6 +37,7 @@ def playbook_setup() -> Setup:
         public_url=settings.public_url or f"http://{settings.web_host}:{settings.web_port}",
         unsubscribe_secret=secret.get_secret_value() if secret else new_secret(),
         live_horizon=timedelta(seconds=resources.detection_config().live_horizon_seconds),
+        status_page_title=settings.status_page_title,
     )
 
 

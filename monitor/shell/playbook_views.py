@@ -24,7 +24,7 @@ from playbooks.customers import (
 from playbooks.flows import channel_health
 from playbooks.models import Draft
 from playbooks.service import DraftError, list_drafts, utcnow
-from playbooks.status_page import as_html, as_json, read_page
+from playbooks.status_page import as_json, read_page
 from streams.cleaning import BadJson, parse_id, parse_json, same_secret
 
 log = logging.getLogger(__name__)
@@ -216,16 +216,6 @@ class IncidentAck(View):
                 "already": not done.first,
             }
         )
-
-
-@app.page("/status")
-class StatusPageHtml(View):
-    """The public status page: current status, then the approved updates, newest first."""
-
-    async def get(self, request: Request) -> Response:
-        page = await asyncio.to_thread(read_page, resources.engine())
-        title = get_settings().status_page_title
-        return self.html(as_html(page, title=title))
 
 
 @app.page("/api/status")

@@ -51,6 +51,7 @@ AGENT_MODULES = (
     "monitor.shell.metrics_view",
     "monitor.shell.openapi",
     "monitor.shell.ui",
+    "monitor.shell.ui.status",
 )
 
 

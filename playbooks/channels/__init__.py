@@ -88,6 +88,8 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         from playbooks.channels.webhook import WebhookChannel
 
         channels["webhook"] = WebhookChannel(secret=settings.webhook_secret)
+    # The status page's email subscribers: the same email adapter, a consent of their own.
+    channels["status_email"] = channels["email"]
     return channels
 
 

@@ -17,7 +17,8 @@ from playbooks.customers import import_file
 from playbooks.drafting import make_drafts
 from playbooks.models import Delivery
 from playbooks.slack import parse_ack
-from playbooks.status_page import as_html, as_json, read_page
+from monitor.shell.ui import render
+from playbooks.status_page import LABEL, as_json, read_page
 from tests.playbooks.helpers import config_copy, customers, outage_incident, send_pass, setup_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -59,9 +60,9 @@ def test_an_approved_status_update_appears_on_the_page_escaped(engine):
     assert body["status"] == "investigating"
     assert body["updates"][0]["title"] == "Login <script>alert(1)</script> outage"
     assert body["updates"][0]["body"].startswith("Since 2026-01-05")
-    html = as_html(page)
+    html = render("status.html", title="Status", page=page, labels=LABEL, notice="")
     assert "<script>alert" not in html and "Login &lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "Investigating" in html
+    assert "Investigating" in html and "Major outage" in html
 
     # The all-clear update, once approved, puts the page back to operational, newest first.
     clear = make_drafts(engine, setup=setup, incident_id=incident, change="resolved", now=NOW)
