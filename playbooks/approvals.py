@@ -107,6 +107,7 @@ def edit(
         except TemplateError as exc:
             raise DraftError(f"template error: {exc.message}") from exc
         before = draft.content_hash
+        previous = {"subject": draft.subject, "text": draft.body_text, "html": draft.body_html}
         draft.subject, draft.body_text, draft.body_html = new["subject"], new["text"], new["html"]
         draft.content_hash = content_hash(**new)
         draft.status = "pending"  # an edit, even after approval, needs a new approval
@@ -124,7 +125,8 @@ def edit(
             actor=actor,
             action="edit",
             subject=f"draft:{draft_id}",
-            detail={"from": before, "to": draft.content_hash},
+            # The copy as it was, so the approvals page can show what an edit changed.
+            detail={"from": before, "to": draft.content_hash, "before": previous},
             now=now,
         )
         return draft
