@@ -111,6 +111,7 @@ class FakeSlack:
     posts: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)  # chat.update calls
+    ephemerals: list[dict[str, Any]] = field(default_factory=list)  # chat.postEphemeral calls
 
     def texts(self) -> list[str]:
         return [str(p.get("text", "")) for p in self.posts]
@@ -139,6 +140,12 @@ def fake_slack() -> Iterator[FakeSlack]:
         slack.updates.append(body)
         return web.json_response({"ok": True, "channel": body.get("channel"), "ts": body.get("ts")})
 
+    async def post_ephemeral(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization", "") != "Bearer xoxb-test-token":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        slack.ephemerals.append(await body_of(request))
+        return web.json_response({"ok": True, "message_ts": f"{time.time():.6f}"})
+
     async def post_message(request: web.Request) -> web.Response:
         if request.headers.get("Authorization", "") != "Bearer xoxb-test-token":
             return web.json_response({"ok": False, "error": "invalid_auth"})
@@ -162,6 +169,7 @@ def fake_slack() -> Iterator[FakeSlack]:
         app = web.Application()
         app.router.add_post("/api/chat.postMessage", post_message)
         app.router.add_post("/api/chat.update", update_message)
+        app.router.add_post("/api/chat.postEphemeral", post_ephemeral)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -18,6 +18,8 @@ from monitor.incidents.acknowledge import UnknownIncident, acknowledge, may_ackn
 from monitor.incidents.feedback_buttons import ACTION_PREFIX as FEEDBACK_ACTIONS
 from monitor.incidents.feedback_buttons import parse_feedback_click
 from monitor.incidents.slack_feedback import answer_click
+from monitor.incidents.slack_labels import ACTION_PREFIX as LABEL_ACTIONS
+from monitor.incidents.slack_labels import answer_label_click, parse_label_click
 from monitor.settings import get_settings
 from monitor.shell import resources
 from monitor.shell.playbook_resources import playbook_setup
@@ -147,10 +149,27 @@ async def _incident_feedback(payload: dict[str, Any]) -> None:
         )
 
 
+async def _sentiment_label(payload: dict[str, Any]) -> None:
+    """The labelling queue's Negative / Neutral / Positive buttons (monitor.incidents.slack_labels):
+    responders and approvers only, the first click wins."""
+    click = parse_label_click(payload)
+    if click is not None:
+        settings = get_settings()
+        await answer_label_click(
+            resources.engine(),
+            click,
+            token=settings.slack_bot_token,
+            allowed=settings.slack_responder_ids | settings.slack_approver_ids,
+            now=utcnow(),
+            base_url=settings.slack_base_url,
+        )
+
+
 # Buttons by action_id prefix (``prefix:…``); each handler reads its own payload in the
 # background. Draft buttons (crisismon_approve …) are handled below, by parse_action.
 _BLOCK_ACTIONS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, None]]] = {
     FEEDBACK_ACTIONS: _incident_feedback,
+    LABEL_ACTIONS: _sentiment_label,
 }
 
 

@@ -1,0 +1,103 @@
+"""The labelling queue over HTTP, for the web app: read the queue, label one mention.
+
+GET /api/sentiment/queue[?limit=N] and POST /api/sentiment/queue/MENTION_ID {"label": ...}.
+Both are a responder's right (``Access.RESPONDER``): today a bearer token whose role may
+acknowledge incidents (approver or editor), the same check as /api/incidents/ID/ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from faust.web import Request, Response, View
+
+from detectors.sentiment.config import load_sentiment_config, sentiment_paths
+from detectors.sentiment.label_queue import (
+    AlreadyLabelled,
+    QueueError,
+    QueueSettings,
+    label_from_queue,
+    offered_today,
+    queue,
+)
+from monitor.settings import get_settings
+from monitor.shell import resources
+from monitor.shell.access import Access, page
+from monitor.shell.playbook_views import _body, _who, error_response
+from streams.cleaning import BadJson
+
+# Labelling is a responder's right, as acknowledging an incident is.
+LABEL_NEEDS = "acknowledge"
+MAX_LIMIT = 200
+
+
+@lru_cache(maxsize=1)
+def queue_settings() -> QueueSettings:
+    """``queue:`` of config/sentiment.yaml, read once."""
+    return load_sentiment_config(sentiment_paths(get_settings().config_dir)[0]).queue
+
+
+@page("/api/sentiment/queue", Access.RESPONDER)
+class SentimentQueue(View):
+    """GET: the mentions most worth labelling now, within today's cap."""
+
+    async def get(self, request: Request) -> Response:
+        _, denied = _who(request, LABEL_NEEDS)
+        if denied:
+            return denied
+        raw = request.query.get("limit", "20")
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+            return error_response(f"limit must be a whole number from 1 to {MAX_LIMIT}", 400)
+        engine, config, now = resources.engine(), queue_settings(), datetime.now(UTC)
+        items = await asyncio.to_thread(queue, engine, settings=config, now=now, limit=int(raw))
+        used = await asyncio.to_thread(offered_today, engine, now=now)
+        return self.json(
+            {
+                "items": [asdict(item) for item in items],
+                "daily_cap": config.daily_cap,
+                "offered_today": used,
+            }
+        )
+
+
+@page("/api/sentiment/queue/{mention_id}", Access.RESPONDER)
+class SentimentLabel(View):
+    """POST {"label": "negative" | "neutral" | "positive"}: the token's owner labels it."""
+
+    async def post(self, request: Request, mention_id: str) -> Response:
+        actor, denied = _who(request, LABEL_NEEDS)
+        if denied:
+            return denied
+        try:
+            body = await _body(request)
+        except BadJson as exc:
+            return error_response(f"body is not valid JSON: {exc}", 400)
+        label = body.get("label")
+        if not isinstance(label, str):
+            return error_response('send {"label": "negative", "neutral" or "positive"}', 400)
+        try:
+            answer = await asyncio.to_thread(
+                label_from_queue,
+                resources.engine(),
+                mention_id=mention_id,
+                label=label,
+                who=f"web:{actor}",
+                surface="api",
+                now=datetime.now(UTC),
+            )
+        except AlreadyLabelled as exc:
+            return error_response(str(exc), 409)
+        except QueueError as exc:
+            return error_response(str(exc), 400)
+        return self.json(
+            {
+                "mention_id": answer.mention_id,
+                "label": answer.label,
+                "labelled_by": answer.by,
+                "correction_id": answer.correction_id,
+                "scored": answer.previous_label,
+            }
+        )
