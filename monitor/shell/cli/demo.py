@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 import tempfile
 import time
 import uuid
@@ -28,6 +29,12 @@ def demo(
         help="also run the playbooks: start local SMTP, SMS and webhook receivers, import demo "
         "customers, show the drafts, approve the first step's and print what arrived",
     ),
+    keep_running: bool | None = typer.Option(
+        None,
+        "--keep-running/--no-keep-running",
+        help="with --full: keep the web app up afterwards, until Ctrl-C, to open the incident's "
+        "page (the default when run from a terminal)",
+    ),
 ) -> None:
     """Play an outage scenario on a fresh embedded service and print the alert it fires.
 
@@ -40,6 +47,7 @@ def demo(
     With --full it uses a fresh DATA_DIR/demo-full.db and goes on: the service-outage playbook
     drafts messages per segment and locale, the demo approves those of the first step over the
     web API (as user 'demo') and prints what the local receivers got. Quiet hours are off.
+    It ends with the incident's page in the web app and the password of the user 'demo'.
     """
     from monitor.settings import EMBEDDED
     from monitor.shell.cli import CliError
@@ -125,11 +133,26 @@ def demo(
             )
         if extra is not None and extra.run(service.web_url, timeout=DRAFT_WAIT_SECONDS) == 0:
             raise CliError(f"no customer message arrived; the worker log is {log_path}")
+        if extra is not None and (sys.stdin.isatty() if keep_running is None else keep_running):
+            status.print(f"the web app stays up at {service.web_url}; Ctrl-C stops it")
+            _serve_until_interrupted(service)
     finally:
         service.stop()
         if extra is not None:
             extra.stop()
         workdir.cleanup()
+
+
+def _serve_until_interrupted(service: object) -> None:
+    """Keep the service up (to look at the incident's page) until Ctrl-C."""
+    from monitor.shell.service import Service
+
+    assert isinstance(service, Service)
+    try:
+        while service.worker is None or service.worker.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
 
 
 def _wait_for_alert(

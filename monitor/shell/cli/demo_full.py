@@ -7,7 +7,7 @@ import secrets
 import shutil
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,9 @@ class FullDemo:
     workdir: Path
     token: str
     receivers: Any  # playbooks.receivers.Receivers, imported lazily
+    # A user to sign in to the web app with, made in the demo's own fresh database.
+    user: str = "demo"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
 
     @classmethod
     def prepare(cls, current: Settings, workdir: Path) -> FullDemo:
@@ -55,6 +58,8 @@ class FullDemo:
         }
 
     def import_customers(self, database_url: str) -> int:
+        """The demo customers, and the web app's user ``demo`` (an approver)."""
+        from monitor.accounts.users import add_user
         from monitor.storage.db import make_engine
         from monitor.storage.migrate import upgrade
         from playbooks.customers import import_file
@@ -67,6 +72,14 @@ class FullDemo:
         try:
             upgrade(engine)
             report = import_file(engine, path=path, now=datetime.now(UTC))
+            add_user(
+                engine,
+                name=self.user,
+                role="approver",
+                password=self.password,
+                actor="demo",
+                now=datetime.now(UTC),
+            )
         finally:
             engine.dispose()
         status.print(f"[green]✓[/] {report.imported} demo customers imported")
@@ -105,6 +118,10 @@ class FullDemo:
         for item in sorted(self.receivers.received.values(), key=lambda r: r.to):
             print(f"  {item.channel:7} {item.to:24} {item.subject or item.text[:60]}")
         self._publish_status(web_url, outage)
+        print(
+            f"\nThe incident's page: {web_url}/incidents/{chosen[0]['incident_id']}\n"
+            f"  sign in as {self.user} with the password {self.password}"
+        )
         return len(self.receivers.received)
 
     def _publish_status(self, web_url: str, drafts: list[dict[str, Any]]) -> None:
