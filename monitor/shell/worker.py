@@ -54,6 +54,7 @@ AGENT_MODULES = (
     "monitor.shell.openapi",
     "monitor.shell.ui",
     "monitor.shell.ui.status",
+    "monitor.shell.ui.sources",
 )
 
 

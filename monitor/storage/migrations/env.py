@@ -9,6 +9,7 @@ import monitor.storage.models  # noqa: F401  - registers the tables on SQLModel.
 import playbooks.models  # noqa: F401  - customers, drafts, outbox, audit
 from monitor.storage import (
     accounts,  # noqa: F401  - web users, API tokens, sessions
+    dead_letter_replays,  # noqa: F401  - dead letters an admin replayed
     sentiment_labels,  # noqa: F401  - labels taught from files
 )
 
