@@ -55,6 +55,11 @@ AGENT_MODULES = (
     "monitor.shell.ui",
     "monitor.shell.ui.status",
     "monitor.shell.ui.sources",
+    # The incident pages, the overview, their JSON twins and the live stream (/events).
+    "monitor.shell.ui.incidents",
+    "monitor.shell.ui.overview",
+    "monitor.shell.ui.events",
+    "monitor.shell.incident_views",
 )
 
 
