@@ -65,15 +65,9 @@ def teach_command(
         raise _error(f"--format must be table or json, got {output!r}")
     current = settings()
     columns = Columns(text_column, label_column, lang_column)
-    with _expected_errors(), progress_bar() as progress:
-        task = progress.add_task(f"reading {file.name}", total=None)
-        labelled = read_labelled(
-            file,
-            columns,
-            _parse_map(map_labels),
-            skip_bad=skip_bad,
-            advance=lambda n: progress.update(task, advance=n),
-        )
+    # Reading is quick beside the cross-validation: the progress bar is for that.
+    with _expected_errors():
+        labelled = read_labelled(file, columns, _parse_map(map_labels), skip_bad=skip_bad)
     for bad in labelled.skipped:
         status.print(f"skipped row {bad.row}: {bad.reason}")
     engine = ready_engine(current)
