@@ -308,6 +308,8 @@ def label_from_queue(
     if not who.strip():
         raise QueueError("say who is labelling (--who)")
     who = who.strip()[:200]
+    if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", mention_id):  # ids are 32 hex characters
+        raise QueueError(f"no mention with id {mention_id[:40]!r}")
     with session_scope(engine) as session:
         # Writes first: on SQLite a transaction that read before another committed could not
         # write any more; the claim is the first statement, and the first claim wins.

@@ -11,8 +11,10 @@ import asyncio
 from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Literal
 
 from faust.web import Request, Response, View
+from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.sentiment.config import load_sentiment_config, sentiment_paths
 from detectors.sentiment.label_queue import (
@@ -34,6 +36,20 @@ LABEL_NEEDS = "acknowledge"
 MAX_LIMIT = 200
 
 
+class QueueQuery(BaseModel):
+    """How many mentions to list (the day's cap may leave fewer)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(default=20, ge=1, le=MAX_LIMIT, description="mentions to list at most")
+
+
+class LabelBody(BaseModel):
+    """What the mention really is."""
+
+    label: Literal["negative", "neutral", "positive"]
+
+
 @lru_cache(maxsize=1)
 def queue_settings() -> QueueSettings:
     """``queue:`` of config/sentiment.yaml, read once."""
@@ -42,7 +58,10 @@ def queue_settings() -> QueueSettings:
 
 @page("/api/sentiment/queue", Access.RESPONDER)
 class SentimentQueue(View):
-    """GET: the mentions most worth labelling now, within today's cap."""
+    """The mentions most worth labelling now, within today's cap: open incidents' driving
+    mentions first, then the least sure; those offered in Slack and unanswered on top."""
+
+    query_models = {"GET": QueueQuery}
 
     async def get(self, request: Request) -> Response:
         _, denied = _who(request, LABEL_NEEDS)
@@ -65,7 +84,10 @@ class SentimentQueue(View):
 
 @page("/api/sentiment/queue/{mention_id}", Access.RESPONDER)
 class SentimentLabel(View):
-    """POST {"label": "negative" | "neutral" | "positive"}: the token's owner labels it."""
+    """Label one mention (a staff correction every worker learns); the first label wins (409
+    after that)."""
+
+    body_models = {"POST": LabelBody}
 
     async def post(self, request: Request, mention_id: str) -> Response:
         actor, denied = _who(request, LABEL_NEEDS)

@@ -157,6 +157,8 @@ def test_first_label_wins_and_is_learnt(engine):
     ("mention_id", "label", "message"),
     [
         ("nope", "negative", "no mention with id 'nope'"),
+        ("f" * 33, "negative", "no mention with id 'fff"),  # longer than any id: not a 500
+        ("a\x00b", "negative", "no mention with id 'a"),  # PostgreSQL refuses NUL in text
         (None, "angry", "label must be one of negative, neutral, positive"),
     ],
 )
