@@ -20,13 +20,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from monitor.privacy import PSEUDONYM_KEY_FILE, Privacy, PseudonymKeyError, install_key
 
 EMBEDDED = "embedded"
-# What each role in CRISISMON_API_TOKENS may do over the web API.
-API_ROLES: dict[str, frozenset[str]] = {
-    "approver": frozenset({"approve", "reject", "edit", "read", "acknowledge"}),
-    "editor": frozenset({"edit", "read", "acknowledge"}),
-    "importer": frozenset({"customers", "read"}),
-    # Access and erasure requests (one person's data out, or erased): a data-protection role.
-    "admin": frozenset({"export", "erase", "customers", "read"}),
+# The roles a CRISISMON_API_TOKENS item may name, and the web role (monitor/accounts) each has.
+# The four web roles, and the token roles from before accounts existed, folded into them so
+# that no token gains the power to approve or erase: an editor may no longer edit a draft
+# (an edit needs a new approval anyway), an importer may now also acknowledge incidents.
+API_ROLES: dict[str, str] = {
+    "viewer": "viewer",
+    "responder": "responder",
+    "approver": "approver",
+    "admin": "admin",
+    "editor": "responder",
+    "importer": "responder",
 }
 
 
@@ -204,14 +208,18 @@ class Settings(BaseSettings):
     # Playbooks: who may approve over the web API, and where customer messages go.
     api_tokens: SecretStr | None = Field(
         default=None,
-        description="'TOKEN=NAME:ROLE,…' with ROLE approver (approve, reject, edit, acknowledge), "
-        "editor (edit, acknowledge) or importer; sent as 'Authorization: Bearer TOKEN'",
+        description="'TOKEN=NAME:ROLE,…' with ROLE viewer, responder, approver or admin "
+        "(editor and importer still work and mean responder); sent as 'Authorization: Bearer "
+        "TOKEN'. The bootstrap path: tokens made with `crisismon tokens create` are stored "
+        "hashed in the database instead",
     )
     status_page_title: str = Field(
         default="Service status", max_length=200, description="the heading of GET /status"
     )
     public_url: str | None = Field(
-        default=None, description="base URL customers reach for unsubscribe links"
+        default=None,
+        description="base URL people reach the web app at, and customers unsubscribe links at; "
+        "with https:// the session cookie is Secure and HSTS is sent",
     )
     unsubscribe_secret: SecretStr | None = Field(
         default=None, description="signs unsubscribe links; a random one per process if unset"
@@ -259,6 +267,16 @@ class Settings(BaseSettings):
             parse_api_tokens(value.get_secret_value())  # the message never quotes a token
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_a_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// URL, got {value[:80]!r}")
+        return value
+
     @field_validator("pseudonym_key")
     @classmethod
     def _key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -278,6 +296,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "unsubscribe_secret",
         "audit_key",
+        "public_url",
         mode="before",
     )
     @classmethod

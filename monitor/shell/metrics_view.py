@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from monitor.app import app
 from monitor.metrics import RECORDS_CONSUMED, REGISTRY, count_logged_errors
 from monitor.shell import resources
+from monitor.shell.access import Access, page
 from monitor.shell.cluster_metrics import ClusterCollector
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ async def count_logged_errors_from_start() -> None:
     count_logged_errors(logging.getLogger())
 
 
-@app.page("/metrics")
+@page("/metrics", Access.PUBLIC)
 class Metrics(View):
     """Prometheus scrape: cluster figures at most `CACHE_SECONDS` old, lag as of now."""
 

@@ -1,4 +1,5 @@
-"""Web API for drafts, customers and the outbox; roles come from bearer tokens."""
+"""Web API for drafts, customers and the outbox; the access middleware checks each route's
+role (monitor/shell/access.py) before the view runs."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pydantic import ValidationError
 
 from monitor.app import app
 from monitor.incidents.acknowledge import UnknownIncident, acknowledge
-from monitor.settings import API_ROLES, get_settings
 from monitor.shell import resources
+from monitor.shell.access import Access, page
+from monitor.shell.auth import principal
 from monitor.shell.playbook_resources import playbook_setup
 from playbooks.approvals import approve, edit, reject
 from playbooks.customers import (
@@ -25,29 +27,28 @@ from playbooks.flows import channel_health
 from playbooks.models import Draft
 from playbooks.service import DraftError, list_drafts, utcnow
 from playbooks.status_page import as_json, read_page
-from streams.cleaning import BadJson, parse_id, parse_json, same_secret
+from streams.cleaning import BadJson, parse_id, parse_json
 
 log = logging.getLogger(__name__)
 MAX_CUSTOMERS_PER_REQUEST = 1000
 
 
-def tokens() -> dict[str, tuple[str, str]]:
-    """CRISISMON_API_TOKENS 'TOKEN=NAME:ROLE,…' as {token: (name, role)}; the settings refused
-    a malformed one at start."""
-    return get_settings().api_token_roles
+def actor_name(request: Request) -> str:
+    """The caller's name (a user or a token) for the audit log; the middleware let only callers
+    with the route's role through."""
+    who = principal(request)
+    assert who is not None, "a route that needs a role was called by no one"
+    return who.name
 
 
 def _who(request: Request, needs: str) -> tuple[str | None, Response | None]:
-    """The token's owner, or the 401/403 to answer. Only ``Authorization: Bearer TOKEN``
-    counts: a bare token (or any other scheme) is refused, as RFC 6750 says."""
-    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
-    given = given.strip() if scheme.lower() == "bearer" else ""
-    for token, (name, role) in tokens().items():
-        if same_secret(given, token):
-            if needs not in API_ROLES[role]:
-                return None, error_response(f"role {role} may not {needs}", 403)
-            return name, None
-    return None, error_response("send Authorization: Bearer TOKEN (see CRISISMON_API_TOKENS)", 401)
+    """For views not yet registered with ``access.page`` (the middleware refuses those with 403
+    until they declare a rule): the caller's name, or the 401 to answer. ``needs`` is unused:
+    the route's declared role is what counts."""
+    who = principal(request)
+    if who is None:
+        return None, error_response("sign in or send Authorization: Bearer TOKEN", 401)
+    return who.name, None
 
 
 def error_response(message: str, status: int) -> Response:
@@ -67,19 +68,18 @@ async def _body(request: Request) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@app.page("/api/drafts")
+@page("/api/drafts", Access.VIEWER)
 class Drafts(View):
+    """The drafts, newest first (?incident=ID for one incident's)."""
+
     async def get(self, request: Request) -> Response:
-        _, denied = _who(request, "read")
-        if denied:
-            return denied
         rows = await asyncio.to_thread(
             list_drafts, resources.engine(), incident_id=parse_id(request.query.get("incident"))
         )
         return self.json({"drafts": [_public(d) for d in rows]})
 
 
-@app.page("/api/drafts/{draft_id}/{action}")
+@page("/api/drafts/{draft_id}/{action}", Access.APPROVER)
 class DraftDecision(View):
     """POST approve {content_hash?}, reject {reason?}, edit {subject?, text?, html?}."""
 
@@ -87,9 +87,7 @@ class DraftDecision(View):
         number = parse_id(draft_id)
         if action not in ("approve", "reject", "edit") or number is None:
             return error_response("use /api/drafts/ID/approve, /reject or /edit", 404)
-        actor, denied = _who(request, action)
-        if denied:
-            return denied
+        actor = actor_name(request)
         try:
             body = await _body(request)
         except BadJson as exc:
@@ -136,14 +134,12 @@ class DraftDecision(View):
             return error_response(str(exc), exc.status)
 
 
-@app.page("/api/customers")
+@page("/api/customers", Access.RESPONDER)
 class Customers(View):
     """POST one customer (object) or up to 1,000 (array), fields as in the import files."""
 
     async def post(self, request: Request) -> Response:
-        actor, denied = _who(request, "customers")
-        if denied:
-            return denied
+        actor = actor_name(request)
         try:
             body = parse_json(await request.read())
         except BadJson as exc:
@@ -176,18 +172,15 @@ class Customers(View):
         return self.json({"upserted": count})
 
 
-@app.page("/api/outbox")
+@page("/api/outbox", Access.VIEWER)
 class Outbox(View):
     """Outbox rows per channel and status: failures (dead, pending retries) are visible."""
 
     async def get(self, request: Request) -> Response:
-        _, denied = _who(request, "read")
-        if denied:
-            return denied
         return self.json({"channels": await asyncio.to_thread(channel_health, resources.engine())})
 
 
-@app.page("/api/incidents/{incident_id}/ack")
+@page("/api/incidents/{incident_id}/ack", Access.RESPONDER)
 class IncidentAck(View):
     """POST: the token's owner takes the incident; escalation steps stand down."""
 
@@ -195,9 +188,7 @@ class IncidentAck(View):
         number = parse_id(incident_id)
         if number is None:
             return error_response("use /api/incidents/ID/ack with a numeric id", 404)
-        actor, denied = _who(request, "acknowledge")
-        if denied:
-            return denied
+        actor = actor_name(request)
         try:
             done = await asyncio.to_thread(
                 acknowledge,
@@ -218,7 +209,7 @@ class IncidentAck(View):
         )
 
 
-@app.page("/api/status")
+@page("/api/status", Access.PUBLIC)
 class StatusPageJson(View):
     """The status page as JSON, for widgets and other sites."""
 

@@ -14,8 +14,9 @@ from faust.web import Request, Response, View
 from monitor.app import app
 from monitor.privacy import PseudonymKeyError
 from monitor.shell import resources
+from monitor.shell.access import Access, page
 from monitor.shell.playbook_resources import playbook_setup
-from monitor.shell.playbook_views import _who, error_response
+from monitor.shell.playbook_views import actor_name, error_response
 from playbooks.erasure import erase_person
 from playbooks.export import export_person
 from playbooks.person import PseudonymKeyNeeded, UnknownCustomer
@@ -59,35 +60,24 @@ async def _erase(ref: str, actor: str) -> Response:
     return app.web.json({"erased": report.as_dict()})
 
 
-@app.page("/api/customers/{customer}/{action}")
+@page("/api/customers/{customer}/{action}", Access.ADMIN)
 class CustomerRequest(View):
     """GET .../export: everything held about them; POST .../erase: erase them."""
 
     async def get(self, request: Request, customer: str, action: str) -> Response:
         if action != "export":
             return error_response("use GET /api/customers/ID/export", 404)
-        _, denied = _who(request, "export")
-        if denied:
-            return denied
         return await _export(customer)
 
     async def post(self, request: Request, customer: str, action: str) -> Response:
         if action != "erase":
             return error_response("use POST /api/customers/ID/erase", 404)
-        actor, denied = _who(request, "erase")
-        if denied:
-            return denied
-        assert actor is not None
-        return await _erase(customer, actor)
+        return await _erase(customer, actor_name(request))
 
 
-@app.page("/api/customers/{customer}")
+@page("/api/customers/{customer}", Access.ADMIN)
 class CustomerErasure(View):
     """DELETE: erase them (the same as POST .../erase)."""
 
     async def delete(self, request: Request, customer: str) -> Response:
-        actor, denied = _who(request, "erase")
-        if denied:
-            return denied
-        assert actor is not None
-        return await _erase(customer, actor)
+        return await _erase(customer, actor_name(request))

@@ -13,7 +13,6 @@ from typing import Any
 from faust.web import Request, Response, View
 
 from monitor import audit
-from monitor.app import app
 from monitor.incidents.acknowledge import UnknownIncident, acknowledge, may_acknowledge
 from monitor.incidents.feedback_buttons import ACTION_PREFIX as FEEDBACK_ACTIONS
 from monitor.incidents.feedback_buttons import parse_feedback_click
@@ -22,6 +21,7 @@ from monitor.incidents.slack_labels import ACTION_PREFIX as LABEL_ACTIONS
 from monitor.incidents.slack_labels import answer_label_click, parse_label_click
 from monitor.settings import get_settings
 from monitor.shell import resources
+from monitor.shell.access import Access, page
 from monitor.shell.playbook_resources import playbook_setup
 from monitor.shell.playbook_views import error_response
 from monitor.slack_api import signature_valid
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 _background: set[asyncio.Task[None]] = set()
 
 
-@app.page("/slack/interactions")
+@page("/slack/interactions", Access.SIGNED)
 class SlackInteractions(View):
     """Slack's interactivity request URL: verify, answer at once, decide in the background."""
 
@@ -224,7 +224,7 @@ async def _decide(action: DraftAction) -> None:
         log.warning("slack %s of draft %s refused: %s", action.decision, action.draft_id, exc)
 
 
-@app.page("/api/sms/inbound")
+@page("/api/sms/inbound", Access.SIGNED)
 class SmsInbound(View):
     """Twilio's incoming-message webhook: a STOP reply withdraws SMS consent."""
 
@@ -256,7 +256,7 @@ class SmsInbound(View):
         return self.text("<Response/>", content_type="text/xml")
 
 
-@app.page("/unsubscribe")
+@page("/unsubscribe", Access.SIGNED)
 class Unsubscribe(View):
     """The link in every email and SMS (GET), and one-click List-Unsubscribe-Post (POST)."""
 

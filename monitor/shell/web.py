@@ -16,6 +16,7 @@ from monitor.kafka_probe import BrokerUnreachable, probe_async
 from monitor.metrics import MENTIONS_RECEIVED, count_error
 from monitor.settings import get_settings
 from monitor.shell import resources
+from monitor.shell.access import Access, page
 from monitor.shell.intake_gate import admit_intake
 from monitor.storage.db import DatabaseError, check_connection, insert_for, session_scope
 from monitor.storage.models import InboxEntry
@@ -30,7 +31,7 @@ MAX_MENTIONS_PER_REQUEST = 1000
 BROKER_ACK_TIMEOUT = 15.0
 
 
-@app.page("/healthz")
+@page("/healthz", Access.PUBLIC)
 class Healthz(View):
     """The process is up."""
 
@@ -38,7 +39,7 @@ class Healthz(View):
         return self.json({"status": "ok"})
 
 
-@app.page("/readyz")
+@page("/readyz", Access.PUBLIC)
 class Readyz(View):
     """Broker and database answer, and this worker has partitions assigned (`crisismon web`
     consumes nothing, so it is ready once broker and database answer)."""
@@ -66,7 +67,7 @@ class Readyz(View):
         return self.json({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
 
-@app.page("/api/mentions")
+@page("/api/mentions", Access.RESPONDER)
 class MentionsIntake(View):
     """POST one mention (a JSON object) or up to 1,000 (a JSON array).
 

@@ -14,17 +14,17 @@ from typing import Any, cast
 from aiohttp import web
 from faust.web import Request, Response, View
 
-from monitor.app import app
 from monitor.metrics import MENTIONS_RECEIVED
 from monitor.settings import get_settings
 from monitor.shell import resources
+from monitor.shell.access import Access, page
 from monitor.shell.web import dead_letter_acknowledged, publish_acknowledged
 from streams.sources.webhook import TokenBucket, handle, too_large
 
 _buckets: dict[str, TokenBucket] = {}
 
 
-@app.page("/webhooks/{name}")
+@page("/webhooks/{name}", Access.SIGNED)
 class WebhookIntake(View):
     """Verify, parse and publish one webhook request from a configured source."""
 

@@ -53,6 +53,9 @@ AGENT_MODULES = (
     "monitor.shell.metrics_view",
     "monitor.shell.openapi",
     "monitor.shell.ui",
+    # The access middleware, security headers, /login, /logout and /admin.
+    "monitor.shell.auth",
+    "monitor.shell.auth.admin",
     "monitor.shell.ui.status",
     "monitor.shell.ui.sources",
     # The incident pages, the overview, their JSON twins and the live stream (/events).
