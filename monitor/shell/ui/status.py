@@ -88,7 +88,9 @@ class StatusFeed(View):
     async def get(self, request: Request) -> Response:
         status = await asyncio.to_thread(read_page, resources.engine(), now=utcnow())
         body = atom_feed(status, public_url=playbook_setup().public_url, title=_title())
-        return self.bytes(body, content_type="application/atom+xml; charset=utf-8")
+        # No "; charset=" here: aiohttp refuses one in content_type (ValueError, every request
+        # answered 400); the XML declaration says utf-8.
+        return self.bytes(body, content_type="application/atom+xml")
 
 
 @page("/status/subscribe", Access.PUBLIC)
