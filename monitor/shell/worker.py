@@ -50,6 +50,10 @@ AGENT_MODULES = (
     "monitor.shell.agents.polling",
     "monitor.shell.agents.retention",
     "monitor.shell.delivery_views",
+    # The approvals queue, "Did our message help?" and their JSON twins.
+    "monitor.shell.ui.approvals",
+    "monitor.shell.ui.effect",
+    "monitor.shell.approval_views",
     "monitor.shell.metrics_view",
     "monitor.shell.openapi",
     "monitor.shell.ui",
