@@ -57,7 +57,8 @@ def queue_command(
     used = offered_today(engine, now=now)
     status.print(
         f"{len(items)} to label; {used} of today's {config.daily_cap} offered or labelled "
-        "(queue.daily_cap in config/sentiment.yaml)"
+        "(queue.daily_cap in config/sentiment.yaml)",
+        soft_wrap=True,
     )
     if not label:
         for item in items:
