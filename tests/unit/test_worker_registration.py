@@ -26,4 +26,5 @@ def test_every_pipeline_agent_and_timer_is_registered():
         "advance_playbooks",
         "reconcile_playbooks",
         "send_outbox",
+        "post_label_queue",
     } <= timers
