@@ -62,6 +62,7 @@ AGENT_MODULES = (
     "monitor.shell.auth.admin",
     "monitor.shell.ui.status",
     "monitor.shell.ui.sources",
+    "monitor.shell.ui.search",
     # The incident pages, the overview, their JSON twins and the live stream (/events).
     "monitor.shell.ui.incidents",
     "monitor.shell.ui.overview",
