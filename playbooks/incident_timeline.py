@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from monitor.incidents.views import IncidentPage, TimelineEvent, incident_page
+from monitor.incidents.timeline import TimelineEvent
+from monitor.incidents.views import IncidentPage, incident_page
 from monitor.storage.models import AuditEntry
 from playbooks.models import Delivery, Draft
 

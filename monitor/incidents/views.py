@@ -7,7 +7,7 @@ the detail's alert text are what Slack and the console show for the same inciden
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,11 +15,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from detectors.explain import METRIC_TITLES
-from detectors.feedback import feedback_on
 from detectors.tails import count_band
-from monitor import audit
 from monitor.incidents.alerts import render_alert, why_it_fired
 from monitor.incidents.service import IncidentDetail, get_detail
+from monitor.incidents.timeline import TimelineEvent, incident_timeline
 from monitor.storage.models import Incident, SeriesWindow
 from streams.near_duplicates import NOT_COPIED
 
@@ -31,6 +30,7 @@ MAX_CHART_WINDOWS = 720
 # Two-sided mass of the band drawn around the expected count (the count detector's default).
 BAND = 0.99
 RECENT = 50
+MAX_EXAMPLES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +147,7 @@ class AnomalyFigure:
     expected: float
     lower: float
     upper: float
+    score: float
     summary: str
 
     def as_json(self) -> dict[str, Any]:
@@ -161,6 +162,7 @@ class AnomalyFigure:
             "expected": self.expected,
             "lower": _finite(self.lower),
             "upper": _finite(self.upper),
+            "score": self.score,
             "summary": self.summary,
         }
 
@@ -190,6 +192,7 @@ class ExampleMention:
     confidence: float | None
     drivers: list[str]  # the words or phrases that drove the label, strongest first
     spread: str  # " (copied 14 times, 12 outlets)" or ""
+    also: int = 0  # other example mentions of the incident with the very same text
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -200,18 +203,8 @@ class ExampleMention:
             "confidence": self.confidence,
             "drivers": self.drivers,
             "spread": self.spread.strip(" ()"),
+            "also": self.also,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEvent:
-    at: datetime
-    kind: str  # detected, opened, alerted, acknowledged, feedback, approved, sent, resolved…
-    text: str
-    by: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "kind": self.kind, "text": self.text, "by": self.by}
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +231,25 @@ def incident_page(engine: Engine, *, incident_id: int) -> IncidentPage | None:
     detail = get_detail(engine, incident_id=incident_id)
     if detail is None:
         return None
-    examples = [
-        ExampleMention(
+    return IncidentPage(
+        summary=summary_of(detail),
+        alert_text=render_alert(detail).text,
+        charts=series_charts(engine, detail),
+        examples=examples_of(detail),
+        timeline=incident_timeline(engine, detail),
+    )
+
+
+def examples_of(detail: IncidentDetail, *, limit: int = MAX_EXAMPLES) -> list[ExampleMention]:
+    """The incident's example mentions, strongest anomaly's first, each text once (a complaint
+    pasted many times is one example that says how often it came)."""
+    by_text: dict[str, ExampleMention] = {}
+    for m in detail.examples:
+        seen = by_text.get(m.text)
+        if seen is not None:
+            by_text[m.text] = replace(seen, also=seen.also + 1)
+            continue
+        by_text[m.text] = ExampleMention(
             text=m.text,
             source=m.source,
             event_time=m.event_time,
@@ -248,15 +258,7 @@ def incident_page(engine: Engine, *, incident_id: int) -> IncidentPage | None:
             drivers=m.sentiment_drivers.split(" | ") if m.sentiment_drivers else [],
             spread=detail.spread.get(m.mention_id, NOT_COPIED).describe(),
         )
-        for m in detail.examples
-    ]
-    return IncidentPage(
-        summary=summary_of(detail),
-        alert_text=render_alert(detail).text,
-        charts=series_charts(engine, detail),
-        examples=examples,
-        timeline=incident_timeline(engine, detail),
-    )
+    return list(by_text.values())[:limit]
 
 
 def series_charts(engine: Engine, detail: IncidentDetail) -> list[SeriesChart]:
@@ -298,6 +300,7 @@ def series_charts(engine: Engine, detail: IncidentDetail) -> list[SeriesChart]:
                     expected=a.expected,
                     lower=a.lower,
                     upper=a.upper,
+                    score=a.score,
                     summary=a.summary,
                 )
                 for a in sorted(mine, key=lambda a: (a.window_start, a.metric))
@@ -338,48 +341,3 @@ def _band(expected: float | None) -> tuple[float | None, float | None]:
 
 def _finite(value: float) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
-
-
-def incident_timeline(engine: Engine, detail: IncidentDetail) -> list[TimelineEvent]:
-    """What happened to the incident itself, oldest first: detected, opened, alerted, each
-    acknowledgement, verdict and resolution. Playbooks add drafts and sends."""
-    incident = detail.incident
-    assert incident.id is not None
-    events: list[TimelineEvent] = []
-    if detail.anomalies:
-        first = min(detail.anomalies, key=lambda a: a.detected_at)
-        title = METRIC_TITLES.get(first.metric, first.metric).lower()
-        events.append(
-            TimelineEvent(
-                first.detected_at, "detected", f"First anomaly: {title} on {first.series}"
-            )
-        )
-    events.append(TimelineEvent(incident.opened_at, "opened", f"Incident #{incident.id} opened"))
-    if incident.alerted_at is not None:
-        events.append(TimelineEvent(incident.alerted_at, "alerted", "Alert posted"))
-    audited = {"acknowledge": 0, "resolve": 0}
-    for entry in audit.entries(engine, subject_prefix=f"incident:{incident.id}"):
-        if entry.subject != f"incident:{incident.id}":
-            continue  # incident:12 is a prefix of incident:123
-        if entry.action == "acknowledge":
-            audited["acknowledge"] += 1
-            first_ack = '"first": true' in entry.detail
-            text = "Acknowledged" if first_ack else "Acknowledged again (the first one counts)"
-            events.append(TimelineEvent(entry.at, "acknowledged", text, entry.actor))
-        elif entry.action == "resolve" and '"first": true' in entry.detail:
-            audited["resolve"] += 1
-            events.append(TimelineEvent(entry.at, "resolved", "Resolved by hand", entry.actor))
-    if incident.acknowledged_at is not None and not audited["acknowledge"]:
-        events.append(
-            TimelineEvent(
-                incident.acknowledged_at, "acknowledged", "Acknowledged", incident.acknowledged_by
-            )
-        )
-    for row in feedback_on(engine, incident_id=incident.id):
-        verdict = row.verdict.replace("-", " ")
-        events.append(TimelineEvent(row.created_at, "feedback", f"Marked {verdict}", row.given_by))
-    if incident.resolved_at is not None and not audited["resolve"]:
-        events.append(
-            TimelineEvent(incident.resolved_at, "resolved", "Resolved: quiet for long enough")
-        )
-    return sorted(events, key=lambda e: e.at)
