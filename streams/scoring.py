@@ -100,9 +100,9 @@ class _ProcessScorer:
         self.engine = engine
         self.follower = CorrectionFollower()
         self.labels = LabelFollower()
-        self.labels.apply_new(engine, scorer)  # before the first text: a restart rebuilds
         self.polled = 0.0
         self._refit: threading.Thread | None = None
+        self._refit_labels()  # before the first text: a restarted process rebuilds the layer
 
     def follow(self) -> None:
         now = time.monotonic()

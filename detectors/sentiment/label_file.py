@@ -14,7 +14,7 @@ from pathlib import Path
 
 from detectors.sentiment.base import LABELS
 from detectors.sentiment.batch import BatchError, read_table
-from detectors.sentiment.labels import Taught
+from detectors.sentiment.labels import Taught, cleaned
 
 
 class LabelFileError(ValueError):
@@ -108,7 +108,9 @@ def _problem(row: dict[str, object], columns: Columns, mapping: dict[str, str]) 
         if name not in row:  # a JSONL line without the key
             return f"no {name!r} value"
     text = row[columns.text]
-    if text is None or not str(text).strip():
+    if isinstance(text, dict | list):
+        return f"column {columns.text!r} holds {type(text).__name__}, not a text"
+    if text is None or not cleaned(str(text), None)[0]:
         return f"empty text in column {columns.text!r}"
     raw = row[columns.label]
     label = _label(raw, mapping)
@@ -129,8 +131,5 @@ def _label(raw: object, mapping: dict[str, str]) -> str:
 
 def _example(row: dict[str, object], columns: Columns, mapping: dict[str, str]) -> Taught:
     lang = row.get(columns.lang) if columns.lang else None
-    return (
-        str(row[columns.text]).strip(),
-        _label(row[columns.label], mapping),
-        str(lang).strip() or None if lang is not None else None,
-    )
+    text, tag = cleaned(str(row[columns.text]), None if lang is None else str(lang))
+    return (text, _label(row[columns.label], mapping), tag)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from detectors.sentiment.base import LABELS
+from detectors.sentiment.language import normalise_tag
 from monitor.storage.sentiment_labels import SentimentLabel
 
 # Rows written per INSERT batch (and per existing-hash lookup).
@@ -29,6 +30,16 @@ Taught = tuple[str, str, str | None]  # (text, label, lang)
 
 class Teachable(Protocol):
     def teach(self, examples: Sequence[Taught]) -> None: ...
+
+
+def cleaned(text: str, lang: str | None) -> tuple[str, str | None]:
+    """The text as stored (no NUL characters, which PostgreSQL refuses; no outer spaces) and
+    its language tag's primary subtag, or None when it is not a language tag.
+
+    >>> cleaned(" late" + chr(0) + " again ", "en-GB"), cleaned("late", "not a tag")
+    (('late again', 'en'), ('late', None))
+    """
+    return text.replace("\x00", "").strip(), normalise_tag(lang)
 
 
 def content_hash(text: str, label: str) -> str:
@@ -64,7 +75,10 @@ def add_labels(
         if label not in LABELS:
             raise ValueError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
     keyed: dict[str, Taught] = {}
-    for text, label, lang in examples:
+    for raw, label, raw_lang in examples:
+        text, lang = cleaned(raw, raw_lang)
+        if not text:
+            raise ValueError("a label needs a text")
         keyed.setdefault(content_hash(text, label), (text, label, lang))
     new = 0
     with Session(engine) as session:

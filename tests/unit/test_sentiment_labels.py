@@ -144,3 +144,13 @@ def test_an_export_carries_its_labels_and_refuses_to_load_when_damaged(engine, t
     tampered.write_bytes(path.read_bytes()[:50])
     with pytest.raises(PortableModelError, match="not a taught-model file"):
         read_export(tampered)
+
+
+def test_texts_postgresql_would_refuse_are_cleaned_before_they_are_stored(engine):
+    odd = [("late" + chr(0) + " again ", "negative", "en-GB-oxendict-x-private-use")]
+    assert add_labels(engine, odd, source="a.csv", who="alice", now=LATER).new == 1
+    assert all_labels(engine).examples == [("late again", "negative", "en")]
+    assert (
+        add_labels(engine, [("late again", "negative", None)], source="b", who="b", now=LATER).new
+        == 0
+    )
