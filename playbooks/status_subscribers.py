@@ -72,7 +72,8 @@ def normal_address(raw: str) -> str:
     'Ana@example.com'
     """
     address = raw.strip()
-    if len(address) > MAX_ADDRESS or not _ADDRESS.fullmatch(address):
+    printable = all(ord(c) > 32 and c != "\x7f" for c in address)
+    if len(address) > MAX_ADDRESS or not printable or not _ADDRESS.fullmatch(address):
         raise BadAddress("give one email address, such as ana@example.com")
     local, _, domain = address.rpartition("@")
     return f"{local}@{domain.lower()}"

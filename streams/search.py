@@ -120,6 +120,10 @@ def websearch_query(terms: list[list[str]]) -> str:
 def _matching(engine: Engine, query: SearchQuery) -> Any:
     """The SELECT of matching mentions (no order, no limit)."""
     terms = parse_terms(query.q)
+    for name, value in (("series", query.series), ("source", query.source)):
+        if value and (len(value) > 1000 or any(ord(c) < 32 for c in value)):
+            # PostgreSQL refuses NUL in text: a 400, not a database error
+            raise BadQuery(f"{name} holds control characters or is too long")
     statement = select(Mention).where(
         col(Mention.text) != EXPIRED_TEXT, col(Mention.text) != ERASED_TEXT
     )

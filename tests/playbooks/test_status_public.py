@@ -124,7 +124,8 @@ def test_monitoring_is_degraded_and_a_warning_is_a_partial_outage(engine):
 
 def test_addresses_are_checked():
     assert normal_address(" Bo@Example.ORG ") == "Bo@example.org"
-    for bad in ("", "bo", "bo@", "@x.org", "a b@x.org", "bo@x", "x" * 250 + "@x.org", "a@b@c.org"):
+    long = "x" * 250 + "@x.org"
+    for bad in ("", "bo", "bo@", "@x.org", "a b@x.org", "bo@x", long, "a@b@c.org", "a\x00b@x.org"):
         with pytest.raises(BadAddress):
             normal_address(bad)
 

@@ -85,6 +85,10 @@ def test_hostile_queries_are_refused_with_a_reason(stored, hostile):
 def test_bad_filters_are_refused(stored):
     with pytest.raises(BadQuery, match="label"):
         search(stored, SearchQuery(q="charged", label="angry"))
+    with pytest.raises(BadQuery, match="series"):
+        search(stored, SearchQuery(q="charged", series="topic:\x00x"))
+    with pytest.raises(BadQuery, match="source"):
+        search(stored, SearchQuery(q="charged", source="a\x00"))
     with pytest.raises(BadQuery, match="page"):
         search(stored, SearchQuery(q="charged"), page=0)
 

@@ -98,7 +98,9 @@ async def _health() -> dict[str, Any]:
 def _letters_query(request: Request) -> tuple[int | None, int, str | None]:
     before = parse_id(request.query.get("before", ""))
     limit = parse_id(request.query.get("limit", "")) or PAGE
-    return before, min(max(limit, 1), 200), request.query.get("source") or None
+    source = request.query.get("source", "")[:100]
+    printable = source if all(ord(c) >= 32 for c in source) else ""  # PostgreSQL refuses NUL
+    return before, min(max(limit, 1), 200), printable or None
 
 
 def _who(request: Request) -> str:
