@@ -28,7 +28,14 @@ class SeriesQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    key: str = Field(default=GLOBAL, min_length=1, max_length=200, description="a series key")
+    # No control characters: PostgreSQL refuses a NUL in a string, and no series has one.
+    key: str = Field(
+        default=GLOBAL,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="a series key, as GET /api/series/keys lists them",
+    )
     range: Literal["hour", "day", "week"] = Field(default="hour", description="how far back")
 
 
