@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,11 +57,15 @@ class WebService:
         if self.played:
             return
         self.played = True
-        publish(
-            write(self.burst, self.workdir / "burst.jsonl"),
-            broker_url=self.broker_url,
-            namespace=self.namespace,
-        )
+        # In a thread of its own: Playwright's sync API keeps an event loop running in this
+        # one, and publishing runs its own (asyncio.run).
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(
+                publish,
+                write(self.burst, self.workdir / "burst.jsonl"),
+                broker_url=self.broker_url,
+                namespace=self.namespace,
+            ).result(timeout=120)
 
 
 def _start_worker(env: dict[str, str], log_path: Path) -> WorkerProcess:

@@ -9,10 +9,11 @@ outage while /incidents is open and watches the incident arrive without reloadin
 from __future__ import annotations
 
 import feedparser
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.browser import DESKTOP, Watched, look_at
 from tests.browser.conftest import WebService
+from tests.conftest import wait_until
 from tests.integration.web_login import PASSWORD, add_user
 
 # A canvas with fewer painted pixels than this has no chart on it (an axis alone has more).
@@ -64,3 +65,75 @@ def test_public_status_page_and_its_feed(web_service: WebService, browser: Brows
     page.goto(f"{web_service.url}/status")
     expect(page.locator("h1").first).to_be_visible()
     no_js.close()
+
+
+def painted_pixels(page: Page, selector: str = "canvas") -> int:
+    """Pixels with any paint on the first canvas matching ``selector``."""
+    return int(page.locator(selector).first.evaluate(PAINTED))
+
+
+def test_the_outage_arrives_live_is_charted_and_acknowledged(
+    web_service: WebService, browser: Browser
+):
+    context = signed_in(browser, web_service, "rita", "responder")
+    watched = Watched.open(context.new_page())
+    look_at(watched, f"{web_service.url}/incidents", "incidents-empty")
+    page = watched.page
+    expect(page.locator("main")).to_contain_text("No incidents yet")
+
+    # The outage plays while the page is open: its incident appears without a reload (SSE).
+    page.evaluate("window.notReloaded = true")
+    web_service.play_the_outage()
+    incident_link = page.locator("main h2 a[href^='/incidents/']").first
+    expect(incident_link).to_be_visible(timeout=120_000)
+    assert page.evaluate("window.notReloaded === true"), "the page was reloaded"
+    href = incident_link.get_attribute("href") or ""
+    watched.assert_clean("the incident arriving")
+    look_at(watched, f"{web_service.url}/incidents", "incidents")
+
+    look_at(watched, f"{web_service.url}{href}", "incident")
+    expect(page.locator("canvas").first).to_be_visible()
+    page.wait_for_function(
+        f"() => ({PAINTED})(document.querySelector('canvas')) > {PAINTED_PIXELS}",
+        timeout=15_000,
+    )
+    assert painted_pixels(page) > PAINTED_PIXELS
+    page.get_by_role("button", name="Acknowledge", exact=True).click()
+    timeline = page.locator("ol.timeline")
+    expect(timeline).to_contain_text("cknowledged", timeout=15_000)
+    expect(timeline).to_contain_text("rita")
+    page.screenshot(path=str(web_service.artefact("incident-acknowledged")), full_page=True)
+    watched.assert_clean("acknowledging")
+    context.close()
+
+
+def test_a_draft_approved_in_the_queue_is_sent(web_service: WebService, browser: Browser):
+    web_service.play_the_outage()  # once for the module; drafts follow the incident
+    context = signed_in(browser, web_service, "ana", "approver")
+    watched = Watched.open(context.new_page())
+    page = watched.page
+    page.goto(f"{web_service.url}/approvals")
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    for _ in range(60):  # the playbook drafts once the incident stops growing (up to ~15 s)
+        if approve.count():
+            break
+        page.wait_for_timeout(2_000)
+        page.reload()
+    assert approve.count(), "no draft to approve reached /approvals"
+    look_at(watched, f"{web_service.url}/approvals", "approvals")
+
+    email_draft = page.locator("section.draft", has_text="email").first
+    title = email_draft.locator("h2").inner_text()
+    email_draft.get_by_role("button", name="Approve", exact=True).click()
+    page.wait_for_load_state()
+    decisions = page.locator("h2:has-text('Latest decisions') + .table-wrap table")
+    expect(decisions).to_contain_text("approved")
+    expect(decisions).to_contain_text("ana")
+    receivers = web_service.demo.receivers
+    wait_until(lambda: bool(receivers.received), 60, "the outbox to send the approved email")
+    assert any(item.subject == title for item in receivers.received.values()), (
+        title,
+        [item.subject for item in receivers.received.values()],
+    )
+    watched.assert_clean("approving")
+    context.close()
