@@ -68,11 +68,13 @@ def cross_validate(
     folds: int = 5,
     seed: int = SEED,
     advance: Callable[[int], None] | None = None,
+    fitting: Callable[[int, int], None] | None = None,
 ) -> BeforeAfter | None:
     """Before/after on ``examples``; None when there are too few for two folds.
 
     ``scorer`` must have no taught layer and no corrections; it is left without a taught layer.
-    ``advance`` is called once per text scored (``len(examples) * 2`` in all).
+    ``advance`` is called once per text scored (``len(examples) * 2`` in all), ``fitting``
+    with (fold, folds) before each fold's layer is fitted.
     """
     folds = min(folds, len(examples))
     if folds < 2:
@@ -85,6 +87,8 @@ def cross_validate(
     pairs: list[tuple[str, str]] = []
     for fold in range(folds):
         train = [ex for ex, f in zip(examples, assigned, strict=True) if f != fold]
+        if fitting is not None:
+            fitting(fold + 1, folds)
         scorer.teach([*earlier, *train])
         pairs.extend(
             (label, _scored(scorer, text, lang, advance))

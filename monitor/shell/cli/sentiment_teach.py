@@ -91,6 +91,9 @@ def teach_command(
                 earlier=earlier,
                 folds=folds,
                 advance=lambda n: progress.update(task, advance=n),
+                fitting=lambda k, n: progress.update(
+                    task, description=f"cross-validating (fold {k} of {n})"
+                ),
             )
     total = len(earlier) + len(mine)
     summary = {
