@@ -1,4 +1,5 @@
-"""Web API for drafts, customers and the outbox; the access middleware checks each route's
+"""Web API for drafts, customers and the outbox (acknowledging an incident is
+monitor/shell/incident_views.py); the access middleware checks each route's
 role (monitor/shell/access.py) before the view runs."""
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from faust.web import Request, Response, View
 from pydantic import ValidationError
 
 from monitor.app import app
-from monitor.incidents.acknowledge import UnknownIncident, acknowledge
 from monitor.shell import resources
 from monitor.shell.access import Access, page
 from monitor.shell.auth import principal
@@ -178,35 +178,6 @@ class Outbox(View):
 
     async def get(self, request: Request) -> Response:
         return self.json({"channels": await asyncio.to_thread(channel_health, resources.engine())})
-
-
-@page("/api/incidents/{incident_id}/ack", Access.RESPONDER)
-class IncidentAck(View):
-    """POST: the token's owner takes the incident; escalation steps stand down."""
-
-    async def post(self, request: Request, incident_id: str) -> Response:
-        number = parse_id(incident_id)
-        if number is None:
-            return error_response("use /api/incidents/ID/ack with a numeric id", 404)
-        actor = actor_name(request)
-        try:
-            done = await asyncio.to_thread(
-                acknowledge,
-                resources.engine(),
-                incident_id=number,
-                who=f"web:{actor}",
-                now=utcnow(),
-            )
-        except UnknownIncident as exc:
-            return error_response(str(exc), 404)
-        return self.json(
-            {
-                "incident": done.incident_id,
-                "acknowledged_by": done.by,
-                "acknowledged_at": done.at.isoformat(),
-                "already": not done.first,
-            }
-        )
 
 
 @page("/api/status", Access.PUBLIC)
