@@ -196,6 +196,8 @@ class Reviewer:
                     self._setup, customer=shown, draft=draft, incident=incident, now=self._now
                 )
                 context["customer"]["external_id"] = self.pseudonym(shown)
+                # The real link is signed and works: a preview must not hand it to every viewer.
+                context["unsubscribe_url"] = inert_unsubscribe_url(self._setup, draft.channel)
                 who = self.pseudonym(shown)
             else:
                 variables = self._setup.playbook(draft.playbook).vars
@@ -245,6 +247,11 @@ class Reviewer:
             digest, copy = before[-1]
             return Version("before the last edit", digest, copy)
         return None
+
+
+def inert_unsubscribe_url(setup: Setup, channel: str) -> str:
+    """The shape of a recipient's unsubscribe link, without their id or signature."""
+    return f"{setup.public_url.rstrip('/')}/unsubscribe?c=…&ch={channel}&t=…"
 
 
 def copy_of(draft: Draft) -> dict[str, str]:

@@ -37,6 +37,9 @@ def test_review_shows_the_message_who_gets_it_and_why(engine):
     assert "chargé de compte" in review.preview.text
     assert review.preview.subject and review.preview.html.startswith("<")
     assert review.recipients.count == 1 and review.recipients.sample == [pseudonym]
+    # The recipient's own signed unsubscribe link would work for whoever reads the page.
+    assert "/unsubscribe?c=…&ch=email&t=…" in review.preview.text
+    assert "/unsubscribe?c=…&amp;ch=email&amp;t=…" in review.preview.html
     as_text = str(review.as_json())
     for identity in ("c-vip-fr", "vip.fr@example.com", "+33612345678"):
         assert identity not in as_text
