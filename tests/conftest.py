@@ -222,6 +222,13 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+# POST /api/mentions needs a token of role responder or above: service_env's environment has
+# this one (a test that sets CRISISMON_API_TOKENS itself adds INTAKE_TOKENS to its own).
+INTAKE_TOKEN = "tests-intake-token-0123456789"
+INTAKE_TOKENS = f"{INTAKE_TOKEN}=tests:responder"
+INTAKE_HEADERS = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
+
+
 def service_env(
     *, broker_url: str, database_url: str, data_dir: Path, namespace: str, slack: FakeSlack | None
 ) -> dict[str, str]:
@@ -236,6 +243,7 @@ def service_env(
             "CRISISMON_NAMESPACE": namespace,
             "CRISISMON_CONFIG_DIR": str(REPO / "config"),
             "CRISISMON_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+            "CRISISMON_API_TOKENS": INTAKE_TOKENS,
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func
+from sqlalchemy import Engine, delete, func, update
 from sqlmodel import Session, col, select
 
 from monitor.storage.accounts import LoginFailure, WebSession, WebUser
@@ -77,6 +77,8 @@ def retry_after(engine: Engine, *, account: str, client: str, now: datetime) -> 
     waits: list[int] = []
     with Session(engine) as session:
         for column, value in ((LoginFailure.account, account[:64]), (LoginFailure.client, client)):
+            if not value:  # forgiven failures have no account; they still count for the client
+                continue
             query = select(func.count(), func.min(LoginFailure.at)).where(
                 column == value, col(LoginFailure.at) > since
             )
@@ -96,4 +98,6 @@ def forget_failures(engine: Engine, *, account: str) -> None:
     """After a successful sign-in the account's failures no longer count; the client's still
     do (signing in to one's own account must not reset guessing at others')."""
     with session_scope(engine) as session:
-        session.execute(delete(LoginFailure).where(col(LoginFailure.account) == account[:64]))
+        session.execute(
+            update(LoginFailure).where(col(LoginFailure.account) == account[:64]).values(account="")
+        )

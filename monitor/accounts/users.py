@@ -3,6 +3,7 @@ the audit log."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, func
@@ -113,3 +114,18 @@ def authenticate(engine: Engine, name: str, password: str) -> WebUser | None:
     if not verify_password(user.password_hash if user else None, password):
         return None
     return user
+
+
+FIRST_ADMIN = "admin"
+
+
+def first_admin(engine: Engine, *, now: datetime) -> str | None:
+    """On a database without users: an ``admin`` user with a random password, returned to be
+    shown once; None when there are users already."""
+    if count_users(engine):
+        return None
+    password = secrets.token_urlsafe(15)  # 20 characters, 120 bits
+    add_user(
+        engine, name=FIRST_ADMIN, role="admin", password=password, actor="first start", now=now
+    )
+    return password

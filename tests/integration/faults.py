@@ -18,7 +18,7 @@ from typing import Any
 
 from monitor.broker import free_loopback_port
 from streams.mentions import mention_id
-from tests.conftest import REPO, TEST_PSEUDONYM_KEY, wait_until
+from tests.conftest import INTAKE_HEADERS, INTAKE_TOKENS, REPO, TEST_PSEUDONYM_KEY, wait_until
 
 
 class Poster(threading.Thread):
@@ -52,7 +52,7 @@ class Poster(threading.Thread):
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             request = urllib.request.Request(
-                self.url, data=body, headers={"Content-Type": "application/json"}
+                self.url, data=body, headers={"Content-Type": "application/json", **INTAKE_HEADERS}
             )
             try:
                 with urllib.request.urlopen(request, timeout=20) as response:
@@ -132,6 +132,7 @@ def start_service(
             "CRISISMON_CONFIG_DIR": str(REPO / "config"),
             "CRISISMON_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
             "CRISISMON_BROKER_SESSION_TIMEOUT": "3",
+            "CRISISMON_API_TOKENS": INTAKE_TOKENS,
             "PYTHONUNBUFFERED": "1",
             **(extra or {}),
         }

@@ -15,14 +15,17 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from monitor.storage.models import DeadLetter, DimensionValue, Mention, SeriesWindow
-from tests.conftest import REPO, service_env, unique_namespace, wait_until
+from tests.conftest import INTAKE_HEADERS, REPO, service_env, unique_namespace, wait_until
 from tests.integration.helpers import engine_for, fixed_end, mention_count, publish, write
 
 DIMENSIONS = "dimensions:\n  region: {max_values: 2}\n  plan: {}\n"
 
 
 async def post(url: str, body: object) -> tuple[int, dict[str, object]]:
-    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers=INTAKE_HEADERS) as response,
+    ):
         return response.status, await response.json()
 
 

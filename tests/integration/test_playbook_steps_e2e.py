@@ -109,7 +109,7 @@ def test_status_page_slack_customers_and_escalation(
     env.update(
         {
             "CRISISMON_CONFIG_DIR": str(config),
-            "CRISISMON_API_TOKENS": "ana-token=ana:approver,imp=ivan:importer",
+            "CRISISMON_API_TOKENS": "ana-token=ana:approver,imp=ivan:importer,vic=vic:viewer",
             "CRISISMON_SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "CRISISMON_SLACK_APPROVERS": "W111",
             "CRISISMON_SLACK_RESPONDERS": "U42",  # ana may acknowledge; mallory (U99) may not
@@ -206,7 +206,7 @@ def test_status_page_slack_customers_and_escalation(
     c = outage_incident(engine, tag="c", day=2)
     ack_url = f"{web}/api/incidents/{c}/ack"
     assert _post(ack_url, b"", {})[0] == 401
-    assert _post(ack_url, b"", {"Authorization": "Bearer imp"})[0] == 403
+    assert _post(ack_url, b"", {"Authorization": "Bearer vic"})[0] == 403
     assert _post(f"{web}/api/incidents/999999/ack", b"", ana)[0] == 404
     status, answer = _post(ack_url, b"", ana)
     assert status == 200 and json.loads(answer)["acknowledged_by"] == "web:ana"

@@ -126,7 +126,7 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
                 "CRISISMON_SMS_FROM": "+15550001",
                 "CRISISMON_WEBHOOK_SECRET": "hook-secret",
                 "CRISISMON_API_TOKENS": "ana-token=ana:approver,bo-token=bo:editor,"
-                "imp=ivan:importer",
+                "imp=ivan:importer,vic=vic:viewer",
                 "CRISISMON_SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "CRISISMON_SLACK_APPROVERS": "W111",
                 "CRISISMON_UNSUBSCRIBE_SECRET": "unsub-secret",
@@ -251,12 +251,13 @@ def test_playbook_end_to_end(tansu, postgres, fake_slack, start_worker, tmp_path
         assert health["email"] == {"sent": 5 + 2, "suppressed": 3}  # 2 sent earlier to c-capped
         assert health["webhook"] == {"sent": 1}
 
-        # Customers can be upserted over the API too (role importer); bad rows name their index.
+        # Customers can be upserted over the API too (role responder: the old importer role);
+        # bad rows name their index.
         customers_url = f"{worker.web_url}/api/customers"
         bad = json.dumps([{"external_id": "api-1"}, {"external_id": "api-2", "locale": "xx_1"}])
         status, text = _post(customers_url, bad.encode(), {"Authorization": "Bearer imp"})
         assert status == 400 and json.loads(text)["errors"][0]["index"] == 1
-        assert _post(customers_url, b"{}", {"Authorization": "Bearer ana-token"})[0] == 403
+        assert _post(customers_url, b"{}", {"Authorization": "Bearer vic"})[0] == 403
         good = json.dumps({"external_id": "api-1", "email": "api@example.com"}).encode()
         status, text = _post(customers_url, good, {"Authorization": "Bearer imp"})
         assert (status, json.loads(text)) == (200, {"upserted": 1})

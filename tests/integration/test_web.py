@@ -14,14 +14,13 @@ from sqlmodel import Session, select
 
 from monitor.storage.models import DeadLetter, InboxEntry, Mention
 from streams.mentions import mention_id
-from tests.conftest import service_env, unique_namespace, wait_until
+from tests.conftest import INTAKE_HEADERS, service_env, unique_namespace, wait_until
 from tests.integration.helpers import engine_for, mention_count
 
 
 def post(url: str, body: bytes) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", **INTAKE_HEADERS}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.status, json.loads(response.read())

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from monitor.shell.cli import (
+    accounts,
     backtest,
     consent,
     customers,
@@ -70,6 +71,8 @@ cli.add_typer(playbooks.playbooks_cli, name="playbooks")
 cli.add_typer(playbooks.audit_cli, name="audit")
 cli.command("outbox")(playbooks.outbox_command)
 cli.add_typer(report.report_cli, name="report")
+cli.add_typer(accounts.users_cli, name="users")
+cli.add_typer(accounts.tokens_cli, name="tokens")
 
 
 class CliError(RuntimeError):

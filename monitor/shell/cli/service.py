@@ -37,9 +37,10 @@ def run(verbose: bool = VERBOSE) -> None:
     signal.signal(signal.SIGINT, _interrupt)
     try:
         service.start(on_step=lambda msg: say(f"✓ {msg}"))
+        first_admin_hint(current)
         say(
-            f"crisismon is running. POST mentions to {service.web_url}/api/mentions; "
-            "Ctrl-C to stop."
+            f"crisismon is running. The web app is at {service.web_url}/ (sign in there); "
+            f"POST mentions to {service.web_url}/api/mentions with a token; Ctrl-C to stop."
         )
         code = service.wait(on_step=say)
         if code == EXIT_BROKER_LOST:
@@ -51,6 +52,36 @@ def run(verbose: bool = VERBOSE) -> None:
         say("stopping…")
     finally:
         service.stop()
+
+
+def first_admin_hint(current: Settings) -> None:
+    """On the first start (no users yet): on one machine, make the user ``admin`` and print its
+    one-time password (on the terminal only, never to the log); distributed, say how to make
+    the first admin, as each machine would otherwise make its own."""
+    from datetime import UTC, datetime
+
+    from monitor.accounts.users import count_users, first_admin
+    from monitor.storage.db import make_engine
+
+    engine = make_engine(current.resolved_database_url)
+    try:
+        if current.distributed:
+            if count_users(engine) == 0:
+                status.print(
+                    "No web users yet: create the first admin with "
+                    "`crisismon users add NAME --role admin` (same CRISISMON_DATABASE_URL)."
+                )
+            return
+        password = first_admin(engine, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    if password is not None:
+        status.print(
+            f"First start: sign in as admin with the one-time password {password} and "
+            "change it: `crisismon users reset-password admin`.",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _interrupt(signum: int, frame: object) -> None:
