@@ -1,16 +1,22 @@
-"""`crisismon demo --full` from start to the messages at its local receivers, and no secret of
-its configuration in any log line it wrote or any row it stored."""
+"""`crisismon demo --full` from start to the messages at its local receivers and the incident's
+page it ends with (signed in as the demo's user, while --keep-running serves it), and no secret
+of its configuration in any log line it wrote or any row it stored."""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import urllib.request
 from pathlib import Path
 
 from playbooks.receivers import SMS_TOKEN, WEBHOOK_SECRET
 from tests.conftest import REPO, FakeSlack
+from tests.integration.web_login import login
 
 # Every secret setting, with a value that cannot turn up by chance. The demo replaces the API
 # tokens, unsubscribe secret, SMS token and webhook secret with its own for the worker; those
@@ -52,16 +58,49 @@ def test_demo_full_sends_approved_messages_and_leaks_no_secret(
     env.update(SECRETS)
     env["CRISISMON_SLACK_BASE_URL"] = fake_slack.url
     env["CRISISMON_SLACK_CHANNEL"] = "C0ALERTS"
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "demo", "--full", "--timeout", "120"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=220,
-        check=False,
+    stderr_path = tmp_path / "demo.stderr"
+    command = [sys.executable, "-m", "monitor", "demo", "--full", "--timeout", "120"]
+    with stderr_path.open("w") as stderr:
+        demo = subprocess.Popen(
+            [*command, "--keep-running"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    watchdog = threading.Timer(220, demo.kill)
+    watchdog.start()
+    try:
+        assert demo.stdout is not None
+        printed = []
+        for line in demo.stdout:  # up to the incident's page, while the demo keeps serving it
+            printed.append(line)
+            if line.strip().startswith("sign in as"):
+                break
+        page = re.search(r"The incident's page: (http://\S+)", "".join(printed))
+        user = re.search(r"sign in as (\S+) with the password (\S+)", "".join(printed))
+        assert page and user, "".join(printed)[-3000:] + stderr_path.read_text()[-3000:]
+        # The printed address answers: the incident's page, to the demo's user once signed in.
+        web_url = page.group(1).split("/incidents/")[0]
+        me = login(web_url, user.group(1), user.group(2))
+        request = urllib.request.Request(page.group(1), headers=me.headers(csrf=False))
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+            assert "text/html" in response.headers["Content-Type"]
+            html = response.read().decode()
+        incident = page.group(1).rsplit("/", 1)[1]
+        assert f"<h1>#{incident} " in html and "Why it fired" in html, html[:2000]
+        demo.send_signal(signal.SIGINT)  # Ctrl-C: the demo stops its service and exits 0
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, rest[-3000:] + stderr_path.read_text()[-3000:]
+    result = subprocess.CompletedProcess(
+        demo.args, demo.returncode, "".join(printed) + rest, stderr_path.read_text()
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "draft(s) waiting for approval" in out
     received = out.split("What the local receivers got:")[1]
