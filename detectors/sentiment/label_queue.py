@@ -182,7 +182,8 @@ def candidates(
             query = select(*_COLUMNS, _confidence().label("confidence")).where(
                 _mentions.c.mention_id.in_(list(drivers)), _not_offered(), *_labelable()
             )
-            rows = sorted(session.execute(query).all(), key=lambda r: list(drivers).index(r[0]))
+            place = {mention_id: n for n, mention_id in enumerate(drivers)}
+            rows = sorted(session.execute(query).all(), key=lambda r: place[r.mention_id])
             for row in rows:
                 reason = f"{INCIDENT} #{drivers[row.mention_id]}"
                 _add(picked, seen, row, reason, limit)
@@ -277,6 +278,46 @@ def offer(
             if session.execute(statement).first() is not None:
                 recorded.append(item)
     return recorded
+
+
+@dataclass(frozen=True, slots=True)
+class Offered:
+    """A mention of one Slack message, and its answer once someone labelled it."""
+
+    item: QueueItem
+    label: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+
+
+def offered_in(engine: Engine, *, slack_ref: str) -> list[Offered]:
+    """The mentions of one Slack message, in the order they were posted."""
+    query = (
+        select(
+            *_COLUMNS,
+            _confidence().label("confidence"),
+            _requests.c.reason,
+            _requests.c.label.label("answer"),
+            _requests.c.answered_by,
+            _requests.c.answered_at,
+        )
+        .join(_requests, _requests.c.mention_id == _mentions.c.mention_id)
+        .where(_requests.c.slack_ref == slack_ref)
+        .order_by(_requests.c.id)
+    )
+    with Session(engine) as session:
+        rows = session.execute(query).all()
+    return [
+        Offered(
+            QueueItem(
+                r.mention_id, r.reason, r.text, r.label, round(float(r.confidence), 4), r.lang
+            ),
+            r.answer,
+            r.answered_by,
+            r.answered_at,
+        )
+        for r in rows
+    ]
 
 
 def set_slack_ref(engine: Engine, *, mention_ids: Iterable[str], ref: str) -> None:

@@ -27,12 +27,14 @@ from sqlalchemy import Engine, delete
 
 from detectors.sentiment.label_queue import (
     AlreadyLabelled,
+    Offered,
     QueueError,
     QueueItem,
     QueueSettings,
     candidates,
     label_from_queue,
     offer,
+    offered_in,
     remaining_today,
     set_slack_ref,
 )
@@ -156,6 +158,41 @@ def with_label_shown(
         "elements": [{"type": "mrkdwn", "text": f"Labelled *{label}* by {who} at {at:%H:%M} UTC"}],
     }
     return [line if b.get("block_id") == _block_id(mention_id) else b for b in blocks]
+
+
+def message_blocks(offered: list[Offered]) -> list[dict[str, Any]]:
+    """A posted message as it should look now: buttons, or who labelled each mention what."""
+    blocks = label_blocks([o.item for o in offered])
+    for o in offered:
+        if o.label and o.answered_by and o.answered_at:
+            blocks = with_label_shown(
+                blocks,
+                mention_id=o.item.mention_id,
+                label=o.label,
+                by=o.answered_by,
+                at=o.answered_at,
+            )
+    return blocks
+
+
+async def refresh_message(
+    engine: Engine, *, slack_ref: str, token: SecretStr, base_url: str | None = None
+) -> str | None:
+    """Show in a posted message the labels given elsewhere (the CLI, the web API); the
+    reason it failed, or None."""
+    offered = await asyncio.to_thread(offered_in, engine, slack_ref=slack_ref)
+    channel, _, ts = slack_ref.rpartition("/")
+    if not offered or not channel or not ts:
+        return None
+    return await call_once(
+        token,
+        "chat_update",
+        base_url=base_url,
+        channel=channel,
+        ts=ts,
+        text=plain_text([o.item for o in offered]),
+        blocks=message_blocks(offered),
+    )
 
 
 async def post_from_queue(

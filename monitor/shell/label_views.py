@@ -1,13 +1,14 @@
 """The labelling queue over HTTP, for the web app: read the queue, label one mention.
 
 GET /api/sentiment/queue[?limit=N] and POST /api/sentiment/queue/MENTION_ID {"label": ...}.
-Both are a responder's right (``Access.RESPONDER``): today a bearer token whose role may
-acknowledge incidents (approver or editor), the same check as /api/incidents/ID/ack.
+Both are a responder's right (``Access.RESPONDER``: responder, approver or admin, by session
+or bearer token), as acknowledging an incident is; the access middleware enforces it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -31,6 +32,7 @@ from monitor.shell.access import Access, page
 from monitor.shell.playbook_views import _body, _who, error_response
 from streams.cleaning import BadJson
 
+log = logging.getLogger(__name__)
 # Labelling is a responder's right, as acknowledging an incident is.
 LABEL_NEEDS = "acknowledge"
 MAX_LIMIT = 200
@@ -114,6 +116,8 @@ class SentimentLabel(View):
             return error_response(str(exc), 409)
         except QueueError as exc:
             return error_response(str(exc), 400)
+        if answer.slack_ref:
+            _show_in_slack(answer.slack_ref)
         return self.json(
             {
                 "mention_id": answer.mention_id,
@@ -123,3 +127,30 @@ class SentimentLabel(View):
                 "scored": answer.previous_label,
             }
         )
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _show_in_slack(slack_ref: str) -> None:
+    """The mention was posted to Slack: its message shows the label, after the answer."""
+    settings = get_settings()
+    token = settings.slack_bot_token
+    if token is None:
+        return
+
+    async def refresh() -> None:
+        from monitor.incidents.slack_labels import refresh_message
+
+        problem = await refresh_message(
+            resources.engine(),
+            slack_ref=slack_ref,
+            token=token,
+            base_url=settings.slack_base_url,
+        )
+        if problem:
+            log.warning("labelling message %s not updated: %s", slack_ref, problem)
+
+    task = asyncio.create_task(refresh())
+    _background.add(task)
+    task.add_done_callback(_background.discard)

@@ -33,7 +33,7 @@ TEXTS = {
     "I can't get through to anyone who can help": 0.52,
     "Love the new app, checkout is so quick": 0.97,
 }
-TOKENS = {"ana": "tok-approver-ana", "ivan": "tok-importer-ivan"}
+TOKENS = {"ana": "tok-approver-ana", "vera": "tok-viewer-vera"}
 
 
 def click_body(post: dict[str, Any], mention_id: str, label: str, user: str) -> bytes:
@@ -113,7 +113,7 @@ def test_slack_buttons_and_api_label_the_queue(
             "CRISISMON_SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "CRISISMON_SLACK_APPROVERS": "W111",
             "CRISISMON_SLACK_RESPONDERS": "W222",
-            "CRISISMON_API_TOKENS": f"{TOKENS['ana']}=ana:approver,{TOKENS['ivan']}=ivan:importer",
+            "CRISISMON_API_TOKENS": f"{TOKENS['ana']}=ana:approver,{TOKENS['vera']}=vera:viewer",
         }
     )
     worker = start_worker(env)
@@ -176,6 +176,8 @@ def test_slack_buttons_and_api_label_the_queue(
     wait_until(lambda: len(fake_slack.ephemerals) == 2, 30, "the second clicker told")
     assert fake_slack.ephemerals[1]["user"] == "W111"
     assert "already labelled *negative* by <@W222>" in fake_slack.ephemerals[1]["text"]
+    wait_until(lambda: len(fake_slack.updates) == 2, 30, "the message shown again")
+    assert "Labelled *negative* by <@W222>" in json.dumps(fake_slack.updates[1]["blocks"])
     with Session(engine) as session:
         corrections = session.exec(select(SentimentCorrection)).all()
     assert [(c.mention_id, c.label, c.who) for c in corrections] == [
@@ -187,7 +189,7 @@ def test_slack_buttons_and_api_label_the_queue(
 
     # The web API: the queue (two still waiting in Slack; the cap is used), then a label.
     assert api(worker.web_url, "/api/sentiment/queue", None)[0] == 401
-    assert api(worker.web_url, "/api/sentiment/queue", TOKENS["ivan"])[0] == 403
+    assert api(worker.web_url, "/api/sentiment/queue", TOKENS["vera"])[0] == 403
     status, listed = api(worker.web_url, "/api/sentiment/queue?limit=10", TOKENS["ana"])
     assert status == 200
     assert [i["mention_id"] for i in listed["items"]] == least_sure[1:]
@@ -210,10 +212,21 @@ def test_slack_buttons_and_api_label_the_queue(
     assert (status, body["error"]) == (400, "no mention with id 'nope'")
     assert api(worker.web_url, path, TOKENS["ana"], b"{not json")[0] == 400
     assert api(worker.web_url, path, TOKENS["ana"], b"{}")[0] == 400
-    assert api(worker.web_url, path, TOKENS["ivan"], b'{"label": "negative"}')[0] == 403
+    assert api(worker.web_url, path, TOKENS["vera"], b'{"label": "negative"}')[0] == 403
     status, body = api(worker.web_url, path, TOKENS["ana"], b'{"label": "Negative"}')
     assert status == 200
     assert (body["label"], body["labelled_by"]) == ("negative", "web:ana")
+    # It was posted to Slack: the message now shows both labels, given in Slack and on the web.
+    wait_until(lambda: len(fake_slack.updates) == 3, 30, "the message updated after the API")
+    refreshed = fake_slack.updates[2]
+    assert refreshed["channel"] == "#crisis" and refreshed["text"] == posts[0]["text"]
+    lines = {
+        b["block_id"].partition(":")[2]: b["elements"][0]["text"]
+        for b in refreshed["blocks"]
+        if b.get("type") == "context" and b.get("block_id")
+    }
+    assert lines[target].startswith("Labelled *negative* by <@W222> at ")
+    assert lines[least_sure[1]].startswith("Labelled *negative* by web:ana at ")
     status, body = api(
         worker.web_url, f"/api/sentiment/queue/{target}", TOKENS["ana"], b'{"label": "neutral"}'
     )

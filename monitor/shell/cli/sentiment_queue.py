@@ -106,9 +106,32 @@ def _label_interactively(engine: Engine, items: list[QueueItem], *, who: str) ->
             print(f"  not recorded: {exc}")
             continue
         recorded += 1
+        if answer.slack_ref:
+            _show_in_slack(engine, answer.slack_ref)
         was = answer.previous_label
         print(f"  correction #{answer.correction_id}: {answer.label} (it was scored {was})")
     status.print(f"{recorded} label(s) recorded as {who}")
+
+
+def _show_in_slack(engine: Engine, slack_ref: str) -> None:
+    """The mention was posted to Slack: its message shows the label (when Slack is set up)."""
+    import asyncio
+
+    from monitor.incidents.slack_labels import refresh_message
+
+    current = settings()
+    if current.slack_bot_token is None:
+        return
+    problem = asyncio.run(
+        refresh_message(
+            engine,
+            slack_ref=slack_ref,
+            token=current.slack_bot_token,
+            base_url=current.slack_base_url,
+        )
+    )
+    if problem:
+        status.print(f"  the Slack message was not updated: {problem}", soft_wrap=True)
 
 
 def _ask() -> str:
