@@ -39,6 +39,7 @@ from monitor.storage.models import (
     NearDuplicateBand,
     NearDuplicateSignature,
 )
+from monitor.storage.search_index import purge_replaced_texts
 from playbooks.erasure_text import scrub_derived
 from playbooks.models import Consent, Customer, Draft
 from playbooks.person import (
@@ -142,6 +143,8 @@ def _erase_mentions(session: Session, mention_ids: list[str]) -> int:
                 sentiment_drivers=None,
             )
         ).rowcount  # type: ignore[attr-defined]
+    if erased:
+        purge_replaced_texts(session)  # the erased words leave the full-text index too
     return erased
 
 

@@ -18,6 +18,7 @@ from monitor.storage.db import session_scope
 from monitor.storage.models import ERASED_TEXT as ERASED
 from monitor.storage.models import EXPIRED_TEXT as EXPIRED
 from monitor.storage.models import TEXT_KEPT, DeadLetter, InboxEntry, Mention, SeriesWindow
+from monitor.storage.search_index import purge_replaced_texts
 
 # EXPIRED replaces expired text: short, plain, and distinct from an erasure's ERASED; both are
 # left out of TEXT_KEPT, the partial index of mentions retention still has to look at.
@@ -54,6 +55,8 @@ def expire_mention_text(engine: Engine, *, before: datetime, batch: int, dry_run
                 query.order_by(table.c.ingest_time, table.c.mention_id).limit(batch)
             ).all()
             if not page:
+                if done:  # the expired words leave the full-text index too
+                    purge_replaced_texts(session)
                 return done
             ids = [row[1] for row in page]
             session.execute(
