@@ -87,7 +87,8 @@ def test_incident_pages_live_and_acknowledged(tansu, database_url, start_worker,
     stream = connection.getresponse()
     assert stream.status == 200
     assert stream.headers["Content-Type"].startswith("text/event-stream")
-    assert stream.readline() == b"retry: 3000\n" and stream.readline() == b": connected\n"
+    assert stream.readline() == b"retry: 3000\n"
+    assert stream.readline() == b": connected (1 of 100 streams)\n"
     last_minute = window_start(datetime.now(UTC) - timedelta(minutes=1), 60)
     incident_id = outage_incident(engine, tag="web", at=last_minute)
     announced = _next_event(stream, "incident")

@@ -139,7 +139,8 @@ class Events(View):
         )
         try:
             await stream.prepare(request)  # type: ignore[arg-type]
-            await stream.write(f"retry: {RETRY_MS}\n: connected\n\n".encode())
+            count = f"{hub.listeners} of {MAX_STREAMS} streams"
+            await stream.write(f"retry: {RETRY_MS}\n: connected ({count})\n\n".encode())
             while True:
                 try:
                     event, data = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
