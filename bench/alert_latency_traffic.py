@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.common import INTAKE_HEADERS
+
 WINDOW_SECONDS = 1
 LATENESS_SECONDS = 1.0
 # Overrides of config/detection.yaml (dotted keys); see the module docstring for why.
@@ -79,9 +81,7 @@ class MentionSender:
             try:
                 if self._conn is None:
                     self._conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
-                self._conn.request(
-                    "POST", "/api/mentions", body, {"Content-Type": "application/json"}
-                )
+                self._conn.request("POST", "/api/mentions", body, INTAKE_HEADERS)
                 response = self._conn.getresponse()
                 answer = response.read()
                 if response.status == 202:

@@ -36,6 +36,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+# POST /api/mentions needs a token of role responder: every benchmark's service (its worker
+# inherits this environment) accepts this one, and the load generators send it.
+BENCH_TOKEN = secrets.token_urlsafe(24)
+os.environ["CRISISMON_API_TOKENS"] = f"{BENCH_TOKEN}=bench:responder"
+INTAKE_HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {BENCH_TOKEN}"}
+
+
 class BenchError(RuntimeError):
     """A benchmark could not run or did not finish; one readable line."""
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import BenchError, Progress, embedded_service, ratio
+from bench.common import INTAKE_HEADERS, BenchError, Progress, embedded_service, ratio
 from bench.e2e import allowed_lateness, timeout_for
 from bench.pipeline import import_customers, mentions
 
@@ -37,7 +37,7 @@ async def post_all(url: str, bodies: Sequence[bytes], concurrency: int) -> None:
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
-    headers = {"Content-Type": "application/json"}
+    headers = INTAKE_HEADERS
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
 

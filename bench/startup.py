@@ -15,7 +15,7 @@ import time
 import urllib.request
 from typing import Any
 
-from bench.common import embedded_service, stored_mentions, wait_for
+from bench.common import INTAKE_HEADERS, embedded_service, stored_mentions, wait_for
 
 TARGET_SECONDS = 10.0
 
@@ -28,7 +28,7 @@ def measure_once() -> tuple[float, float]:
         ready = time.monotonic() - launched
         body = json.dumps({"source": "bench", "text": "is it up?", "external_id": "1"}).encode()
         request = urllib.request.Request(
-            f"{service.web_url}/api/mentions", data=body, method="POST"
+            f"{service.web_url}/api/mentions", data=body, method="POST", headers=INTAKE_HEADERS
         )
         with urllib.request.urlopen(request, timeout=20) as response:
             assert response.status == 202

@@ -31,7 +31,14 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import BenchError, database, embedded_service, ratio, stored_mentions
+from bench.common import (
+    INTAKE_HEADERS,
+    BenchError,
+    database,
+    embedded_service,
+    ratio,
+    stored_mentions,
+)
 from bench.pipeline import import_customers, mentions
 
 
@@ -44,7 +51,7 @@ async def _load(
     latencies: list[float] = []
     held = 0
     stop_at = time.monotonic() + seconds
-    headers = {"Content-Type": "application/json"}
+    headers = INTAKE_HEADERS
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
 
         async def client() -> None:
@@ -92,7 +99,7 @@ async def live_load(
     after 1 s. What was accepted and how many answers were 503."""
     counts = {"accepted": 0, "held_503": 0}
     serial = itertools.count()
-    headers = {"Content-Type": "application/json"}
+    headers = INTAKE_HEADERS
 
     def batch() -> bytes:
         now = datetime.now(UTC).isoformat()
