@@ -8,13 +8,13 @@ column) stops the whole file with one line naming the row, unless the caller kee
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from detectors.sentiment.base import LABELS
 from detectors.sentiment.batch import BatchError, read_table
 from detectors.sentiment.labels import Taught, cleaned
+from monitor.privacy import Redactor
 
 
 class LabelFileError(ValueError):
@@ -70,7 +70,7 @@ def read_labelled(
     mapping: dict[str, str],
     *,
     skip_bad: bool = False,
-    advance: Callable[[int], None] | None = None,
+    redactor: Redactor | None = None,
 ) -> LabelFile:
     """The file's (text, label, lang) rows; raises `LabelFileError` on the first bad row
     unless ``skip_bad``, and when no row is usable."""
@@ -89,9 +89,7 @@ def read_labelled(
         if reason is not None:
             bad.append(BadRow(number, reason))
         else:
-            examples.append(_example(row, columns, mapping))
-        if advance is not None:
-            advance(1)
+            examples.append(_example(row, columns, mapping, redactor))
     if bad and not skip_bad:
         more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
         raise LabelFileError(
@@ -110,7 +108,7 @@ def _problem(row: dict[str, object], columns: Columns, mapping: dict[str, str]) 
     text = row[columns.text]
     if isinstance(text, dict | list):
         return f"column {columns.text!r} holds {type(text).__name__}, not a text"
-    if text is None or not cleaned(str(text), None)[0]:
+    if text is None or not str(text).replace("\x00", "").strip():
         return f"empty text in column {columns.text!r}"
     raw = row[columns.label]
     label = _label(raw, mapping)
@@ -129,7 +127,9 @@ def _label(raw: object, mapping: dict[str, str]) -> str:
     return mapping.get(value, value)
 
 
-def _example(row: dict[str, object], columns: Columns, mapping: dict[str, str]) -> Taught:
+def _example(
+    row: dict[str, object], columns: Columns, mapping: dict[str, str], redactor: Redactor | None
+) -> Taught:
     lang = row.get(columns.lang) if columns.lang else None
-    text, tag = cleaned(str(row[columns.text]), None if lang is None else str(lang))
+    text, tag = cleaned(str(row[columns.text]), None if lang is None else str(lang), redactor)
     return (text, _label(row[columns.label], mapping), tag)

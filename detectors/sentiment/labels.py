@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from detectors.sentiment.base import LABELS
 from detectors.sentiment.language import normalise_tag
+from monitor.privacy import Redactor, redact_text
 from monitor.storage.sentiment_labels import SentimentLabel
 
 # Rows written per INSERT batch (and per existing-hash lookup).
@@ -32,14 +33,22 @@ class Teachable(Protocol):
     def teach(self, examples: Sequence[Taught]) -> None: ...
 
 
-def cleaned(text: str, lang: str | None) -> tuple[str, str | None]:
-    """The text as stored (no NUL characters, which PostgreSQL refuses; no outer spaces) and
-    its language tag's primary subtag, or None when it is not a language tag.
+def cleaned(
+    text: str, lang: str | None, redactor: Redactor | None = None
+) -> tuple[str, str | None]:
+    """The text as stored and its language tag's primary subtag (None when not a tag).
 
-    >>> cleaned(" late" + chr(0) + " again ", "en-GB"), cleaned("late", "not a tag")
-    (('late again', 'en'), ('late', None))
+    Stored texts are redacted as mentions are (emails, phone and card numbers, IBANs and IP
+    addresses become placeholders) and lose NUL characters, which PostgreSQL refuses:
+
+    >>> cleaned(" write to ana@example.com" + chr(0) + " ", "en-GB")
+    ('write to [EMAIL]', 'en')
+    >>> cleaned("late", "not a tag")
+    ('late', None)
     """
-    return text.replace("\x00", "").strip(), normalise_tag(lang)
+    text = text.replace("\x00", "")
+    redacted = redactor.redact(text) if redactor is not None else redact_text(text)
+    return redacted.strip(), normalise_tag(lang)
 
 
 def content_hash(text: str, label: str) -> str:
@@ -68,15 +77,21 @@ class Stored:
 
 
 def add_labels(
-    engine: Engine, examples: Sequence[Taught], *, source: str, who: str, now: datetime
+    engine: Engine,
+    examples: Sequence[Taught],
+    *,
+    source: str,
+    who: str,
+    now: datetime,
+    redactor: Redactor | None = None,
 ) -> Stored:
-    """Store labelled texts in one transaction; pairs already stored are skipped."""
+    """Store labelled texts (`cleaned`) in one transaction; pairs already stored are skipped."""
     for _, label, _ in examples:
         if label not in LABELS:
             raise ValueError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
     keyed: dict[str, Taught] = {}
     for raw, label, raw_lang in examples:
-        text, lang = cleaned(raw, raw_lang)
+        text, lang = cleaned(raw, raw_lang, redactor)
         if not text:
             raise ValueError("a label needs a text")
         keyed.setdefault(content_hash(text, label), (text, label, lang))

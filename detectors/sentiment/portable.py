@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from detectors.sentiment.base import LABELS
-from detectors.sentiment.labels import LabelSet, Taught, cleaned, content_hash, labels_hash
+from detectors.sentiment.labels import LabelSet, Taught, content_hash, labels_hash
 
 FORMAT = "crisismon-taught-sentiment/1"
 _FAMILY = FORMAT.rsplit("/", 1)[0]
@@ -100,12 +100,10 @@ def _checked(path: Path, payload: dict[str, Any]) -> Exported:
     examples: list[Taught] = []
     for number, item in enumerate(payload["examples"], 1):
         text, label, lang = item
-        if not isinstance(text, str) or label not in LABELS:
+        if not isinstance(text, str) or not text.strip() or label not in LABELS:
             raise PortableModelError(f"{path}: corrupt: label {number} is not a text and label")
-        text, tag = cleaned(text, lang if isinstance(lang, str) else None)
-        if not text:
-            raise PortableModelError(f"{path}: corrupt: label {number} has no text")
-        examples.append((text, label, tag))
+        # Stored as they are here: `add_labels` cleans them as it cleans every label.
+        examples.append((text, label, lang if isinstance(lang, str) else None))
     declared = payload["labels"]
     if int(declared["count"]) != len(examples):
         raise PortableModelError(

@@ -146,11 +146,9 @@ def test_an_export_carries_its_labels_and_refuses_to_load_when_damaged(engine, t
         read_export(tampered)
 
 
-def test_texts_postgresql_would_refuse_are_cleaned_before_they_are_stored(engine):
-    odd = [("late" + chr(0) + " again ", "negative", "en-GB-oxendict-x-private-use")]
+def test_labels_are_redacted_and_cleaned_before_they_are_stored(engine):
+    odd = [("late" + chr(0) + " again, mail ana@example.com ", "negative", "en-GB-x-private-use")]
     assert add_labels(engine, odd, source="a.csv", who="alice", now=LATER).new == 1
-    assert all_labels(engine).examples == [("late again", "negative", "en")]
-    assert (
-        add_labels(engine, [("late again", "negative", None)], source="b", who="b", now=LATER).new
-        == 0
-    )
+    assert all_labels(engine).examples == [("late again, mail [EMAIL]", "negative", "en")]
+    same = [("late again, mail [EMAIL]", "negative", None)]
+    assert add_labels(engine, same, source="b.csv", who="bob", now=LATER).new == 0

@@ -60,14 +60,19 @@ def teach_command(
     from detectors.sentiment.crossval import cross_validate, report_dict, report_table
     from detectors.sentiment.label_file import Columns, read_labelled
     from detectors.sentiment.labels import add_labels, all_labels, content_hash
+    from monitor.privacy import Redactor
 
     if output not in ("table", "json"):
         raise _error(f"--format must be table or json, got {output!r}")
     current = settings()
+    # Labels are redacted as mentions are, with the same phone region.
+    redactor = Redactor(current.phone_region)
     columns = Columns(text_column, label_column, lang_column)
     # Reading is quick beside the cross-validation: the progress bar is for that.
     with _expected_errors():
-        labelled = read_labelled(file, columns, _parse_map(map_labels), skip_bad=skip_bad)
+        labelled = read_labelled(
+            file, columns, _parse_map(map_labels), skip_bad=skip_bad, redactor=redactor
+        )
     for bad in labelled.skipped:
         status.print(f"skipped row {bad.row}: {bad.reason}")
     engine = ready_engine(current)
@@ -79,6 +84,7 @@ def teach_command(
         source=file.name,
         who=who or _login_name(),
         now=datetime.now(UTC),
+        redactor=redactor,
     )
     result = None
     if folds:
@@ -172,6 +178,7 @@ def import_command(
     from detectors.sentiment.labels import add_labels, all_labels
     from detectors.sentiment.portable import fingerprint, read_export
     from detectors.sentiment.scorer import SHIPPED_MODEL
+    from monitor.privacy import Redactor
 
     current = settings()
     with _expected_errors():
@@ -187,6 +194,7 @@ def import_command(
         source=f"import:{file.name}"[:200],
         who=who or _login_name(),
         now=datetime.now(UTC),
+        redactor=Redactor(current.phone_region),
     )
     if exported.general_model != fingerprint(current.sentiment_model or SHIPPED_MODEL):
         status.print(
