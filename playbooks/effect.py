@@ -2,7 +2,7 @@
 
 For an incident whose messages went out, each customer segment that was written to has its
 own series (``segment:NAME``, counted from mentions by customers in it). For every send (the
-messages of one step to one segment: the first ``sent_at`` of its deliveries), the hour
+messages of one step to one segment sent together, timed by the first ``sent_at``), the hour
 before is compared with the hour after, on closed windows only. Until the hour after has
 closed (its last window is past the newest closed window of the segment or of ``global``),
 the answer is "too early to tell", not a number.
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -28,6 +28,8 @@ HOUR = timedelta(hours=1)
 # The chart shows this much before the first send and after the last one.
 CHART_MARGIN = timedelta(hours=2)
 MAX_POINTS = 5000
+# Messages of one step to one segment this close together are one send.
+SEND_GAP = timedelta(minutes=10)
 COMPARED = "compared"
 TOO_EARLY = "too early to tell"
 NO_MENTIONS = "no mentions from this segment in either hour"
@@ -157,9 +159,7 @@ def effect_of(
             series = f"segment:{segment}"
             found = SegmentEffect(segment=segment, series=series)
             closed_until = _closed_until(session, series)
-            for (step, channel), (sent_at, messages) in sorted(
-                groups.items(), key=lambda item: item[1][0]
-            ):
+            for step, channel, sent_at, messages in groups:
                 if replayed:
                     found.sends.append(Send(step, channel, messages, sent_at, None, None, REPLAYED))
                     continue
@@ -180,21 +180,18 @@ def effect_of(
         return Effect(incident_id, incident.title, segments, note)
 
 
-Sends = dict[str, dict[tuple[str, str], tuple[datetime, int]]]
+# segment -> its sends: (step, channel, first sent_at, messages), in time order
+Sends = dict[str, list[tuple[str, str, datetime, int]]]
 
 
 def _sends(session: Session, incident_id: int) -> Sends:
-    """segment -> (step, channel) -> (first sent_at, messages sent)."""
+    """The sends of each segment. A step's messages to a segment that went out more than
+    ``SEND_GAP`` apart (quiet hours hold some back until morning in each time zone, a retry
+    comes later) are separate sends, each compared around its own time."""
     drafts = Draft.__table__  # type: ignore[attr-defined]
     deliveries = Delivery.__table__  # type: ignore[attr-defined]
     rows = session.execute(
-        sql_select(
-            drafts.c.segment,
-            drafts.c.step_id,
-            drafts.c.channel,
-            func.min(deliveries.c.sent_at),
-            func.count(),
-        )
+        sql_select(drafts.c.segment, drafts.c.step_id, drafts.c.channel, deliveries.c.sent_at)
         .join_from(deliveries, drafts, drafts.c.id == deliveries.c.draft_id)
         .where(
             drafts.c.incident_id == incident_id,
@@ -202,12 +199,22 @@ def _sends(session: Session, incident_id: int) -> Sends:
             deliveries.c.sent_at.is_not(None),
             drafts.c.channel != STATUS_CHANNEL,
         )
-        .group_by(drafts.c.segment, drafts.c.step_id, drafts.c.channel)
+        .order_by(deliveries.c.sent_at)
     ).all()
-    found: Sends = defaultdict(dict)
-    for segment, step, channel, sent_at, messages in rows:
-        found[str(segment)][(str(step), str(channel))] = (_aware(sent_at), int(messages))
-    return found
+    found: Sends = defaultdict(list)
+    last: dict[tuple[str, str, str], tuple[int, datetime]] = {}  # key -> (index, latest)
+    for segment, step, channel, sent_at in rows:
+        at, key = _aware(sent_at), (str(segment), str(step), str(channel))
+        sends = found[key[0]]
+        if key in last and at - last[key][1] <= SEND_GAP:
+            index = last[key][0]
+            step_id, channel_name, first, messages = sends[index]
+            sends[index] = (step_id, channel_name, first, messages + 1)
+            last[key] = (index, at)
+        else:
+            sends.append((key[1], key[2], at, 1))
+            last[key] = (len(sends) - 1, at)
+    return {segment: sorted(sends, key=lambda s: s[2]) for segment, sends in found.items()}
 
 
 def _aware(value: datetime) -> datetime:

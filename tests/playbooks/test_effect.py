@@ -142,3 +142,19 @@ def test_no_sends_and_no_incident(engine):
     assert effect.segments == [] and "no message" in effect.note
     with pytest.raises(UnknownIncident):
         effect_of(engine, incident_id=incident + 1000, now=T0)
+
+
+def test_messages_held_back_for_hours_are_a_send_of_their_own(engine):
+    incident = outage_incident(engine)
+    with Session(engine) as session:
+        email = _draft(session, incident, step="outage-email", segment="eu", channel="email")
+        _sent(session, email, count=2, at=SEND, key="eu-now")
+        # Quiet hours held one back until morning in its time zone.
+        _sent(session, email, count=1, at=SEND + timedelta(hours=8), key="eu-morning")
+        session.commit()
+    effect = effect_of(engine, incident_id=incident, now=SEND, live_horizon=LIVE)
+    (eu,) = effect.segments
+    assert [(s.sent_at, s.messages) for s in eu.sends] == [
+        (SEND, 2),
+        (SEND + timedelta(hours=8), 1),
+    ]
