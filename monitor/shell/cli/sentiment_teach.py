@@ -123,6 +123,8 @@ def teach_command(
         if result is not None:
             print()
             print("\n".join(report_table(result)))
+        elif folds:
+            print("too few labels for a cross-validated before/after (it needs 2 folds)")
     status.print(
         f"every worker refits its taught layer from {total:,} labels within {_REFIT_WITHIN}"
     )
@@ -134,8 +136,9 @@ def export_command(
     """Write what this install was taught to FILE, for `crisismon sentiment import-model`.
 
     The file holds the taught labels (text, label, language), their count and content hash,
-    and the taught layer fitted from them. The label texts are the only customer text in it:
-    no staff names, no mention ids, no staff corrections. Treat it like the file you taught.
+    and the taught layer fitted from them. The label texts (redacted as mentions are) are the
+    only customer text in it: no staff names, no mention ids, no staff corrections. Treat it
+    like the file you taught.
     """
     from detectors.sentiment.labels import all_labels
     from detectors.sentiment.portable import fingerprint, write_export
