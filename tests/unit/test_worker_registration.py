@@ -22,6 +22,7 @@ def test_every_pipeline_agent_and_timer_is_registered():
     assert {
         "advance_live_series",
         "learn_corrections",
+        "refit_taught_labels",
         "republish_inbox",
         "advance_playbooks",
         "reconcile_playbooks",
