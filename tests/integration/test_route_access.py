@@ -180,6 +180,14 @@ def test_every_route_answers_only_whom_its_rule_allows(tansu, start_worker, tmp_
     form = urllib.parse.urlencode({**fields, "csrf_token": admin.csrf_token}).encode()
     status, _, _ = call("POST", f"{web}/admin", {**admin.headers(csrf=False), **form_type}, form)
     assert status == 200
+    # Another site's page posting with the browser's cookie, or signing the browser in.
+    evil = {"Origin": "https://evil.example"}
+    status, _, body = call("POST", f"{web}/api/drafts/1/approve", {**approver.headers(), **evil})
+    assert status == 403 and b"another site" in body
+    status, _, _ = call("POST", f"{web}/login", {**form_type, **evil}, form)
+    assert status == 403
+    own = {"Origin": "https://status.example.com"}  # CRISISMON_PUBLIC_URL's
+    assert call("POST", f"{web}/api/drafts/1/approve", {**approver.headers(), **own})[0] == 404
     # A bearer token needs no CSRF token.
     approve = {"Authorization": f"Bearer {tokens['approver']}"}
     assert call("POST", f"{web}/api/drafts/1/approve", approve, b"{}")[0] == 404

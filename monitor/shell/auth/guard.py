@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from faust.web import Request
@@ -29,6 +29,7 @@ from monitor.shell.ui import render
 from streams.cleaning import same_secret
 
 SESSION_COOKIE = "crisismon_session"
+LOGIN_PATH = "/login"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -75,6 +76,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _refuse(request, f"{method} is not allowed on {path}", 405)
     if needs is None:
         return _refuse(request, "route declares no access rule", 403)
+    if method not in SAFE_METHODS and path == LOGIN_PATH and not same_origin(request):
+        return _refuse(request, "sign-in from another site refused", 403)  # login CSRF
     who, csrf, bad_token = await _caller(request)
     if who is not None:
         request[PRINCIPAL_KEY] = who
@@ -92,6 +95,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _refuse(request, f"role {who.role} may not {method} {path} (needs {needs})", 403)
     if who.kind == "user" and method not in SAFE_METHODS and not await _csrf_ok(request, csrf):
         return _refuse(request, "missing or wrong CSRF token (reload the page)", 403)
+    if who.kind == "user" and method not in SAFE_METHODS and not same_origin(request):
+        return _refuse(request, "a change sent from another site is refused", 403)
     return await handler(request)
 
 
@@ -131,6 +136,21 @@ async def _csrf_ok(request: web.Request, expected: str) -> bool:
         field = form.get(CSRF_FIELD, "")
         given = field if isinstance(field, str) else ""
     return bool(expected) and secrets.compare_digest(given.encode(), expected.encode())
+
+
+def same_origin(request: web.Request) -> bool:
+    """False when the browser says the request comes from another site (its Origin names
+    another host than the one it asked, or than CRISISMON_PUBLIC_URL's); True without Origin."""
+    origin = request.headers.get("Origin", "")
+    if not origin:
+        return True
+    if origin == "null":  # sandboxed frames and some redirects: never our own pages
+        return False
+    allowed = {request.host.lower()}
+    public = get_settings().public_url
+    if public:
+        allowed.add(urlsplit(public).netloc.lower())
+    return urlsplit(origin).netloc.lower() in allowed
 
 
 def _is_api(path: str) -> bool:
