@@ -11,6 +11,8 @@ incidents and of the newest closed window, compared with the previous one.
 ...                  2: IncidentMark(2, "open", "warning", "Term burst", None, 1, False)}, at)
 >>> [m.id for m in changed_incidents(old, new)], ticked(old, new)
 ([1, 2], False)
+>>> ticked(old, LiveState(new.incidents, datetime(2026, 1, 5, 10, 1, tzinfo=UTC)))
+True
 """
 
 from __future__ import annotations

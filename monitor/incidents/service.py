@@ -6,7 +6,7 @@ names imported from there ``as`` themselves are still imported from here by othe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -162,6 +162,11 @@ def top_terms_of(detail: IncidentDetail) -> list[TermCount]:
     return next((t for a in detail.anomalies if (t := decode_top_terms(a.top_terms))), [])
 
 
+def strongest_first(anomalies: Iterable[Anomaly]) -> list[Anomaly]:
+    """Strongest first; among equally strong ones (scores are capped) the broadest series."""
+    return sorted(anomalies, key=lambda a: (-a.score, series_breadth(a.series), a.anomaly_id))
+
+
 def get_detail(engine: Engine, *, incident_id: int) -> IncidentDetail | None:
     """An incident with its anomalies (strongest first; among equally strong ones the broadest
     series first, since scores are capped) and their example mentions."""
@@ -169,9 +174,8 @@ def get_detail(engine: Engine, *, incident_id: int) -> IncidentDetail | None:
         incident = session.get(Incident, incident_id)
         if incident is None:
             return None
-        anomalies = sorted(
-            session.exec(select(Anomaly).where(Anomaly.incident_id == incident_id)).all(),
-            key=lambda a: (-a.score, series_breadth(a.series), a.anomaly_id),
+        anomalies = strongest_first(
+            session.exec(select(Anomaly).where(Anomaly.incident_id == incident_id)).all()
         )
         wanted: list[str] = []
         for anomaly in anomalies:

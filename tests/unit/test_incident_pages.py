@@ -14,7 +14,7 @@ from detectors.config import DetectorSettings
 from detectors.sentiment.scorer import CustomerServiceScorer, build_scorer
 from monitor import audit
 from monitor.incidents.actions import ActionError, act
-from monitor.incidents.alerts import render_alert
+from monitor.incidents.alerts import render_alert, why_it_fired
 from monitor.incidents.live import changed_incidents, read_state, ticked
 from monitor.incidents.overview import UnknownSeries, series_history, series_keys
 from monitor.incidents.service import correlate, get_detail
@@ -179,3 +179,23 @@ def test_the_overview_sums_windows_into_buckets(engine):
     day = series_history(engine, series="global", range_name="day", now=NOW)
     assert day.bucket_seconds == 600 and sum(p.n for p in day.points) == 100
     assert len(series_history(engine, series="global", range_name="week", now=NOW).points) >= 168
+
+
+def test_the_list_puts_open_incidents_first_in_the_alert_s_words(engine):
+    first = outage_incident(engine, tag="a")
+    act(engine, incident_id=first, action="resolve", who="bo", settings=SETTINGS, now=NOW)
+    third = outage_incident(engine, tag="c", at=T0 + timedelta(days=1))
+    act(engine, incident_id=third, action="resolve", who="bo", settings=SETTINGS, now=NOW)
+    # Opened last, so the correlator does not resolve it as stale when another one opens.
+    second = outage_incident(engine, tag="b", at=T0 + timedelta(days=2))
+
+    summaries = list_summaries(engine)
+    assert [(s.id, s.status) for s in summaries] == [
+        (second, "open"),
+        (third, "resolved"),
+        (first, "resolved"),
+    ]
+    for summary in summaries:
+        detail = get_detail(engine, incident_id=summary.id)
+        assert detail is not None and summary.why == why_it_fired(detail)
+    assert [s.id for s in list_summaries(engine, limit=1)] == [second, third]
