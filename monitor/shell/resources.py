@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 
 from sqlalchemy import Engine
@@ -68,10 +69,20 @@ def polled_sources() -> list[PolledSource]:
     )
 
 
-@lru_cache(maxsize=1)
+# Fitting the taught layer can take seconds, so the scorer is first built in a thread; two
+# threads asking at once must get the same scorer, not one each.
+_scorer_lock = threading.Lock()
+
+
 def scorer() -> CustomerServiceScorer:
     """The default scorer; it has been taught every stored label and has learnt every staff
-    correction recorded so far."""
+    correction recorded so far. The first call builds it: make it off the event loop."""
+    with _scorer_lock:
+        return _built_scorer()
+
+
+@lru_cache(maxsize=1)
+def _built_scorer() -> CustomerServiceScorer:
     settings = get_settings()
     built = build_scorer(settings.config_dir, settings.sentiment_model)
     label_follower().apply_new(engine(), built)

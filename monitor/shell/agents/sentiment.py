@@ -21,7 +21,7 @@ CORRECTIONS_POLL_SECONDS = 5.0
 async def learn_corrections() -> None:
     """Read staff corrections recorded since the last poll and learn them."""
     learnt = await asyncio.to_thread(
-        resources.correction_follower().apply_new, resources.engine(), resources.scorer()
+        lambda: resources.correction_follower().apply_new(resources.engine(), resources.scorer())
     )
     if learnt:
         log.info("learnt %d staff sentiment correction(s)", learnt)
@@ -36,7 +36,7 @@ async def refit_taught_labels() -> None:
     layer in only when it is ready, so ingest keeps scoring with the previous one meanwhile.
     """
     taught = await asyncio.to_thread(
-        resources.label_follower().apply_new, resources.engine(), resources.scorer()
+        lambda: resources.label_follower().apply_new(resources.engine(), resources.scorer())
     )
     if taught:
         log.info("refitted the taught sentiment layer from %d label(s)", taught)

@@ -39,7 +39,8 @@ async def ingest_mentions(stream):  # type: ignore[no-untyped-def]
     """Validate, score and store mentions in batches; tell detect which windows moved."""
     config = resources.detection_config()
     fan_out = resources.fan_out()
-    pool = resources.scoring_pool()
+    # Off the event loop: building the scorer fits its taught layer, seconds for many labels.
+    pool = await asyncio.to_thread(resources.scoring_pool)
     lateness = timedelta(seconds=config.allowed_lateness_seconds)
     settings = get_settings()
     async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
