@@ -168,6 +168,15 @@ class CustomerServiceScorer:
     # PLACEHOLDER taught layer (interface for `crisismon sentiment teach`): a staff-style model
     # over the hashed n-grams fitted on the labels, whose log-odds are added to the model's;
     # its state is the labels themselves. The ML helper replaces these three bodies.
+    # What callers rely on (detectors.sentiment.labels, crossval, the CLI):
+    # * teach(all labels) replaces the layer; teach([]) removes it; the same labels (they come
+    #   sorted by content hash) give the same layer, bit for bit.
+    # * The fit must not depend on the staff corrections learnt so far: a running worker has
+    #   learnt corrections before it refits, a restarted one (and `sentiment score`, and
+    #   export-model) fits first; they must end with the same layer.
+    # * Fit outside self._lock and swap the layer in under it: workers refit in a thread
+    #   while others score.
+    # * load_taught raises ValueError (one readable line) on bytes it cannot read.
     def teach(self, examples: Sequence[tuple[str, str, str | None]]) -> None:
         """Fit the taught layer from all of ``examples`` (text, label, lang) at once,
         replacing the previous one; no examples remove it."""
