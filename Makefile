@@ -10,7 +10,7 @@ CHECKSUM      := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 RUNTIME_STAMP := $(VENV)/.runtime-$(CHECKSUM)
 DEV_STAMP     := $(VENV)/.dev-$(CHECKSUM)
 
-.PHONY: install install-runtime run demo test lint typecheck pytest docs bench clean browsers
+.PHONY: install install-runtime run demo test lint typecheck pytest docs bench clean browsers screenshots
 
 $(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ $(CHROMIUM_STAMP):
 	@mkdir -p $(VENV) && touch $@
 
 browsers: $(CHROMIUM_STAMP) ## install Debian's chromium for the browser tests (root; `make test` does it)
+
+screenshots: $(DEV_STAMP) $(CHROMIUM_STAMP) ## the README's pictures of the web app into docs/img/ (a worker, the outage, chromium)
+	$(BIN)/python -m tests.browser.screenshots
 
 pytest: $(DEV_STAMP) $(CHROMIUM_STAMP) ## unit, doctest, integration and browser tests (real Tansu, PostgreSQL, SQLite, chromium)
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

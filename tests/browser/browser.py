@@ -38,6 +38,21 @@ LAUNCH_ARGS = [
 ]
 
 
+# Whether the page's first <canvas> has a chart on it: enough painted pixels (an empty canvas
+# has none; axes alone have fewer).
+PAINTED_PIXELS = 2_000
+PAINTED = """(canvas) => {
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let alpha = 3; alpha < data.length; alpha += 4) if (data[alpha] > 0) painted++;
+  return painted;
+}"""
+CHART_DRAWN = (
+    f"() => {{ const c = document.querySelector('canvas'); "
+    f"return !!c && ({PAINTED})(c) > {PAINTED_PIXELS}; }}"
+)
+
+
 @contextmanager
 def chromium() -> Iterator[Browser]:
     if not CHROMIUM.exists():

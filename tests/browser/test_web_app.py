@@ -11,19 +11,17 @@ from __future__ import annotations
 import feedparser
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.browser import DESKTOP, Watched, look_at
-from tests.browser.conftest import WebService
+from tests.browser.browser import (
+    CHART_DRAWN,
+    DESKTOP,
+    PAINTED,
+    PAINTED_PIXELS,
+    Watched,
+    look_at,
+)
+from tests.browser.service import WebService
 from tests.conftest import wait_until
 from tests.integration.web_login import PASSWORD, add_user
-
-# A canvas with fewer painted pixels than this has no chart on it (an axis alone has more).
-PAINTED_PIXELS = 2_000
-PAINTED = """(canvas) => {
-  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let painted = 0;
-  for (let alpha = 3; alpha < data.length; alpha += 4) if (data[alpha] > 0) painted++;
-  return painted;
-}"""
 
 
 def signed_in(browser: Browser, service: WebService, name: str, role: str) -> BrowserContext:
@@ -93,10 +91,7 @@ def test_the_outage_arrives_live_is_charted_and_acknowledged(
 
     look_at(watched, f"{web_service.url}{href}", "incident")
     expect(page.locator("canvas").first).to_be_visible()
-    page.wait_for_function(
-        f"() => ({PAINTED})(document.querySelector('canvas')) > {PAINTED_PIXELS}",
-        timeout=15_000,
-    )
+    page.wait_for_function(CHART_DRAWN, timeout=15_000)
     assert painted_pixels(page) > PAINTED_PIXELS
     page.get_by_role("button", name="Acknowledge", exact=True).click()
     timeline = page.locator("ol.timeline")

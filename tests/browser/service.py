@@ -1,0 +1,138 @@
+"""A running worker for the browser tests and the README's screenshots: SQLite, the demo's
+local receivers and customers, and three calm hours of the outage scenario already played (the
+baseline), so the outage's burst can be played while a page is open."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from monitor.broker import free_loopback_port
+from monitor.settings import Settings
+from monitor.shell.cli.demo_full import FullDemo
+from streams.scenario import outage_scenario
+from tests.conftest import (
+    REPO,
+    WorkerProcess,
+    service_env,
+    unique_namespace,
+    wait_until,
+)
+from tests.integration.helpers import closed_windows, engine_for, publish, write
+
+
+@dataclass
+class WebService:
+    worker: WorkerProcess
+    database_url: str
+    engine: Engine
+    demo: FullDemo  # the local SMTP/SMS/webhook receivers and an approver's API token
+    broker_url: str
+    namespace: str
+    burst: list[dict[str, Any]]  # the outage and the calm after it, not yet played
+    workdir: Path
+    played: bool = False
+
+    @property
+    def url(self) -> str:
+        return self.worker.web_url
+
+    def artefact(self, name: str) -> Path:
+        from tests.browser.browser import ARTEFACTS
+
+        ARTEFACTS.mkdir(exist_ok=True)
+        return ARTEFACTS / f"{name}.png"
+
+    def play_the_outage(self) -> None:
+        if self.played:
+            return
+        self.played = True
+        # In a thread of its own: Playwright's sync API keeps an event loop running in this
+        # one, and publishing runs its own (asyncio.run).
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(
+                publish,
+                write(self.burst, self.workdir / "burst.jsonl"),
+                broker_url=self.broker_url,
+                namespace=self.namespace,
+            ).result(timeout=120)
+
+
+def _start_worker(env: dict[str, str], log_path: Path) -> WorkerProcess:
+    port = free_loopback_port()
+    env = {**env, "CRISISMON_WEB_PORT": str(port)}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+    worker = WorkerProcess(proc, f"http://127.0.0.1:{port}", log_path, env)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited with {proc.returncode}:\n{worker.log()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{worker.web_url}/readyz", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    wait_until(ready, 90, "the worker to report ready")
+    return worker
+
+
+@contextmanager
+def running_service(broker_url: str, workdir: Path) -> Iterator[WebService]:
+    """A worker with the calm baseline played; stopped (with the receivers) afterwards."""
+    database_url = f"sqlite:///{workdir / 'web.db'}"
+    demo = FullDemo.prepare(Settings(config_dir=REPO / "config"), workdir)
+    worker: WorkerProcess | None = None
+    try:
+        demo.import_customers(database_url)
+        namespace = unique_namespace()
+        env = service_env(
+            broker_url=broker_url,
+            database_url=database_url,
+            data_dir=workdir / "data",
+            namespace=namespace,
+            slack=None,
+        )
+        env.update(demo.env())
+        env["CRISISMON_CONFIG_DIR"] = str(workdir / "config")
+        worker = _start_worker(env, workdir / "worker.log")
+        engine = engine_for(database_url)
+        items = outage_scenario(end=datetime.now(UTC), run_id=f"web-{namespace}")
+        first_burst = next(i for i, item in enumerate(items) if "-burst-" in item["external_id"])
+        publish(
+            write(items[:first_burst], workdir / "baseline.jsonl"),
+            broker_url=broker_url,
+            namespace=namespace,
+        )
+        wait_until(lambda: closed_windows(engine, "global") >= 150, 90, "the calm baseline")
+        yield WebService(
+            worker=worker,
+            database_url=database_url,
+            engine=engine,
+            demo=demo,
+            broker_url=broker_url,
+            namespace=namespace,
+            burst=items[first_burst:],
+            workdir=workdir,
+        )
+    finally:
+        if worker is not None:
+            worker.stop()
+        demo.stop()
