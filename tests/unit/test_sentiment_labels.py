@@ -152,3 +152,18 @@ def test_labels_are_redacted_and_cleaned_before_they_are_stored(engine):
     assert all_labels(engine).examples == [("late again, mail [EMAIL]", "negative", "en")]
     same = [("late again, mail [EMAIL]", "negative", None)]
     assert add_labels(engine, same, source="b.csv", who="bob", now=LATER).new == 0
+
+
+def test_a_worker_ends_with_the_same_scores_whichever_it_learnt_first():
+    # A running worker learns corrections, then refits when labels arrive; a restarted one
+    # (and `sentiment score`) fits the labels first, then learns the corrections.
+    corrections = [("Parcel left at the depot again", "negative")]
+    running, restarted = fresh_scorer(), fresh_scorer()
+    for text, label in corrections:
+        running.learn(text, label)
+    running.teach(TAUGHT)
+    restarted.teach(TAUGHT)
+    for text, label in corrections:
+        restarted.learn(text, label)
+    for text in (PROBE, "The courier left my parcel at the depot again", "where do I pay"):
+        assert running.score(text) == restarted.score(text)
