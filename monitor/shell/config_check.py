@@ -14,6 +14,7 @@ from pathlib import Path
 
 from detectors.config import ConfigError, load_detection_config
 from detectors.dimensions import load_dimensions
+from detectors.sentiment.config import load_sentiment_config, sentiment_paths
 from detectors.topics import load_topics
 from monitor.settings import Settings
 from monitor.yamlfile import ConfigFileError
@@ -62,6 +63,7 @@ def config_problems(settings: Settings) -> list[str]:
     check(lambda: load_sending(folder / "sending.yaml"))
     check(sources)
     check(lambda: _retention(folder))
+    check(lambda: load_sentiment_config(sentiment_paths(folder)[0]))
     return problems
 
 

@@ -68,6 +68,7 @@ def test_an_unclosed_quote_is_reported_where_it_opened(config_dir, tmp_path):
         ),
         ("segments.yaml", "new_days: 30", "new_days: soon", "new_days", "valid integer"),
         ("detection.yaml", "window_seconds: 60", "window_seconds: soon", "window_seconds", "int"),
+        ("sentiment.yaml", "daily_cap: 20", "daily_cap: lots", "daily_cap", "queue.daily_cap"),
         ("topics.yaml", "  billing:", "  Billing Team:", "Billing Team", "Billing Team"),
         (
             "sources.yaml",
