@@ -251,7 +251,9 @@ def _message_base(since: datetime) -> tuple[Any, list[ColumnElement[bool]]]:
         .join(cu, cu.c.id == d.c.customer_id)
         .join(i, i.c.id == dr.c.incident_id)
     )
-    return joined, [d.c.created_at >= since, i.c.drill == false()]
+    # The status page's email subscribers are not customers: their emails are not compared.
+    not_subscribers = d.c.channel != "status_email"
+    return joined, [d.c.created_at >= since, i.c.drill == false(), not_subscribers]
 
 
 def message_sums(engine: Engine, *, since: datetime) -> dict[Key, MessageSums]:
