@@ -1,7 +1,28 @@
 // The incident page's charts: per series, mentions per window against the expected count and
 // its usual range, anomalous windows in red. Data comes from <script id="chart-data">.
+// When the live stream (/events) says this incident changed, a banner offers to reload.
 (function () {
   "use strict";
+  var banner = document.getElementById("incident-changed");
+  if (banner && typeof EventSource !== "undefined") {
+    // What the page shows: an event that says the same (such as this page's own Acknowledge,
+    // announced after the reload) is not a change.
+    var shown = {
+      id: Number(banner.getAttribute("data-incident")),
+      status: banner.getAttribute("data-status"),
+      severity: banner.getAttribute("data-severity"),
+      acknowledged_by: banner.getAttribute("data-acknowledged-by") || null,
+      anomaly_count: Number(banner.getAttribute("data-anomaly-count"))
+    };
+    new EventSource("/events").addEventListener("incident", function (event) {
+      var now = JSON.parse(event.data);
+      if (now.id !== shown.id) { return; }
+      if (now.status !== shown.status || now.severity !== shown.severity ||
+          now.acknowledged_by !== shown.acknowledged_by || now.anomaly_count !== shown.anomaly_count) {
+        banner.hidden = false;
+      }
+    });
+  }
   var source = document.getElementById("chart-data");
   if (!source || typeof Chart === "undefined") { return; }
   var charts = JSON.parse(source.textContent || "[]");
