@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
@@ -23,6 +24,10 @@ from monitor.storage.models import SentimentLabelRequest
 
 log = logging.getLogger(__name__)
 QUEUE_TICK_SECONDS = 5.0
+# After a tick that found nothing to post (the day's cap used, nothing left to ask), the
+# queue's query over a week of mentions waits this long, or the posting interval if shorter.
+IDLE_SECONDS = 300.0
+_idle_until = 0.0  # time.monotonic()
 
 
 def last_slack_post(engine: Engine) -> datetime | None:
@@ -37,8 +42,9 @@ def last_slack_post(engine: Engine) -> datetime | None:
 @rides_out_database_outages
 async def post_label_queue() -> None:
     """Post the next mentions to label to the Slack channel, when one is configured."""
+    global _idle_until
     settings = get_settings()
-    if not settings.slack_configured:
+    if not settings.slack_configured or time.monotonic() < _idle_until:
         return
     assert settings.slack_bot_token is not None and settings.slack_channel is not None
     config, engine, now = queue_settings(), resources.engine(), datetime.now(UTC)
@@ -57,3 +63,5 @@ async def post_label_queue() -> None:
     )
     if posted:
         log.info("posted %d mention(s) to label to Slack", posted)
+    else:
+        _idle_until = time.monotonic() + min(IDLE_SECONDS, config.slack_every_seconds)
