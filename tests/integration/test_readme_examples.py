@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 
 from monitor.broker import free_loopback_port
 from tests.conftest import REPO, wait_until
+from tests.integration.web_login import login
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _PORT = free_loopback_port()
@@ -119,6 +120,14 @@ def test_the_first_start_makes_a_pseudonym_key_and_says_where(fresh: FreshInstal
     said = fresh.run_log.read_text()
     assert f"generated a pseudonym key at {key_file}; back it up" in said
     assert key_file.read_text().strip() not in said
+
+
+def test_the_first_start_prints_a_one_time_admin_password_that_signs_in(fresh: FreshInstall):
+    said = fresh.run_log.read_text()
+    assert f"The web app is at http://127.0.0.1:{_PORT}/" in said
+    found = re.search(r"sign in as admin with the one-time password (\S+) and change it", said)
+    assert found and said.count(found.group(1)) == 1, said[-2000:]
+    assert login(f"http://127.0.0.1:{_PORT}", "admin", found.group(1)).role == "admin"
 
 
 def test_every_readme_shell_example_runs(fresh: FreshInstall):

@@ -81,6 +81,7 @@ def first_admin_hint(current: Settings) -> None:
             "change it: `crisismon users reset-password admin`.",
             markup=False,
             highlight=False,
+            soft_wrap=True,  # one line, so the password is never cut in two
         )
 
 
