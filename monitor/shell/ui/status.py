@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from monitor.settings import get_settings
 from monitor.shell import resources
 from monitor.shell.access import Access, page
+from monitor.shell.auth.views import client_address
 from monitor.shell.playbook_resources import playbook_setup
 from monitor.shell.ui import page_html
 from playbooks.service import utcnow
@@ -42,7 +43,14 @@ class ConfirmQuery(BaseModel):
 
 
 class RateLimit:
-    """At most ``limit`` calls per key within ``seconds`` (in this process)."""
+    """At most ``limit`` calls per key within ``seconds`` (in this process).
+
+    >>> limit = RateLimit(limit=2, seconds=60)
+    >>> [limit.allow("a", now=t) for t in (0, 1, 2)], limit.allow("b", now=2)
+    ([True, True, False], True)
+    >>> limit.allow("a", now=61)  # the first call has left the window
+    True
+    """
 
     def __init__(self, limit: int, seconds: float, max_keys: int = 10_000) -> None:
         self._limit, self._seconds, self._max_keys = limit, seconds, max_keys
@@ -63,7 +71,9 @@ class RateLimit:
         return True
 
 
-subscribe_limit = RateLimit(limit=5, seconds=600)
+# Generous: behind a reverse proxy every visitor counts as the proxy, and people subscribe
+# in numbers during an outage; an address gets one confirmation an hour whatever this says.
+subscribe_limit = RateLimit(limit=20, seconds=600)
 
 
 def _title() -> str:
@@ -105,7 +115,7 @@ class StatusSubscribe(View):
             raw = await _address(request, wants_json)
         except BadJson as exc:
             return self._answer(request, wants_json, f"body is not valid JSON: {exc}", 400)
-        if not subscribe_limit.allow(_client(request)):
+        if not subscribe_limit.allow(client_address(request)):
             return self._answer(request, wants_json, "too many requests: try again later", 429)
         try:
             address = normal_address(raw)
@@ -128,12 +138,6 @@ class StatusSubscribe(View):
             message=message,
             kind=kind,
         )
-
-
-def _client(request: Request) -> str:
-    """The caller's IP address as the server saw it (a proxy in front: its own)."""
-    remote: str | None = getattr(request, "remote", None)  # aiohttp's request
-    return remote or "unknown"
 
 
 async def _address(request: Request, wants_json: bool) -> str:
