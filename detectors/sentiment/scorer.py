@@ -4,14 +4,13 @@ patterns, and a learned correction that keeps learning from staff corrections.
 
 from __future__ import annotations
 
-import json
-import random
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer
 
+from detectors.sentiment import taught
 from detectors.sentiment.base import LABELS, UNSCORED, Sentiment, label_for
 from detectors.sentiment.features import features
 from detectors.sentiment.language import LanguageDetector, normalise_tag
@@ -115,8 +114,7 @@ class CustomerServiceScorer:
         self.max_steps = max_steps
         self._lock = threading.Lock()
         # The taught layer, fitted from the business's own labels (`teach`); None until then.
-        self._taught: CorrectionModel | None = None
-        self._taught_examples: list[list[str | None]] = []
+        self._taught: taught.TaughtLayer | None = None
 
     @property
     def languages(self) -> list[str]:
@@ -130,9 +128,9 @@ class CustomerServiceScorer:
         x = features(analysis, resolved)
         with self._lock:
             proba = self.model.predict_proba_one(x)
-            taught = self._taught
-        if taught is not None:
-            proba = _combined(proba, taught.predict_proba_one(x))
+            layer = self._taught
+        if layer is not None:
+            proba = layer.adjust(proba, x, taught.service_patterns(analysis, text))
         label = max(LABELS, key=lambda name: proba.get(name, 0.0))
         compound = proba.get("positive", 0.0) - proba.get("negative", 0.0)
         return Sentiment(
@@ -165,59 +163,40 @@ class CustomerServiceScorer:
                     break
         return steps
 
-    # PLACEHOLDER taught layer (interface for `crisismon sentiment teach`): a staff-style model
-    # over the hashed n-grams fitted on the labels, whose log-odds are added to the model's;
-    # its state is the labels themselves. The ML helper replaces these three bodies.
-    # What callers rely on (detectors.sentiment.labels, crossval, the CLI):
-    # * teach(all labels) replaces the layer; teach([]) removes it; the same labels (they come
-    #   sorted by content hash) give the same layer, bit for bit.
-    # * The fit must not depend on the staff corrections learnt so far: a running worker has
-    #   learnt corrections before it refits, a restarted one (and `sentiment score`, and
-    #   export-model) fits first; they must end with the same layer.
-    # * Fit outside self._lock and swap the layer in under it: workers refit in a thread
-    #   while others score.
-    # * load_taught raises ValueError (one readable line) on bytes it cannot read.
     def teach(self, examples: Sequence[tuple[str, str, str | None]]) -> None:
         """Fit the taught layer from all of ``examples`` (text, label, lang) at once,
-        replacing the previous one; no examples remove it."""
-        data = []
+        replacing the previous one; no examples remove it. Deterministic: the same labels
+        always give the same layer (see `detectors.sentiment.taught`)."""
+        with self._lock:
+            general = self.model.weights()
+        rows = []
         for text, label, lang in examples:
             if label not in LABELS:
                 raise ValueError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
             resolved = self.rules.language_of(text, lang)
             analysis = self.rules.analyse(text, resolved)
-            if analysis is not None:
-                data.append((features(analysis, resolved), label))
-        taught = None
-        if data:
-            taught = CorrectionModel()
-            rng = random.Random(17)
-            for _ in range(5):
-                rng.shuffle(data)
-                for x, label in data:
-                    taught.learn_correction(x, label)
+            if analysis is None:
+                continue
+            x = features(analysis, resolved)
+            proba = taught.base_proba(general, x)
+            inputs = taught.layer_inputs(x, proba, taught.service_patterns(analysis, text))
+            rows.append((inputs, proba, label))
+        layer = taught.fit(rows) if rows else None
         with self._lock:
-            self._taught = taught
-            self._taught_examples = [list(example) for example in examples]
+            self._taught = layer
 
     def taught_state(self) -> bytes:
-        """The taught layer alone, as bytes `load_taught` accepts."""
-        return json.dumps(self._taught_examples).encode()
+        """The taught layer alone (versioned gzipped JSON), as bytes `load_taught` accepts;
+        empty when nothing is taught."""
+        layer = self._taught
+        return layer.to_bytes() if layer is not None else b""
 
     def load_taught(self, state: bytes) -> None:
-        """Replace the taught layer with one from `taught_state`; ValueError if unreadable."""
-        try:
-            examples = [(str(t), str(label), lang) for t, label, lang in json.loads(state or b"[]")]
-        except (TypeError, ValueError) as exc:
-            raise ValueError("not a taught sentiment layer") from exc
-        self.teach(examples)
-
-
-def _combined(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:
-    """Two independent opinions as one distribution: their log-odds add up."""
-    product = {label: first.get(label, 0.0) * second.get(label, 0.0) for label in LABELS}
-    total = sum(product.values()) or 1.0
-    return {label: value / total for label, value in product.items()}
+        """Replace the taught layer with one from `taught_state` (empty: none); ValueError
+        with a readable message if ``state`` is not one."""
+        layer = taught.TaughtLayer.from_bytes(state) if state else None
+        with self._lock:
+            self._taught = layer
 
 
 def unscored(lang: str) -> Sentiment:
