@@ -15,6 +15,7 @@ from monitor.storage.migrate import upgrade
 
 if TYPE_CHECKING:
     from faust.worker import Worker
+    from sqlalchemy import Engine
 
 
 class WorkerError(RuntimeError):
@@ -26,8 +27,20 @@ def prepare_database(settings: Settings) -> None:
     try:
         check_connection(engine)
         upgrade(engine)
+        if settings.distributed:  # one machine: `crisismon run` makes the first admin itself
+            _first_admin_hint(engine)
     finally:
         engine.dispose()
+
+
+def _first_admin_hint(engine: Engine) -> None:
+    from monitor.accounts.users import count_users
+
+    if count_users(engine) == 0:
+        logging.getLogger(__name__).warning(
+            "no web users yet: create the first admin with "
+            "`crisismon users add NAME --role admin` (same CRISISMON_DATABASE_URL)"
+        )
 
 
 # The modules whose decorators put agents, timers and views on the app. Imported by name:
