@@ -148,6 +148,54 @@ def all_labels(engine: Engine) -> LabelSet:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    counts: dict[str, int]  # labels by class
+    who: str  # everyone who taught from it, comma-separated
+    first: datetime
+    last: datetime
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def sources(engine: Engine) -> list[Source]:
+    """What was taught, by file (or import), the most recent first."""
+    table = SentimentLabel.__table__  # type: ignore[attr-defined]
+    query = select(
+        table.c.source,
+        table.c.label,
+        table.c.who,
+        func.count(),
+        func.min(table.c.created_at),
+        func.max(table.c.created_at),
+    ).group_by(table.c.source, table.c.label, table.c.who)
+    with Session(engine) as session:
+        rows = session.execute(query).all()
+    counts: dict[str, dict[str, int]] = {}
+    people: dict[str, list[str]] = {}
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for name, label, who, count, first, last in rows:
+        counts.setdefault(name, dict.fromkeys(LABELS, 0))[label] += int(count)
+        if who not in people.setdefault(name, []):
+            people[name].append(who)
+        earlier = spans.get(name, (first, last))
+        spans[name] = (min(earlier[0], first), max(earlier[1], last))
+    found = [Source(name, counts[name], ", ".join(people[name]), *spans[name]) for name in counts]
+    return sorted(found, key=lambda one: (one.last, one.name), reverse=True)
+
+
+def forget_source(engine: Engine, source: str) -> int:
+    """Delete the labels stored from ``source``; return how many. Workers refit without them."""
+    table = SentimentLabel.__table__  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        result = session.connection().execute(table.delete().where(table.c.source == source))
+        session.commit()
+    return int(result.rowcount or 0)
+
+
 def _marker(engine: Engine) -> tuple[int, int]:
     table = SentimentLabel.__table__  # type: ignore[attr-defined]
     with Session(engine) as session:

@@ -82,7 +82,7 @@ def test_teach_stores_the_labels_once_and_reports_before_and_after(
     assert stored_labels(database_url) == 20
 
 
-def test_a_bad_file_is_one_line_and_stores_nothing_unless_skip_bad(tmp_path: Path):
+def test_a_bad_file_is_one_line_stores_nothing_unless_skip_bad_and_can_be_forgotten(tmp_path: Path):
     env = cli_env(tmp_path)
     database_url = f"sqlite:///{tmp_path / 'data' / 'crisismon.db'}"
     path = tmp_path / "bad.csv"
@@ -103,6 +103,13 @@ def test_a_bad_file_is_one_line_and_stores_nothing_unless_skip_bad(tmp_path: Pat
     assert "skipped row 2: empty text in column 'body'" in kept.stderr
     assert "skipped row 3: label 'maybe'" in kept.stderr
     assert stored_labels(database_url) == 1
+
+    listed = run_cli(["sentiment", "labels"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert "| bad.csv | 1 | 1 | 0 | 0 | qa |" in listed.stdout
+    forgot = run_cli(["sentiment", "labels", "--forget", "bad.csv"], env)
+    assert forgot.stdout == "forgot 1 labels taught from bad.csv\n"
+    assert stored_labels(database_url) == 0
 
 
 def test_score_uses_what_was_taught_and_staff_corrections_unless_general(tmp_path: Path):

@@ -10,7 +10,13 @@ import pytest
 
 from detectors.sentiment.crossval import cross_validate
 from detectors.sentiment.label_file import Columns, LabelFileError, parse_map, read_labelled
-from detectors.sentiment.labels import LabelFollower, add_labels, all_labels
+from detectors.sentiment.labels import (
+    LabelFollower,
+    add_labels,
+    all_labels,
+    forget_source,
+    sources,
+)
 from detectors.sentiment.portable import PortableModelError, read_export, write_export
 from tests.unit.factories import LATER
 from tests.unit.sentiment_helpers import fresh_scorer
@@ -68,6 +74,13 @@ def test_labels_are_stored_once_and_every_follower_refits_from_all_of_them(engin
     restarted = fresh_scorer()
     LabelFollower().apply_new(engine, restarted)
     assert restarted.score(PROBE) == scorer.score(PROBE)
+
+    # Forgetting a file's labels: the follower refits without them.
+    taught = {one.name: (one.total, one.who) for one in sources(engine)}
+    assert taught == {"a.csv": (10, "alice"), "b.csv": (len(TAUGHT) - 10, "bob")}
+    assert forget_source(engine, "a.csv") == 10
+    assert follower.apply_new(engine, scorer) == len(TAUGHT) - 10
+    assert [one.name for one in sources(engine)] == ["b.csv"]
 
 
 def test_a_labelled_file_maps_labels_and_names_its_first_bad_row(tmp_path: Path):

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from monitor.shell.cli.common import progress_bar, ready_engine, settings, status
-from monitor.shell.cli.sentiment_teach import export_command, import_command, teach_command
+from monitor.shell.cli.sentiment_teach import (
+    export_command,
+    import_command,
+    labels_command,
+    teach_command,
+)
 
 if TYPE_CHECKING:
     from detectors.sentiment import CustomerServiceScorer
@@ -26,6 +31,7 @@ sentiment_cli = typer.Typer(
 
 
 sentiment_cli.command("teach")(teach_command)
+sentiment_cli.command("labels")(labels_command)
 sentiment_cli.command("export-model")(export_command)
 sentiment_cli.command("import-model")(import_command)
 

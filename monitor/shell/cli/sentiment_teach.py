@@ -1,5 +1,5 @@
-"""`crisismon sentiment teach|export-model|import-model`: teaching the scorer a business's own
-labelled texts, and moving what was taught to another install."""
+"""`crisismon sentiment teach|labels|export-model|import-model`: teaching the scorer a
+business's own labelled texts, undoing it, and moving what was taught to another install."""
 
 from __future__ import annotations
 
@@ -210,6 +210,43 @@ def import_command(
         f"{stored.already:,} already stored; {total.count:,} labels in all{same}"
     )
     status.print(f"every worker refits its taught layer within {_REFIT_WITHIN}")
+
+
+def labels_command(
+    forget: str | None = typer.Option(
+        None, "--forget", help="delete the labels taught from this file (its name as listed)"
+    ),
+) -> None:
+    """List what was taught, by file: labels per class, who, when. --forget SOURCE undoes one.
+
+    A text and label taught from two files is stored once, under the first: forgetting that
+    file forgets it. Every worker refits without the forgotten labels within seconds.
+    Example: crisismon sentiment labels --forget tickets.csv
+    """
+    from detectors.sentiment.base import LABELS
+    from detectors.sentiment.labels import forget_source, sources
+
+    engine = ready_engine(settings())
+    if forget is not None:
+        deleted = forget_source(engine, forget)
+        if not deleted:
+            known = ", ".join(one.name for one in sources(engine)) or "none"
+            raise _error(f"no labels taught from {forget!r} (taught from: {known})")
+        print(f"forgot {deleted:,} labels taught from {forget}")
+        status.print(f"every worker refits its taught layer within {_REFIT_WITHIN}")
+        return
+    found = sources(engine)
+    if not found:
+        print("nothing taught yet: crisismon sentiment teach FILE")
+        return
+    print("| source | labels | negative | neutral | positive | who | taught |")
+    print("|---|---:|---:|---:|---:|---|---|")
+    for one in found:
+        counts = " | ".join(f"{one.counts[label]:,}" for label in LABELS)
+        when = f"{one.first:%Y-%m-%d %H:%M}" + (
+            f" to {one.last:%Y-%m-%d %H:%M}" if one.last != one.first else ""
+        )
+        print(f"| {one.name} | {one.total:,} | {counts} | {one.who} | {when} UTC |")
 
 
 def _general_scorer(current: Settings) -> CustomerServiceScorer:
