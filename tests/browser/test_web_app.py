@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import feedparser
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlmodel import Session, col, select
 
+from playbooks.models import Draft
 from tests.browser.browser import (
     CHART_DRAWN,
     DESKTOP,
@@ -131,4 +133,32 @@ def test_a_draft_approved_in_the_queue_is_sent(web_service: WebService, browser:
         [item.subject for item in receivers.received.values()],
     )
     watched.assert_clean("approving")
+    context.close()
+
+
+def test_every_other_page_reads_on_a_phone(web_service: WebService, browser: Browser):
+    web_service.play_the_outage()  # once for the module: pages with an incident and drafts
+
+    def first_draft() -> Draft | None:
+        with Session(web_service.engine) as session:  # a new read each time
+            return session.exec(select(Draft).order_by(col(Draft.id))).first()
+
+    wait_until(lambda: first_draft() is not None, 120, "the outage's drafts")
+    draft = first_draft()
+    assert draft is not None
+    context = signed_in(browser, web_service, "adam", "admin")
+    watched = Watched.open(context.new_page())
+    for name, path in (
+        ("overview", "/overview"),
+        ("sources", "/sources"),
+        ("search", "/search?q=outage"),
+        ("admin", "/admin"),
+        ("approval", f"/approvals/{draft.id}"),
+        ("effect", f"/incidents/{draft.incident_id}/effect"),
+    ):
+        look_at(watched, f"{web_service.url}{path}", name)
+        expect(watched.page.locator("h1").first).to_be_visible()
+    watched.page.goto(f"{web_service.url}/overview")
+    watched.page.wait_for_function(CHART_DRAWN, timeout=15_000)
+    watched.assert_clean("the overview's chart")
     context.close()
