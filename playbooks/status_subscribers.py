@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, delete, exists, func
 from sqlmodel import Session, col, select
 
 from monitor import audit
@@ -196,6 +196,42 @@ def confirm(engine: Engine, *, token: str, secret: str, now: datetime) -> bool:
             now=now,
         )
         return True
+
+
+def forget_unconfirmed(engine: Engine, *, now: datetime) -> int:
+    """Delete the addresses whose confirmation link expired unused: their customers row,
+    subscriber row and outbox rows. An address that was ever confirmed stays (its consent
+    history is the proof of what was allowed). Returns how many were forgotten."""
+    customers = Customer.__table__  # type: ignore[attr-defined]
+    subscribers = StatusSubscriber.__table__  # type: ignore[attr-defined]
+    deliveries = Delivery.__table__  # type: ignore[attr-defined]
+    consents = Consent.__table__  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        ids = list(
+            session.execute(
+                select(subscribers.c.customer_id)
+                .where(
+                    subscribers.c.confirmed_at.is_(None),
+                    subscribers.c.requested_at < now - CONFIRM_VALID,
+                    ~exists().where(consents.c.customer_id == subscribers.c.customer_id),
+                )
+                .limit(1000)
+            ).scalars()
+        )
+        if not ids:
+            return 0
+        session.execute(
+            delete(deliveries).where(
+                deliveries.c.customer_id.in_(ids), deliveries.c.channel == SUBSCRIBER_CHANNEL
+            )
+        )
+        session.execute(delete(subscribers).where(subscribers.c.customer_id.in_(ids)))
+        session.execute(
+            delete(customers).where(
+                customers.c.id.in_(ids), customers.c.external_id.like(f"{SUBSCRIBER_PREFIX}%")
+            )
+        )
+    return len(ids)
 
 
 def subscriber_rows(session: Session, *, draft: Draft) -> list[tuple[str, int, str]]:

@@ -62,6 +62,7 @@ AGENT_MODULES = (
     "monitor.shell.agents.streams",
     "monitor.shell.agents.polling",
     "monitor.shell.agents.retention",
+    "monitor.shell.agents.status_subscribers",
     "monitor.shell.delivery_views",
     # The approvals queue, "Did our message help?" and their JSON twins.
     "monitor.shell.ui.approvals",

@@ -16,7 +16,7 @@ from playbooks.channels.smtp import SmtpChannel
 from playbooks.channels.status_page import StatusPageChannel
 from playbooks.customers import all_customers, revoke
 from playbooks.drafting import make_drafts
-from playbooks.models import ConsentChange, Delivery, StatusUpdate
+from playbooks.models import ConsentChange, Customer, Delivery, StatusSubscriber, StatusUpdate
 from playbooks.status_feed import atom_feed
 from playbooks.status_page import read_page
 from playbooks.status_subscribers import (
@@ -24,6 +24,8 @@ from playbooks.status_subscribers import (
     BadAddress,
     BadToken,
     confirm,
+    confirm_token,
+    forget_unconfirmed,
     normal_address,
     subscribe,
 )
@@ -208,3 +210,21 @@ def test_double_opt_in_through_the_outbox(engine):
                 )
             ).all()
         assert queued == []
+
+
+def test_addresses_never_confirmed_are_forgotten_after_the_link_expires(engine):
+    assert subscribe(engine, address="never@example.org", now=NOW)
+    assert subscribe(engine, address="kept@example.org", now=NOW)
+    with Session(engine) as session:
+        kept = session.exec(select(Customer.id).where(Customer.email == "kept@example.org")).one()
+    token = confirm_token("test-secret", kept, NOW)
+    assert confirm(engine, token=token, secret="test-secret", now=NOW + timedelta(hours=1))
+    assert forget_unconfirmed(engine, now=NOW + timedelta(hours=47)) == 0  # link still valid
+    assert forget_unconfirmed(engine, now=NOW + timedelta(hours=49)) == 1
+    with Session(engine) as session:
+        emails = session.exec(select(Customer.email)).all()
+        subscribers = session.exec(select(StatusSubscriber.customer_id)).all()
+        outbox = session.exec(select(Delivery.customer_id)).all()
+    assert emails == ["kept@example.org"] and subscribers == [kept] and outbox == [kept]
+    # Forgotten, the address may subscribe again.
+    assert subscribe(engine, address="never@example.org", now=NOW + timedelta(hours=50))
