@@ -100,7 +100,7 @@ def _checked(path: Path, payload: dict[str, Any]) -> Exported:
     examples: list[Taught] = []
     for number, item in enumerate(payload["examples"], 1):
         text, label, lang = item
-        if not isinstance(text, str) or not text.strip() or label not in LABELS:
+        if not isinstance(text, str) or not text.replace("\x00", "").strip() or label not in LABELS:
             raise PortableModelError(f"{path}: corrupt: label {number} is not a text and label")
         # Stored as they are here: `add_labels` cleans them as it cleans every label.
         examples.append((text, label, lang if isinstance(lang, str) else None))

@@ -154,6 +154,11 @@ def test_an_export_carries_its_labels_and_refuses_to_load_when_damaged(engine, t
     tampered.write_bytes(gzip.compress(json.dumps(payload).encode()))
     with pytest.raises(PortableModelError, match="this crisismon reads crisismon-taught"):
         read_export(tampered)
+    payload["format"] = "crisismon-taught-sentiment/1"
+    payload["examples"][0] = [chr(0), "negative", None]
+    tampered.write_bytes(gzip.compress(json.dumps(payload).encode()))
+    with pytest.raises(PortableModelError, match="label 1 is not a text and label"):
+        read_export(tampered)
     tampered.write_bytes(path.read_bytes()[:50])
     with pytest.raises(PortableModelError, match="not a taught-model file"):
         read_export(tampered)
