@@ -59,7 +59,7 @@ def teach_command(
     """
     from detectors.sentiment.crossval import cross_validate, report_dict, report_table
     from detectors.sentiment.label_file import Columns, read_labelled
-    from detectors.sentiment.labels import add_labels, all_labels, content_hash
+    from detectors.sentiment.labels import Taught, add_labels, all_labels, content_hash
     from monitor.privacy import Redactor
 
     if output not in ("table", "json"):
@@ -76,7 +76,11 @@ def teach_command(
     for bad in labelled.skipped:
         status.print(f"skipped row {bad.row}: {bad.reason}")
     engine = ready_engine(current)
-    mine = {content_hash(text, label) for text, label, _ in labelled.examples}
+    # Each text and label once: a duplicate in two folds would be scored by a layer that saw it.
+    first: dict[str, Taught] = {}
+    for example in labelled.examples:
+        first.setdefault(content_hash(example[0], example[1]), example)
+    unique, mine = list(first.values()), set(first)
     earlier = [ex for ex in all_labels(engine).examples if content_hash(ex[0], ex[1]) not in mine]
     stored = add_labels(
         engine,
@@ -90,10 +94,10 @@ def teach_command(
     if folds:
         scorer = _general_scorer(current)
         with progress_bar(with_eta=True) as progress:
-            task = progress.add_task("cross-validating", total=2 * len(labelled.examples))
+            task = progress.add_task("cross-validating", total=2 * len(unique))
             result = cross_validate(
                 scorer,
-                labelled.examples,
+                unique,
                 earlier=earlier,
                 folds=folds,
                 advance=lambda n: progress.update(task, advance=n),
