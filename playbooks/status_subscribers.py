@@ -24,6 +24,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, exists, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from monitor import audit
@@ -102,6 +103,13 @@ def subscribe(engine: Engine, *, address: str, now: datetime) -> bool:
 
     Nothing is queued for an address whose consent is in force, nor twice within an hour.
     """
+    try:
+        return _subscribe(engine, address=address, now=now)
+    except IntegrityError:  # the same address twice at the same moment: the other one queued
+        return False
+
+
+def _subscribe(engine: Engine, *, address: str, now: datetime) -> bool:
     with session_scope(engine) as session:
         customer_id = _customer_for(session, address, now)
         consent = session.get(Consent, (customer_id, SUBSCRIBER_CHANNEL))

@@ -5,6 +5,7 @@ through the outbox to a local aiosmtpd."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import feedparser
@@ -228,3 +229,11 @@ def test_addresses_never_confirmed_are_forgotten_after_the_link_expires(engine):
     assert emails == ["kept@example.org"] and subscribers == [kept] and outbox == [kept]
     # Forgotten, the address may subscribe again.
     assert subscribe(engine, address="never@example.org", now=NOW + timedelta(hours=50))
+
+
+def test_the_same_address_at_the_same_moment_queues_one_confirmation(engine):
+    with ThreadPoolExecutor(4) as pool:
+        asked = list(pool.map(lambda _: subscribe(engine, address="twin@x.org", now=NOW), "abcd"))
+    assert sorted(asked) == [False, False, False, True]
+    with Session(engine) as session:
+        assert len(session.exec(select(Delivery)).all()) == 1
