@@ -60,7 +60,6 @@ def _params(request: Request) -> dict[str, str]:
     return {key: request.query.get(key, "").strip() for key in keys}
 
 
-
 def _query(params: dict[str, str]) -> SearchQuery:
     return SearchQuery(
         q=params["q"],
