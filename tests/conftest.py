@@ -311,6 +311,7 @@ SLOW_FILES_FIRST = (
     "tests/unit/test_backtest.py",
     "tests/integration/test_database_outage.py",
     "tests/integration/test_demo_full.py",
+    "tests/browser/test_web_app.py",
     "tests/playbooks/test_erasure_cli.py",
     "tests/integration/test_readme_examples.py",
     "tests/integration/test_broker_death.py",

@@ -9,6 +9,7 @@ outage while /incidents is open and watches the incident arrive without reloadin
 from __future__ import annotations
 
 import feedparser
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import Session, col, select
 
@@ -24,6 +25,10 @@ from tests.browser.browser import (
 from tests.browser.service import WebService
 from tests.conftest import wait_until
 from tests.integration.web_login import PASSWORD, add_user
+
+# The first test also waits for its module's worker and calm baseline (up to 90 s each, see
+# service.py) before its own bounded waits: more than pytest's default 240 s on a loaded machine.
+pytestmark = pytest.mark.timeout(420)
 
 
 def signed_in(browser: Browser, service: WebService, name: str, role: str) -> BrowserContext:
