@@ -92,6 +92,9 @@ def edit(
             "text": draft.body_text if text is None else text,
             "html": draft.body_html if html is None else html,
         }
+        if any("\x00" in part for part in new.values()):
+            # PostgreSQL refuses NUL in text columns; say so instead of failing on write.
+            raise DraftError("the copy must not contain NUL characters")
         if not new["text"].strip():
             raise DraftError("text must not be empty")
         if draft.channel == "email" and not (new["subject"].strip() and new["html"].strip()):

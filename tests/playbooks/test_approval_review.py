@@ -136,3 +136,23 @@ def test_unknown_draft_and_empty_queue(engine):
 def test_diff_of_parts():
     parts = diff_copy({"subject": "a", "text": "x\ny"}, {"subject": "a", "text": "x\nz"})
     assert [(p.part, p.changed) for p in parts] == [("subject", False), ("text", True)]
+
+
+def test_an_edit_with_a_nul_character_is_refused_with_a_message(engine):
+    # PostgreSQL refuses NUL in text columns: the edit must be a 400, not a 500 on flush.
+    setup, drafts = _drafts(engine)
+    draft = drafts[("outage-email", "everyone", "en")]
+    with pytest.raises(DraftError) as raised:
+        edit(
+            engine,
+            setup=setup,
+            draft_id=draft.id,
+            actor="web:ana",
+            subject="a\x00b",
+            text="x\x00y",
+            html=None,
+            now=NOW,
+        )
+    assert raised.value.status == 400 and "NUL" in str(raised.value)
+    review = review_draft(engine, setup=setup, pseudonymiser=KEY, draft_id=draft.id, now=NOW)
+    assert review.draft.content_hash == draft.content_hash  # nothing was saved
