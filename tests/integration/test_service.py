@@ -132,8 +132,9 @@ def test_ctrl_c_stops_worker_and_broker(tmp_path: Path):
     before = lines[:running]
     assert any(line.startswith("✓ broker (Tansu, in memory) ready at kafka://") for line in before)
     assert any(line.startswith("✓ worker ready, web at http://127.0.0.1:") for line in before)
-    # Those two and the line about the pseudonym key made on first start.
-    assert len(before) == 3, before
+    # Those two, and the lines about the pseudonym key and the web admin made on first start.
+    assert any(line.startswith("First start: sign in as admin with") for line in before)
+    assert len(before) == 4, before
     assert not [line for line in lines if "[INFO]" in line or "Traceback" in line], lines
 
 
@@ -147,7 +148,9 @@ def test_sigint_stops_it_when_started_in_the_background(tmp_path: Path):
     entries = [json.loads(line) for line in (tmp_path / "run.log").read_text().splitlines()]
     assert all({"time", "level", "logger", "message"} <= set(entry) for entry in entries)
     said = [entry["message"] for entry in entries]
-    assert any(message.startswith("crisismon is running. POST mentions to") for message in said)
+    assert any(message.startswith("crisismon is running. The web app is at") for message in said)
+    # JSON lines go to a log store: no password there, only how to make the first admin.
+    assert any(message.startswith("No web users yet: create the first admin") for message in said)
     assert "stopping…" in said
 
 

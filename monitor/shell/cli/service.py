@@ -37,7 +37,7 @@ def run(verbose: bool = VERBOSE) -> None:
     signal.signal(signal.SIGINT, _interrupt)
     try:
         service.start(on_step=lambda msg: say(f"✓ {msg}"))
-        first_admin_hint(current)
+        first_admin_hint(current, say)
         say(
             f"crisismon is running. The web app is at {service.web_url}/ (sign in there); "
             f"POST mentions to {service.web_url}/api/mentions with a token; Ctrl-C to stop."
@@ -54,10 +54,10 @@ def run(verbose: bool = VERBOSE) -> None:
         service.stop()
 
 
-def first_admin_hint(current: Settings) -> None:
+def first_admin_hint(current: Settings, say: Callable[..., None]) -> None:
     """On the first start (no users yet): on one machine, make the user ``admin`` and print its
-    one-time password (on the terminal only, never to the log); distributed, say how to make
-    the first admin, as each machine would otherwise make its own."""
+    one-time password on the terminal. Distributed, or with JSON logs (which go to a log
+    store, where a password must never be), only say how to make the first admin."""
     from datetime import UTC, datetime
 
     from monitor.accounts.users import count_users, first_admin
@@ -65,9 +65,9 @@ def first_admin_hint(current: Settings) -> None:
 
     engine = make_engine(current.resolved_database_url)
     try:
-        if current.distributed:
+        if current.distributed or current.log_format == "json":
             if count_users(engine) == 0:
-                status.print(
+                say(
                     "No web users yet: create the first admin with "
                     "`crisismon users add NAME --role admin` (same CRISISMON_DATABASE_URL)."
                 )
@@ -76,12 +76,9 @@ def first_admin_hint(current: Settings) -> None:
     finally:
         engine.dispose()
     if password is not None:
-        status.print(
+        say(
             f"First start: sign in as admin with the one-time password {password} and "
-            "change it: `crisismon users reset-password admin`.",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,  # one line, so the password is never cut in two
+            "change it: `crisismon users reset-password admin`."
         )
 
 
