@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from faust.web import Request, Response, View
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from monitor.app import app
 from monitor.shell import resources
@@ -79,9 +79,23 @@ class Drafts(View):
         return self.json({"drafts": [_public(d) for d in rows]})
 
 
+class DraftDecisionBody(BaseModel):
+    """The JSON body of POST /api/drafts/ID/ACTION; each action reads its own fields."""
+
+    content_hash: str | None = Field(
+        None, description="approve: the content hash you reviewed; refused if it changed since"
+    )
+    reason: str | None = Field(None, description="reject: why, for the audit log")
+    subject: str | None = Field(None, description="edit: the new subject")
+    text: str | None = Field(None, description="edit: the new text")
+    html: str | None = Field(None, description="edit: the new HTML part")
+
+
 @page("/api/drafts/{draft_id}/{action}", Access.APPROVER)
 class DraftDecision(View):
     """POST approve {content_hash?}, reject {reason?}, edit {subject?, text?, html?}."""
+
+    body_models = {"POST": DraftDecisionBody}  # documents the body (GET /api/openapi.json)
 
     async def post(self, request: Request, draft_id: str, action: str) -> Response:
         number = parse_id(draft_id)
@@ -92,7 +106,7 @@ class DraftDecision(View):
             body = await _body(request)
         except BadJson as exc:
             return error_response(f"body is not valid JSON: {exc}", 400)
-        for field in ("content_hash", "reason", "subject", "text", "html"):
+        for field in DraftDecisionBody.model_fields:
             if body.get(field) is not None and not isinstance(body[field], str):
                 return error_response(f"{field} must be a string", 400)
         engine, setup, now = resources.engine(), playbook_setup(), utcnow()
