@@ -8,6 +8,7 @@ security headers, the session cookie's flags, CSRF refusals and the sign-in rate
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import urllib.error
@@ -191,6 +192,17 @@ def test_every_route_answers_only_whom_its_rule_allows(tansu, start_worker, tmp_
     # A bearer token needs no CSRF token.
     approve = {"Authorization": f"Bearer {tokens['approver']}"}
     assert call("POST", f"{web}/api/drafts/1/approve", approve, b"{}")[0] == 404
+
+    # Users change their own password (the current one first); their sessions end.
+    viewer = login(web, "viewer-user")
+    change = f"{web}/api/session/password"
+    wrong = json.dumps({"current": "not it at all", "new": "a brand new phrase"}).encode()
+    status, _, body = call("POST", change, viewer.headers(), wrong)
+    assert status == 400 and b"current password is wrong" in body
+    right = json.dumps({"current": PASSWORD, "new": "a brand new phrase"}).encode()
+    assert call("POST", change, viewer.headers(), right)[0] == 200
+    assert call("GET", f"{web}/api/session", viewer.headers())[0] == 401
+    assert login(web, "viewer-user", "a brand new phrase").role == "viewer"
 
     # Tokens are stored hashed: the database never holds one in clear.
     with sqlite3.connect(tmp_path / "walk.db") as db:

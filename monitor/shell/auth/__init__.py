@@ -35,4 +35,5 @@ def _install() -> None:
 
 
 _install()
+from monitor.shell.auth import account as _account  # noqa: E402,F401  - /account
 from monitor.shell.auth import views as _views  # noqa: E402,F401  - /login, /logout, /api/session
