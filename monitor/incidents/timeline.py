@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 from detectors.explain import METRIC_TITLES
 from detectors.feedback import feedback_on
-from monitor import audit
 from monitor.incidents.service import IncidentDetail
+from monitor.storage.models import AuditEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +46,7 @@ def incident_timeline(engine: Engine, detail: IncidentDetail) -> list[TimelineEv
     if incident.alerted_at is not None:
         events.append(TimelineEvent(incident.alerted_at, "alerted", "Alert posted"))
     audited = {"acknowledge": 0, "resolve": 0}
-    for entry in audit.entries(engine, subject_prefix=f"incident:{incident.id}"):
-        if entry.subject != f"incident:{incident.id}":
-            continue  # incident:12 is a prefix of incident:123
+    for entry in _audited(engine, f"incident:{incident.id}"):
         if entry.action == "acknowledge":
             audited["acknowledge"] += 1
             first_ack = '"first": true' in entry.detail
@@ -70,3 +69,11 @@ def incident_timeline(engine: Engine, detail: IncidentDetail) -> list[TimelineEv
             TimelineEvent(incident.resolved_at, "resolved", "Resolved: quiet for long enough")
         )
     return sorted(events, key=lambda e: e.at)
+
+
+def _audited(engine: Engine, subject: str) -> list[AuditEntry]:
+    """The audit entries about one subject, oldest first: an equality the index on
+    (subject, id) answers, where a prefix match would scan a log with a row per message sent."""
+    with Session(engine) as session:
+        query = select(AuditEntry).where(AuditEntry.subject == subject)
+        return list(session.exec(query.order_by(col(AuditEntry.id))).all())

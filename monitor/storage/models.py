@@ -360,6 +360,8 @@ class AuditEntry(SQLModel, table=True):
     """Append-only: each row carries the hash of the previous one (``crisismon audit verify``)."""
 
     __tablename__ = "audit_log"
+    # One incident's or draft's entries, in order, without scanning a row per message sent.
+    __table_args__ = (Index("ix_audit_log_subject", "subject", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _utc()  # type: ignore[assignment]
