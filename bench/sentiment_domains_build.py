@@ -97,7 +97,9 @@ def main() -> None:
     for path in [args.clothing, *args.phones]:
         if not path.is_file():
             sys.exit(f"{path}: file not found")
-    print("ecommerce_clothing", dict(write(clothing(args.clothing), args.out / "ecommerce_clothing")))
+    print(
+        "ecommerce_clothing", dict(write(clothing(args.clothing), args.out / "ecommerce_clothing"))
+    )
     print("phone_reviews", dict(write(phones(args.phones), args.out / "phone_reviews")))
 
 

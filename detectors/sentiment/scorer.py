@@ -130,7 +130,7 @@ class CustomerServiceScorer:
             proba = self.model.predict_proba_one(x)
             layer = self._taught
         if layer is not None:
-            proba = layer.adjust(proba, x, taught.service_patterns(analysis, text))
+            proba = layer.adjust(proba, x, lambda: taught.service_patterns(analysis, text))
         label = max(LABELS, key=lambda name: proba.get(name, 0.0))
         compound = proba.get("positive", 0.0) - proba.get("negative", 0.0)
         return Sentiment(

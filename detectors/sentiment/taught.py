@@ -23,8 +23,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +59,6 @@ _YOU = _set("you your you're u")
 _POLITE = _set("please kindly thanks thank")
 _CONTRAST = _set("but however although though")
 _PRAISE = _set("great good nice love lovely amazing awesome beautiful fine ok")
-_NUMBER = re.compile(r"^\d+$")
 
 
 def service_patterns(analysis: Analysis, text: str) -> dict[str, float]:
@@ -72,24 +70,27 @@ def service_patterns(analysis: Analysis, text: str) -> dict[str, float]:
     ['sp_negated_service', 'sp_question_to_company']
     """
     tokens = analysis.tokens
-    out: dict[str, float] = {}
-    for i, token in enumerate(tokens):
-        if token in _SERVICE_VERBS and any(t in _NEGATORS for t in tokens[max(0, i - 3) : i]):
-            out["sp_negated_service"] = 1.0
-            break
     present = set(tokens)
-    if present & _REPEAT:
+    out: dict[str, float] = {}
+    if not present.isdisjoint(_SERVICE_VERBS) and not present.isdisjoint(_NEGATORS):
+        for i, token in enumerate(tokens):
+            if token in _SERVICE_VERBS and not _NEGATORS.isdisjoint(tokens[max(0, i - 3) : i]):
+                out["sp_negated_service"] = 1.0
+                break
+    if not present.isdisjoint(_REPEAT):
         out["sp_repeat"] = 1.0
-    if present & _WAIT and any(_NUMBER.match(t) for t in tokens):
+    if not present.isdisjoint(_WAIT) and any(t.isdigit() for t in tokens):
         out["sp_wait_number"] = 1.0
-    if "?" in text and present & _QUESTION_WORDS and present & _YOU:
+    if "?" in text and not present.isdisjoint(_QUESTION_WORDS) and not present.isdisjoint(_YOU):
         out["sp_question_to_company"] = 1.0
-    if present & _POLITE and (analysis.negative_mass > 0.5 or "sp_negated_service" in out):
+    if not present.isdisjoint(_POLITE) and (
+        analysis.negative_mass > 0.5 or "sp_negated_service" in out
+    ):
         out["sp_polite_complaint"] = 1.0
-    contrast = next((i for i, t in enumerate(tokens) if t in _CONTRAST), None)
-    if contrast is not None:
+    if not present.isdisjoint(_CONTRAST):
         out["sp_contrast"] = 1.0
-        if set(tokens[:contrast]) & _PRAISE:
+        contrast = next(i for i, t in enumerate(tokens) if t in _CONTRAST)
+        if not _PRAISE.isdisjoint(tokens[:contrast]):
             out["sp_praise_then_but"] = 1.0
     return out
 
@@ -109,10 +110,12 @@ class Recipe:
     # Class weights are (n / (classes × count))^balance: 1 weighs classes equally (macro-F1),
     # 0 keeps the taught mix as it is (the biases then carry the domain's class priors).
     balance: float = 0.5
+    # Extra weight on negative labels: a missed complaint costs more than a false alarm.
+    negative_weight: float = 1.5
     # The gate (see `TaughtLayer.gate`): full strength from this quantile of the taught
     # texts' own familiarity, none below `gate_floor` times that.
     gate_quantile: float = 0.25
-    gate_floor: float = 0.85
+    gate_floor: float = 0.9
     # N-grams in fewer taught texts than this get no weight (fewer weights, faster fit).
     min_texts: int = 2
     max_iterations: int = 300
@@ -130,49 +133,69 @@ class TaughtLayer:
     gate_high: float = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def gate(self, x: Mapping[str, float]) -> float:
-        """How much of the layer applies to a text, 0 to 1: the share of its words and word
-        pairs that the taught texts share, against the taught texts' own share.
+    def __post_init__(self) -> None:
+        # One lookup per feature when scoring: the three weights and whether it is familiar.
+        self._table: dict[str, tuple[float, float, float, int]] = {
+            key: (*ws, int(key in self.known)) for key, ws in self.weights.items()
+        }
+        for key in self.known - self.weights.keys():
+            self._table[key] = (0.0, 0.0, 0.0, 1)
+
+    def gate(self, grams: int, familiar: int) -> float:
+        """How much of the layer applies to a text, 0 to 1, from the share of its words and
+        word pairs (``grams``) that the taught texts share (``familiar``), against the taught
+        texts' own share.
 
         A text unlike the taught ones (another kind of text, another business) keeps the
         general model's reading, so one domain's labels do not spoil others.
         """
-        grams = [key for key in x if is_ngram(key)]
         if not grams:
             return 0.0
-        familiar = sum(1 for key in grams if key in self.known) / len(grams)
-        if familiar >= self.gate_high:
+        share = familiar / grams
+        if share >= self.gate_high:
             return 1.0
-        if familiar <= self.gate_low:
+        if share <= self.gate_low:
             return 0.0
-        return (familiar - self.gate_low) / (self.gate_high - self.gate_low)
-
-    def logits(self, *inputs: Mapping[str, float]) -> tuple[float, float, float]:
-        neg, neu, pos = self.bias
-        table = self.weights
-        for x in inputs:
-            for key, value in x.items():
-                triple = table.get(key)
-                if triple is not None:
-                    neg += triple[0] * value
-                    neu += triple[1] * value
-                    pos += triple[2] * value
-        return neg, neu, pos
+        return (share - self.gate_low) / (self.gate_high - self.gate_low)
 
     def adjust(
-        self, proba: Mapping[str, float], x: Mapping[str, float], patterns: Mapping[str, float]
+        self,
+        proba: Mapping[str, float],
+        x: Mapping[str, float],
+        patterns: Callable[[], Mapping[str, float]],
     ) -> dict[str, float]:
         """The general model's probabilities with this layer's logits added.
 
-        ``x`` are the general model's features, ``patterns`` `service_patterns` of the text.
+        ``x`` are the general model's features; ``patterns`` gives `service_patterns` of the
+        text, called only when the layer applies.
         """
-        gate = self.gate(x)
+        table = self._table
+        neg = neu = pos = 0.0
+        grams = familiar = 0
+        for key, value in x.items():
+            if key[0] == "h":  # hashed n-grams are the only features named h...
+                grams += 1
+            entry = table.get(key)
+            if entry is not None:
+                neg += entry[0] * value
+                neu += entry[1] * value
+                pos += entry[2] * value
+                familiar += entry[3]
+        gate = self.gate(grams, familiar)
         if gate <= 0.0:
             return dict(proba)
-        shift = self.logits(x, general_log_odds(proba), patterns)
+        for extra in (general_log_odds(proba), patterns()):
+            for key, value in extra.items():
+                entry = table.get(key)
+                if entry is not None:
+                    neg += entry[0] * value
+                    neu += entry[1] * value
+                    pos += entry[2] * value
+        b = self.bias
         logs = [
-            math.log(max(proba.get(label, 0.0), 1e-9)) + gate * s
-            for label, s in zip(LABELS, shift, strict=True)
+            math.log(max(proba.get("negative", 0.0), 1e-9)) + gate * (neg + b[0]),
+            math.log(max(proba.get("neutral", 0.0), 1e-9)) + gate * (neu + b[1]),
+            math.log(max(proba.get("positive", 0.0), 1e-9)) + gate * (pos + b[2]),
         ]
         top = max(logs)
         exps = [math.exp(v - top) for v in logs]
@@ -289,6 +312,7 @@ def fit(
     # Classes weighted equally (macro-F1 weighs them so); a class without labels weighs 0.
     ratio = n / (present.sum() * np.maximum(counts, 1.0))
     class_weight = np.where(present, ratio**recipe.balance, 0.0)
+    class_weight[LABELS.index("negative")] *= recipe.negative_weight
     sample_weight = class_weight[y]
     l2 = np.array([recipe.ngram_l2 if is_ngram(k) else recipe.named_l2 for k in keys])
 
