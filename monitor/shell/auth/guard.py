@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from faust.web import Request
+from sqlalchemy.exc import DBAPIError
 
 from monitor.accounts import Principal
 from monitor.accounts.sessions import session_user
@@ -26,6 +27,7 @@ from monitor.shell import resources
 from monitor.shell.access import OPEN, access_for, role_allows
 from monitor.shell.auth.identity import CSRF_KEY, PRINCIPAL_KEY
 from monitor.shell.ui import render
+from monitor.storage.outage import is_outage
 from streams.cleaning import same_secret
 
 SESSION_COOKIE = "crisismon_session"
@@ -78,7 +80,14 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _refuse(request, "route declares no access rule", 403)
     if method not in SAFE_METHODS and path == LOGIN_PATH and not same_origin(request):
         return _refuse(request, "sign-in from another site refused", 403)  # login CSRF
-    who, csrf, bad_token = await _caller(request)
+    try:
+        who, csrf, bad_token = await _caller(request)
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
+        if needs not in OPEN:  # cannot tell who calls: refuse, but say it is passing
+            return _unavailable()
+        who, csrf, bad_token = None, "", False  # health checks and webhooks go on
     if who is not None:
         request[PRINCIPAL_KEY] = who
     if csrf:
@@ -162,6 +171,14 @@ def _unauthenticated(reason: str) -> web.Response:
         {"error": f"{reason}: send Authorization: Bearer TOKEN (see `crisismon tokens create`)"},
         status=401,
         headers={"WWW-Authenticate": 'Bearer realm="crisismon"'},
+    )
+
+
+def _unavailable() -> web.Response:
+    return web.json_response(
+        {"error": "cannot check credentials: the database is unavailable; retry shortly"},
+        status=503,
+        headers={"Retry-After": "5"},
     )
 
 
