@@ -136,6 +136,10 @@ def test_every_route_answers_only_whom_its_rule_allows(tansu, start_worker, tmp_
     status, headers, _ = call("GET", f"{web}/no/such/page")
     assert status == 404 and headers["X-Frame-Options"] == "DENY"
 
+    # The address crisismon run prints leads to the incidents.
+    status, headers, _ = call("GET", f"{web}/")
+    assert status == 303 and headers["Location"] == "/incidents"
+
     # An HTML page unauthenticated: to the sign-in page, back after it.
     status, headers, _ = call("GET", f"{web}/admin?tab=tokens")
     target = urllib.parse.urlsplit(headers["Location"])

@@ -92,6 +92,14 @@ class Login(View):
         raise answer
 
 
+@page("/", Access.PUBLIC)
+class Home(View):
+    """The web app's address: to the incidents (through the sign-in page when need be)."""
+
+    async def get(self, request: Request) -> Response:
+        raise web.HTTPSeeOther(HOME)
+
+
 @page("/logout", Access.VIEWER)
 class Logout(View):
     """Sign out (POST with the CSRF token): the session ends on the server too."""
