@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from sqlmodel import Session, col, select
 
 from monitor import audit
@@ -182,7 +182,12 @@ def preapprove(
 
 
 def _load(session: Session, draft_id: int) -> Draft:
-    draft = session.get(Draft, draft_id)
+    """The draft, locked until the decision commits: two people deciding at once (approve and
+    reject, approve and edit) take turns, and the second sees what the first decided."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: take its write lock before reading, as audit.append does.
+        session.execute(text("UPDATE drafts SET id = id WHERE 1 = 0"))
+    draft = session.get(Draft, draft_id, with_for_update=True, populate_existing=True)
     if draft is None:
         raise DraftError(f"no draft {draft_id}", 404)
     return draft

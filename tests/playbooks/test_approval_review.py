@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
 
 from monitor.privacy import Pseudonymiser, customer_pseudonym
 from playbooks.approval_review import review_draft, review_queue
 from playbooks.approvals import approve, edit
 from playbooks.copy_diff import diff_copy
 from playbooks.drafting import make_drafts
+from playbooks.models import Delivery, Draft
 from playbooks.service import DraftError
 from tests.playbooks.helpers import customers, outage_incident, setup_for
 
@@ -156,3 +161,37 @@ def test_an_edit_with_a_nul_character_is_refused_with_a_message(engine):
     assert raised.value.status == 400 and "NUL" in str(raised.value)
     review = review_draft(engine, setup=setup, pseudonymiser=KEY, draft_id=draft.id, now=NOW)
     assert review.draft.content_hash == draft.content_hash  # nothing was saved
+
+
+def test_an_approval_racing_a_rejection_does_not_send_the_rejected_draft(engine):
+    # Another approver's rejection is being written while this approval starts: the approval
+    # must wait for it and see the draft rejected, not write "approved" over it and queue
+    # the messages (PostgreSQL), nor fail with "database is locked" (SQLite).
+    setup, drafts = _drafts(engine)
+    draft = drafts[("outage-email", "everyone", "en")]
+    outcome: dict[str, object] = {}
+
+    def approving() -> None:
+        try:
+            outcome["rows"] = approve(
+                engine, setup=setup, draft_id=draft.id, actor="web:ana", expected_hash=None,
+                now=NOW,
+            )  # fmt: skip
+        except Exception as exc:
+            outcome["error"] = exc
+
+    with engine.connect() as other, other.begin():
+        other.execute(
+            text("UPDATE drafts SET status = 'rejected', decided_by = 'web:bo' WHERE id = :id"),
+            {"id": draft.id},
+        )
+        racer = threading.Thread(target=approving)
+        racer.start()
+        time.sleep(1.0)  # the approval is under way, waiting on the rejection's write
+    racer.join(timeout=60)
+
+    error = outcome.get("error")
+    assert isinstance(error, DraftError) and error.status == 409, outcome
+    with Session(engine) as session:
+        assert session.get(Draft, draft.id).status == "rejected"
+        assert session.exec(select(Delivery).where(Delivery.draft_id == draft.id)).all() == []
