@@ -71,9 +71,12 @@ class Login(View):
         user = await asyncio.to_thread(authenticate, engine, name, password)
         if user is None or user.id is None:
             await asyncio.to_thread(record_failure, engine, account=name, client=client, now=now)
-            log.info("failed sign-in for %r from %s", name, client)
+            # Not the name typed: people type their password there by mistake.
+            log.info("failed sign-in from %s", client)
             return page_html(
-                self, request, "login.html", status=401, next=target, name=name,
+                # 200: the form again with the reason (a 4xx page is a console error in
+                # browsers, and 401 would need a WWW-Authenticate scheme a form has not)
+                self, request, "login.html", status=200, next=target, name=name,
                 message="Wrong user name or password.",
             )  # fmt: skip
         await asyncio.to_thread(forget_failures, engine, account=name)
