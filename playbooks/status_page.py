@@ -108,6 +108,7 @@ def read_page(engine: Engine, *, now: datetime | None = None, limit: int = 500) 
             newest = newest.where(col(StatusUpdate.posted_at) >= now - timedelta(days=HISTORY_DAYS))
         updates = list(session.exec(newest.limit(limit)).all())
         latest = _latest_per_component(session)
+        updates = _with_open_incidents(session, updates, latest)
         ids = {u.incident_id for u in [*updates, *latest.values()]}
         severities = dict(
             session.exec(
@@ -129,6 +130,29 @@ def read_page(engine: Engine, *, now: datetime | None = None, limit: int = 500) 
         impacts=impacts,
         indicator=indicator,
         incidents=_by_incident(updates),
+    )
+
+
+def _with_open_incidents(
+    session: Session, updates: list[StatusUpdate], latest: dict[str, StatusUpdate]
+) -> list[StatusUpdate]:
+    """``updates`` plus every update of an incident still open on a component, however old.
+
+    An update is dated in the incident's event time, so a replayed incident can be months old
+    while its component still reads "investigating": the history must not then say "no
+    incidents" under a red banner.
+    """
+    shown = {u.incident_id for u in updates}
+    still_open = {u.incident_id for u in latest.values() if u.status != "resolved"} - shown
+    if not still_open:
+        return updates
+    older = session.exec(
+        select(StatusUpdate).where(col(StatusUpdate.incident_id).in_(still_open))
+    ).all()
+    return sorted(
+        [*updates, *older],
+        key=lambda u: (u.posted_at.replace(tzinfo=None), u.id or 0),
+        reverse=True,
     )
 
 

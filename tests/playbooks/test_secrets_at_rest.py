@@ -43,6 +43,12 @@ NOT_SECRETS = {
     ("mentions", "series_keys"): "series names",
     ("near_duplicate_bands", "hash"): "a MinHash band of the text",
     ("near_duplicate_signatures", "signature"): "the MinHash signature of the text",
+    ("sentiment_labels", "content_hash"): "SHA-256 of a taught label's text and label",
+    ("web_users", "password_hash"): "an argon2id hash, not the password",
+    ("web_users", "password_changed_at"): "a time",
+    ("web_sessions", "id_hash"): "SHA-256 of the session cookie, not the cookie",
+    ("web_sessions", "csrf_token"): "bound to its session, useless without the cookie",
+    ("api_tokens", "token_hash"): "SHA-256 of a 256-bit random token, not the token",
 }
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # daytime in the customers' zones
 UNSUBSCRIBE = "us-0d9e8f7a-unsubscribe-secret"

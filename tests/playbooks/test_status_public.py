@@ -89,6 +89,20 @@ def test_states_history_and_atom_feed(engine):
     assert page.incidents == [] and page.components == {"web app": "operational"}
 
 
+def test_an_incident_still_open_stays_in_the_history_however_old(engine):
+    """A replayed incident is dated when it began, months ago, yet its component is still
+    red: the history must show it under the red banner, not 'no incidents'."""
+    setup = setup_for(public_url=PUBLIC)
+    channels = lambda: {"status_page": StatusPageChannel(engine)}  # noqa: E731
+    incident = outage_incident(engine)
+    _publish(engine, setup, channels, incident, "opened", "status-investigating", NOW)
+    began = read_page(engine).updates[0].posted_at
+    page = read_page(engine, now=began + timedelta(days=200))
+    assert page.indicator == "major_outage"
+    assert [i.incident_id for i in page.incidents] == [incident]
+    assert [u.status for u in page.incidents[0].updates] == ["investigating"]
+
+
 def test_monitoring_is_degraded_and_a_warning_is_a_partial_outage(engine):
     incident = outage_incident(engine)
     with Session(engine) as session:
