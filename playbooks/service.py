@@ -323,12 +323,14 @@ def approve_with_outbox(
             "next_attempt_at": now,
             "created_at": now,
         }
-        result = session.execute(
+        statement = (
             insert_for(session, table)
             .values(**row)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id)
         )
-        added += result.rowcount or 0  # type: ignore[attr-defined]
+        # RETURNING, not rowcount: psycopg reports -1 for these INSERTs.
+        added += session.execute(statement).first() is not None
     audit.append(
         session,
         actor=actor,
