@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from monitor.incidents.acknowledge import ACK_ACTION, ack_block
+from monitor.shell.ui import render
 from playbooks.approvals import approve, edit, preapprove
 from playbooks.channels.slack import METADATA_EVENT, SlackChannel
 from playbooks.channels.status_page import StatusPageChannel
@@ -17,7 +18,6 @@ from playbooks.customers import import_file
 from playbooks.drafting import make_drafts
 from playbooks.models import Delivery
 from playbooks.slack import parse_ack
-from monitor.shell.ui import render
 from playbooks.status_page import LABEL, as_json, read_page
 from tests.playbooks.helpers import config_copy, customers, outage_incident, send_pass, setup_for
 
