@@ -4,7 +4,9 @@ once per draft. The overview lists the series without reading every stored windo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, event, text
 
@@ -27,11 +29,11 @@ def _sqlite(tmp_path: Path) -> Engine:
     return engine
 
 
-def _full_scans(engine: Engine, table: str, run) -> list[str]:  # type: ignore[no-untyped-def]
+def _full_scans(engine: Engine, table: str, run: Callable[[], object]) -> list[str]:
     """The SELECTs on ``table`` that ``run()`` makes which SQLite answers by a full scan."""
-    reads: list[tuple[str, object]] = []
+    reads: list[tuple[str, Any]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def capture(conn, cursor, statement, parameters, context, executemany):
         if table in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             reads.append((statement, parameters))
 
