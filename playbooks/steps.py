@@ -122,18 +122,32 @@ def unscheduled(
     """(incident, change) pairs whose steps an agent should have scheduled but did not.
 
     Paged incidents opened between ``window`` and ``grace`` ago without an "opened" mark, and
-    resolved incidents whose playbooks started but whose "resolved" steps were never scheduled.
+    resolved incidents whose playbooks started but whose "resolved" steps were never scheduled:
+    those opened within the window, and older ones resolved within it (a long outage resolved
+    by hand from the web app, which publishes no event).
     """
+    paged = (
+        col(Incident.severity).in_(PAGED_SEVERITIES),
+        col(Incident.drill).is_(False),
+    )
     with Session(engine) as session:
         recent = session.exec(
             select(Incident).where(
-                col(Incident.severity).in_(PAGED_SEVERITIES),
-                col(Incident.drill).is_(False),
+                *paged,
                 col(Incident.opened_at) >= now - window,
                 col(Incident.opened_at) <= now - grace,
             )
         ).all()
-        ids = [i.id for i in recent]
+        resolved_lately = session.exec(
+            select(Incident).where(
+                *paged,
+                col(Incident.opened_at) < now - window,
+                Incident.status == "resolved",
+                col(Incident.resolved_at) >= now - window,
+                col(Incident.resolved_at) <= now - grace,
+            )
+        ).all()
+        ids = [i.id for i in [*recent, *resolved_lately]]
         marked = {
             (int(m.incident_id), m.trigger)
             for m in session.exec(
@@ -146,6 +160,12 @@ def unscheduled(
         if (incident.id, "opened") not in marked:
             missing.append((incident.id, "opened"))
         elif incident.status == "resolved" and (incident.id, "resolved") not in marked:
+            missing.append((incident.id, "resolved"))
+    for incident in resolved_lately:
+        assert incident.id is not None
+        # Only an all-clear for playbooks that started: never "opened" steps for an old,
+        # finished incident.
+        if (incident.id, "opened") in marked and (incident.id, "resolved") not in marked:
             missing.append((incident.id, "resolved"))
     return missing
 

@@ -311,3 +311,28 @@ def test_a_drill_runs_no_playbook_steps(engine):
         opened = session.get(Incident, incident).opened_at
     found = unscheduled(engine, now=opened + 2 * MINUTE, grace=MINUTE, window=timedelta(days=1))
     assert found == []
+
+
+def test_an_old_incident_resolved_by_hand_gets_its_resolved_steps(engine):
+    # The web app's Resolve button writes the incident resolved without an event on the
+    # incidents topic; the reconciler must schedule its all-clear even for an incident
+    # opened days ago (a long outage), or customers and the status page never hear it is over.
+    from monitor.incidents.actions import resolve
+
+    setup = setup_for()
+    incident = outage_incident(engine)
+    with Session(engine) as session:
+        opened = session.get(Incident, incident).opened_at
+    window = timedelta(hours=24)
+    schedule(engine, setup=setup, incident_id=incident, change="opened", now=opened + MINUTE)
+    never_paged = outage_incident(engine, tag="quiet", day=-1)  # no playbook started
+    days_later = opened + timedelta(days=3)
+    for one in (incident, never_paged):
+        resolve(engine, incident_id=one, who="web:ana", now=days_later)
+
+    assert unscheduled(engine, now=days_later, grace=MINUTE, window=window) == []  # the grace
+    later = days_later + 2 * MINUTE
+    assert unscheduled(engine, now=later, grace=MINUTE, window=window) == [(incident, "resolved")]
+    schedule(engine, setup=setup, incident_id=incident, change="resolved", now=later)
+    assert unscheduled(engine, now=later, grace=MINUTE, window=window) == []
+    assert unscheduled(engine, now=days_later + 2 * window, grace=MINUTE, window=window) == []
