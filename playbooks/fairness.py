@@ -24,7 +24,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -56,6 +56,28 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
 }
 Figure = float | int | None
+DEFAULT_DAYS = 365  # a report without a start covers the last year
+
+
+def report_since(value: str | None, *, now: datetime) -> datetime:
+    """Where a report starts: ``value`` (a date, YYYY-MM-DD, or an ISO 8601 time; UTC unless it
+    says otherwise) or, when it is empty, DEFAULT_DAYS before ``now``. ValueError with one
+    readable line for anything else.
+
+    >>> report_since("2026-01-05", now=datetime(2026, 6, 1, tzinfo=UTC)).isoformat()
+    '2026-01-05T00:00:00+00:00'
+    >>> report_since(None, now=datetime(2026, 6, 1, tzinfo=UTC)).date().isoformat()
+    '2025-06-01'
+    """
+    if value is None or not value.strip():
+        return now - timedelta(days=DEFAULT_DAYS)
+    problem = f"{value[:40]!r} is not a date (use YYYY-MM-DD)"
+    try:
+        moment = datetime.fromisoformat(value.strip())
+        # An offset that moves the time past year 1 or 9999 cannot be compared: refuse it.
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(problem) from None
 
 
 @dataclass(frozen=True, slots=True)

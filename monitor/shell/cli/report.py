@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import typer
 
@@ -10,19 +10,16 @@ from monitor.shell.cli.common import ready_engine, settings
 
 report_cli = typer.Typer(help="Reports over the stored data.", no_args_is_help=True)
 
-DEFAULT_DAYS = 365
+DEFAULT_DAYS = 365  # playbooks.fairness.DEFAULT_DAYS, without importing it at start
 
 
 def _since(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC) - timedelta(days=DEFAULT_DAYS)
+    from playbooks.fairness import report_since
+
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (use YYYY-MM-DD)", param_hint="--since"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return report_since(value, now=datetime.now(UTC))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
 
 
 @report_cli.command("fairness")
