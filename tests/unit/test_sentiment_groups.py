@@ -60,3 +60,17 @@ def test_labels_and_group_columns():
         normalise_label("angry", where="f:3")
     assert as_groups("vip | new;b2b") == ("vip", "new", "b2b")
     assert as_groups(None) == ()
+
+
+def test_a_group_labelled_in_one_class_and_scored_right_is_not_flagged():
+    # During an incident most labels are negative: a segment whose 12 labels are all negative,
+    # every one scored right, is not judged worse than everyone. A class that is neither in a
+    # group's labels nor in its predictions has no F1 to average (it counted as 0: 0.333).
+    data = rows("en", RIGHT, 10) + rows("fr", RIGHT[:1], 12)
+    report = per_group(data, by="lang")
+    fr = next(g for g in report.groups if g.name == "fr")
+    assert fr.macro_f1 == 1.0 and not fr.flagged and report.flagged == []
+    assert "| fr | 12 | 1.000 | 1.000 |  |" in render(report)
+    # A class that was predicted but never given still counts: reading negatives as neutral.
+    wrong = per_group(rows("en", RIGHT, 10) + rows("fr", [("negative", "neutral")], 12), by="lang")
+    assert next(g for g in wrong.groups if g.name == "fr").flagged
