@@ -117,7 +117,7 @@ class SentimentLabel(View):
         except QueueError as exc:
             return error_response(str(exc), 400)
         if answer.slack_ref:
-            _show_in_slack(answer.slack_ref)
+            show_label_in_slack(answer.slack_ref)
         return self.json(
             {
                 "mention_id": answer.mention_id,
@@ -132,7 +132,7 @@ class SentimentLabel(View):
 _background: set[asyncio.Task[None]] = set()
 
 
-def _show_in_slack(slack_ref: str) -> None:
+def show_label_in_slack(slack_ref: str) -> None:
     """The mention was posted to Slack: its message shows the label, after the answer."""
     settings = get_settings()
     token = settings.slack_bot_token

@@ -57,6 +57,9 @@ AGENT_MODULES = (
     "monitor.shell.slack_callbacks",
     "monitor.shell.playbook_views",
     "monitor.shell.label_views",
+    # The labelling queue and the fairness report on the web (/labels, /reports/fairness).
+    "monitor.shell.ui.labels",
+    "monitor.shell.ui.fairness",
     "monitor.shell.privacy_views",
     "monitor.shell.agents.erasures",
     "monitor.shell.agents.streams",
