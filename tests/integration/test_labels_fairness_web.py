@@ -143,6 +143,7 @@ def test_labelling_queue_and_fairness_pages(tansu, start_worker, tmp_path: Path)
         headers={"HX-Request": "true"},
     )
     assert status == 200 and "Recorded as" in fragment and "<html" not in fragment
+    assert re.search(r'<div id="cap" hx-swap-oob="true">\s*<p [^>]*>2 of today.s 2', fragment)
     status, page, _ = _call(f"{web}/labels", responder)
     assert "Today's cap is reached: 2 of 2" in page and 'id="mention-' not in page
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from faust.web import Request, Response, View
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,15 +93,7 @@ class FairnessPage(View):
                 error=str(exc),
                 typed=typed,
             )
-        families = [
-            {
-                "title": title,
-                "size": SIZE_OF[family],
-                "columns": [LABELS[f] for f in table_figures(family)],
-                "rows": table_rows(report, family),
-            }
-            for family, title in TITLES.items()
-        ]
+        families = [_family(report, family, title) for family, title in TITLES.items()]
         flags = [
             {"group": group, "flag": flag, "size_of": SIZE_OF[family_of(flag.figure)]}
             for group, flag in report.flags
@@ -119,6 +112,26 @@ class FairnessPage(View):
             error="",
             typed=typed or f"{report.since:%Y-%m-%d}",
         )
+
+
+def _family(report: FairnessReport, family: str, title: str) -> dict[str, Any]:
+    """One family's table; groups with nothing in it are named under it, not given a row of
+    dashes each (a phone shows every cell on its own line)."""
+    rows, without = [], []
+    for row in table_rows(report, family):
+        group = row.group
+        if family in group.sizes or family in group.suppressed:
+            rows.append(row)
+        elif group.kind != "overall":
+            without.append(row.name)
+    return {
+        "title": title,
+        "size": SIZE_OF[family],
+        "noun": LABELS[SIZE_OF[family]],  # "labelled mentions", "customers messaged"
+        "columns": [LABELS[f] for f in table_figures(family)],
+        "rows": rows,
+        "without": without,
+    }
 
 
 @page("/api/reports/fairness", Access.VIEWER)

@@ -96,8 +96,13 @@ class LabelQueuePage(View):
             return await self._refuse(request, str(exc), 400, in_place)
         if answer.slack_ref:
             show_label_in_slack(answer.slack_ref)
-        if in_place:
-            fragment = render("label_result.html", request, answer=answer, error="")
+        if in_place:  # the answered item, and today's count out of band
+            now = datetime.now(UTC)
+            used = await asyncio.to_thread(offered_today, resources.engine(), now=now)
+            cap = queue_settings().daily_cap
+            fragment = render(
+                "label_result.html", request, answer=answer, used=used, daily_cap=cap, oob=True
+            )
             return self.html(fragment)
         # Post/redirect/get: reloading the page does not label twice.
         return self.text("", status=303, headers={"Location": f"/labels?done={answer.label}"})
