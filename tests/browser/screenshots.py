@@ -1,7 +1,7 @@
 """The README's three pictures: `python -m tests.browser.screenshots` (or `make screenshots`).
 
 Starts what the browser tests start (a Tansu broker, a worker on SQLite, the demo's receivers
-and customers, three calm hours), plays the outage, approves the status page update over the
+and customers), replays the demo's outage scenario, approves the status page update over the
 API as the demo does, signs in as an approver in Debian's chromium and saves the top of the
 incident's page and of the approvals queue, and the public status page as a visitor sees it, to
 docs/img/, quantised to a small palette so each stays under MAX_BYTES. Run it again when one

@@ -1,6 +1,11 @@
 """A running worker for the browser tests and the README's screenshots: SQLite, the demo's
-local receivers and customers, and three calm hours of the outage scenario already played (the
-baseline), so the outage's burst can be played while a page is open."""
+local receivers and customers. ``play_the_outage`` replays the demo's scenario (three calm hours
+compressed into seconds, then the outage) while a page is open, as `crisismon demo` does.
+
+The scenario is made when it is played, ending now: played in two parts (the calm hours first,
+the outage later), the live timer would close the outage's minutes by wall clock as empty in
+between, and the outage would arrive too late to be scored (seen on a loaded machine).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -28,7 +32,7 @@ from tests.conftest import (
     unique_namespace,
     wait_until,
 )
-from tests.integration.helpers import closed_windows, engine_for, publish, write
+from tests.integration.helpers import engine_for, publish, write
 
 
 @dataclass
@@ -39,7 +43,6 @@ class WebService:
     demo: FullDemo  # the local SMTP/SMS/webhook receivers and an approver's API token
     broker_url: str
     namespace: str
-    burst: list[dict[str, Any]]  # the outage and the calm after it, not yet played
     workdir: Path
     played: bool = False
 
@@ -54,15 +57,17 @@ class WebService:
         return ARTEFACTS / f"{name}.png"
 
     def play_the_outage(self) -> None:
+        """Publish the demo's outage scenario, once; the incident follows within seconds."""
         if self.played:
             return
         self.played = True
+        items = outage_scenario(end=datetime.now(UTC), run_id=f"web-{self.namespace}")
         # In a thread of its own: Playwright's sync API keeps an event loop running in this
         # one, and publishing runs its own (asyncio.run).
         with ThreadPoolExecutor(1) as pool:
             pool.submit(
                 publish,
-                write(self.burst, self.workdir / "burst.jsonl"),
+                write(items, self.workdir / "outage-scenario.jsonl"),
                 broker_url=self.broker_url,
                 namespace=self.namespace,
             ).result(timeout=120)
@@ -96,7 +101,7 @@ def _start_worker(env: dict[str, str], log_path: Path) -> WorkerProcess:
 
 @contextmanager
 def running_service(broker_url: str, workdir: Path) -> Iterator[WebService]:
-    """A worker with the calm baseline played; stopped (with the receivers) afterwards."""
+    """A worker ready on a fresh database; stopped (with the receivers) afterwards."""
     database_url = f"sqlite:///{workdir / 'web.db'}"
     demo = FullDemo.prepare(Settings(config_dir=REPO / "config"), workdir)
     worker: WorkerProcess | None = None
@@ -114,14 +119,6 @@ def running_service(broker_url: str, workdir: Path) -> Iterator[WebService]:
         env["CRISISMON_CONFIG_DIR"] = str(workdir / "config")
         worker = _start_worker(env, workdir / "worker.log")
         engine = engine_for(database_url)
-        items = outage_scenario(end=datetime.now(UTC), run_id=f"web-{namespace}")
-        first_burst = next(i for i, item in enumerate(items) if "-burst-" in item["external_id"])
-        publish(
-            write(items[:first_burst], workdir / "baseline.jsonl"),
-            broker_url=broker_url,
-            namespace=namespace,
-        )
-        wait_until(lambda: closed_windows(engine, "global") >= 150, 90, "the calm baseline")
         yield WebService(
             worker=worker,
             database_url=database_url,
@@ -129,7 +126,6 @@ def running_service(broker_url: str, workdir: Path) -> Iterator[WebService]:
             demo=demo,
             broker_url=broker_url,
             namespace=namespace,
-            burst=items[first_burst:],
             workdir=workdir,
         )
     finally:

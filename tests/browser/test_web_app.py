@@ -2,8 +2,8 @@
 
 Every page is loaded at a desktop width and at 375 px: it fails on sideways scrolling on the
 phone, on a console error and on a CSP violation; screenshots of both go to test-artefacts/.
-The worker (tests/browser/conftest.py) has played three calm hours; the incident test plays the
-outage while /incidents is open and watches the incident arrive without reloading (SSE).
+The incident test replays the demo's outage scenario (tests/browser/service.py) while /incidents
+is open and watches the incident arrive without reloading (SSE).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from tests.browser.service import WebService
 from tests.conftest import wait_until
 from tests.integration.web_login import PASSWORD, add_user
 
-# The first test also waits for its module's worker and calm baseline (up to 90 s each, see
-# service.py) before its own bounded waits: more than pytest's default 240 s on a loaded machine.
+# A test may also wait for its module's worker (up to 90 s, see service.py) before its own
+# bounded waits (the incident, the drafts: up to 120 s each): more than pytest's default 240 s
+# on a loaded machine.
 pytestmark = pytest.mark.timeout(420)
 
 
