@@ -159,6 +159,9 @@ def test_every_other_page_reads_on_a_phone(web_service: WebService, browser: Bro
         ("sources", "/sources"),
         ("search", "/search?q=outage"),
         ("admin", "/admin"),
+        ("account", "/account"),
+        ("labels", "/labels"),
+        ("fairness", "/reports/fairness"),
         ("approval", f"/approvals/{draft.id}"),
         ("effect", f"/incidents/{draft.incident_id}/effect"),
     ):
