@@ -4,8 +4,8 @@ Staff label where it helps most: during an open incident, the mentions that driv
 anomalies' example mentions); otherwise the ones the scorer was least sure of. A mention is
 never offered twice, nor when it is already corrected, erased or expired, a near-duplicate
 copy, a drill, or in a language the scorer does not read. At most ``daily_cap`` mentions a
-UTC day are offered, counted across Slack, the CLI and the web API: every mention posted to
-Slack counts, and so does every label given from the CLI or API for a mention not posted.
+UTC day are offered, counted across Slack, the CLI, the API and the web app's /labels: every
+mention posted to Slack counts, and so does every label given elsewhere for a mention not posted.
 
 An answer is a staff correction (`detectors.sentiment.corrections`), so every worker learns
 it; the first answer for a mention wins, later ones are told who labelled it.
@@ -37,7 +37,7 @@ from monitor.storage.models import (
 
 INCIDENT = "incident"
 LEAST_SURE = "least sure"
-SURFACES = ("slack", "cli", "api")
+SURFACES = ("slack", "cli", "api", "web")
 
 _mentions = Mention.__table__  # type: ignore[attr-defined]
 _requests = SentimentLabelRequest.__table__  # type: ignore[attr-defined]

@@ -386,7 +386,8 @@ class SentimentLabelRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     mention_id: str = Field(max_length=32, unique=True)
     reason: str = Field(max_length=100)  # "incident #12" or "least sure"
-    surface: str = Field(max_length=10)  # where it was first offered or answered: slack, cli, api
+    # Where it was first offered or answered: slack, cli, api or web (the /labels page).
+    surface: str = Field(max_length=10)
     # Counts toward the day's cap (queue.daily_cap in config/sentiment.yaml).
     offered_at: datetime = _utc(index=True)  # type: ignore[assignment]
     slack_ref: str | None = Field(default=None, max_length=200)  # CHANNEL/ts of the message

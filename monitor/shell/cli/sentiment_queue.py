@@ -45,7 +45,7 @@ def queue_command(
     then the ones the scorer was least sure of ("least sure"), from the last lookback_days.
     Mentions already labelled or corrected, erased, near-duplicates and drills are left out.
     At most queue.daily_cap mentions a day (config/sentiment.yaml) are offered, counted with
-    those posted to Slack and labelled through the web API. A label is a staff correction:
+    those posted to Slack and labelled on the web app or its API. A label is a staff correction:
     every worker learns it within seconds. Example: crisismon sentiment queue --label --who ana
     """
     from detectors.sentiment.label_queue import offered_today, queue
