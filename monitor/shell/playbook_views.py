@@ -56,7 +56,10 @@ def error_response(message: str, status: int) -> Response:
 
 
 def _public(draft: Draft) -> dict[str, Any]:
-    return draft.model_dump(mode="json")
+    """A draft for any viewer: without its stored preview, which was rendered for a real
+    recipient (their external id, their signed unsubscribe link that works). ``GET
+    /api/drafts/ID`` has a preview named by pseudonym, with an inert link."""
+    return draft.model_dump(mode="json", exclude={"preview"})
 
 
 async def _body(request: Request) -> dict[str, Any]:

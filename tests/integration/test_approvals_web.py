@@ -149,6 +149,12 @@ def test_approvals_pages(tansu, database_url, start_worker, tmp_path: Path):
     assert status == 200 and html.startswith("<") and "vip.en@example.com" not in html
     assert headers["Content-Security-Policy"].startswith("sandbox;")
     assert _call(f"{web}/api/drafts/99999", viewer)[0] == 404
+    # The drafts list gives a viewer no customer's id, nor a signed unsubscribe link that works
+    # (the stored preview was rendered for a real recipient).
+    status, text, _ = _call(f"{web}/api/drafts", viewer)
+    listed = json.loads(text)["drafts"]
+    assert status == 200 and listed and all("preview" not in d for d in listed)
+    assert "c-vip-en" not in text and "unsubscribe?c=" not in text
     assert _call(f"{web}/approvals/x", viewer)[0] == 404
 
     # Did our message help? The hour after the send has not passed.

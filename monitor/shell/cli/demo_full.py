@@ -100,7 +100,13 @@ class FullDemo:
         outage = [d for d in drafts if d["playbook"] == "service-outage"] or drafts
         first_step = outage[0]["step_id"]
         chosen = [d for d in outage if d["step_id"] == first_step]
-        print(f"\nPreview of draft #{chosen[0]['id']}:\n{chosen[0]['preview']}\n")
+        # The list holds no preview (it was rendered for a real recipient); the review does.
+        shown = self._api(web_url, f"/api/drafts/{chosen[0]['id']}", None)["preview"]
+        subject = f"Subject: {shown['subject']}\n\n" if shown["subject"] else ""
+        print(
+            f"\nPreview of draft #{chosen[0]['id']} (as {shown['rendered_for']} would get it):"
+            f"\n{subject}{shown['text'] or shown['error']}\n"
+        )
         for d in chosen:
             self._api(
                 web_url, f"/api/drafts/{d['id']}/approve", {"content_hash": d["content_hash"]}
