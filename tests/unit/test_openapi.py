@@ -41,6 +41,11 @@ def test_every_registered_api_route_is_documented_and_the_document_is_valid():
     assert "viewer or above" in itself["description"]
     ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
+    # Every operation says what it does (its view's docstring) and who may call it.
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert operation["summary"] != f"{method.upper()} {path}", f"{path}: no docstring"
+            assert operation["x-crisismon-access"] != "undeclared", f"{path}: no access rule"
 
 
 class Acknowledgement(BaseModel):
