@@ -64,9 +64,9 @@ class QueueError(CorrectionError):
 class AlreadyLabelled(QueueError):
     """Someone labelled this mention first."""
 
-    def __init__(self, mention_id: str, label: str, by: str) -> None:
+    def __init__(self, mention_id: str, label: str, by: str, at: datetime | None = None) -> None:
         super().__init__(f"mention {mention_id} was already labelled {label} by {by}")
-        self.label, self.by = label, by
+        self.label, self.by, self.at = label, by, at
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,24 +366,24 @@ def label_from_queue(
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
             row = session.execute(
-                select(_requests.c.label, _requests.c.answered_by).where(
+                select(_requests.c.label, _requests.c.answered_by, _requests.c.answered_at).where(
                     _requests.c.mention_id == mention_id
                 )
             ).one()
-            raise AlreadyLabelled(mention_id, row.label, row.answered_by)
+            raise AlreadyLabelled(mention_id, row.label, row.answered_by, row.answered_at)
         mention = session.get(Mention, mention_id)
         if mention is None:
             raise QueueError(f"no mention with id {mention_id!r}")
         if mention.text in REPLACED_TEXTS:
             raise QueueError(f"mention {mention_id} has no text any more ({mention.text})")
         earlier = session.execute(
-            select(_corrections.c.label, _corrections.c.who)
+            select(_corrections.c.label, _corrections.c.who, _corrections.c.created_at)
             .where(_corrections.c.mention_id == mention_id)
             .order_by(_corrections.c.id)
             .limit(1)
         ).first()
         if earlier is not None:
-            raise AlreadyLabelled(mention_id, earlier.label, earlier.who)
+            raise AlreadyLabelled(mention_id, earlier.label, earlier.who, earlier.created_at)
         correction = SentimentCorrection(
             mention_id=mention_id, label=label, who=who, created_at=now
         )

@@ -283,7 +283,9 @@ async def answer_label_click(
             f"Not recorded: already labelled *{exc.label}* by {_name(exc.by)}.",
             base_url,
         )
-        await _show(token, click, label=exc.label, by=exc.by, at=now, base_url=base_url)
+        # The first label's own time: "labelled by Ana at 11:00", not the late click's.
+        at = exc.at or now
+        await _show(token, click, label=exc.label, by=exc.by, at=at, base_url=base_url)
         return
     except QueueError as exc:
         log.warning("sentiment label from Slack not recorded: %s", exc)
