@@ -1,10 +1,10 @@
 """A real worker (SQLite): the labelling queue at /labels and the fairness report at
 /reports/fairness. On an empty database both say so. Then a mention driving an incident is
-queued with a link to it; a viewer sees it without buttons and may not label; a responder
-labels it through the form (CSRF field), the staff correction is stored and the mention leaves
-the queue; a second answer is told who was first; an htmx answer swaps the item in place; the
-day's cap then shows. The fairness page and its JSON twin show the groups, the flagged one
-and the group too small to show; a bad ``since`` is 400."""
+queued with a link to it, its text escaped; a viewer sees it without buttons and may not
+label; a responder labels it through the form (CSRF field), the staff correction is stored and
+the mention leaves the queue; a second answer is told who was first; an htmx answer swaps the
+item in place; the day's cap then shows. The fairness page and its JSON twin show the groups,
+the flagged one and the group too small to show; a bad ``since`` is 400."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from tests.integration.helpers import engine_for
 from tests.integration.web_login import LoggedIn, login_as
 from tests.unit.factories import NEGATIVE, NEUTRAL, SCORER, add_anomaly
 
-DRIVER = "The tracking says delivered but the parcel is not here"
+DRIVER = "The tracking says <b>delivered</b> & yet the parcel is not here"
 UNSURE = ["Thanks for the two-hour delay and a room that smells", "Great people, slow refunds"]
 
 
@@ -113,7 +113,8 @@ def test_labelling_queue_and_fairness_pages(tansu, start_worker, tmp_path: Path)
     queued = re.findall(r'id="mention-([0-9a-f]+)"', page)
     assert queued[0] == driver and len(queued) == 2  # the day's cap is 2
     assert f'href="/incidents/{incident_id}">Drives incident #{incident_id}' in page
-    assert DRIVER in page and "least sure" in page and 'name="label"' not in page
+    assert "says &lt;b&gt;delivered&lt;/b&gt; &amp; yet" in page and "<b>delivered" not in page
+    assert "least sure" in page and 'name="label"' not in page
     form = {"mention_id": driver, "label": "negative", "csrf_token": viewer.csrf_token}
     assert _call(f"{web}/labels", viewer, form)[0] == 403
 
