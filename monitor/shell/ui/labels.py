@@ -91,7 +91,8 @@ class LabelQueuePage(View):
                 reason=_reason(reason),
             )
         except AlreadyLabelled as exc:
-            return await self._refuse(request, str(exc), 409, in_place)
+            when = f" at {exc.at:%Y-%m-%d %H:%M} UTC" if exc.at else ""
+            return await self._refuse(request, f"{exc}{when}.", 409, in_place)
         except QueueError as exc:
             return await self._refuse(request, str(exc), 400, in_place)
         if answer.slack_ref:
