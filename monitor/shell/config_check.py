@@ -18,6 +18,7 @@ from detectors.sentiment.config import load_sentiment_config, sentiment_paths
 from detectors.topics import load_topics
 from monitor.settings import Settings
 from monitor.yamlfile import ConfigFileError
+from playbooks.fairness_config import load_fairness_config
 from playbooks.policy import load_sending
 from playbooks.retention import load_retention
 from playbooks.schema import load_all
@@ -64,6 +65,7 @@ def config_problems(settings: Settings) -> list[str]:
     check(sources)
     check(lambda: _retention(folder))
     check(lambda: load_sentiment_config(sentiment_paths(folder)[0]))
+    check(lambda: load_fairness_config(folder / "fairness.yaml"))  # the fairness page reads it
     return problems
 
 

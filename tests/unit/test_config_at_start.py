@@ -69,6 +69,7 @@ def test_an_unclosed_quote_is_reported_where_it_opened(config_dir, tmp_path):
         ("segments.yaml", "new_days: 30", "new_days: soon", "new_days", "valid integer"),
         ("detection.yaml", "window_seconds: 60", "window_seconds: soon", "window_seconds", "int"),
         ("sentiment.yaml", "daily_cap: 20", "daily_cap: lots", "daily_cap", "queue.daily_cap"),
+        ("fairness.yaml", "min_group_size: 10", "min_group_size: 1", "min_group_size", "2"),
         ("topics.yaml", "  billing:", "  Billing Team:", "Billing Team", "Billing Team"),
         (
             "sources.yaml",
@@ -103,6 +104,7 @@ def _latin1_comment(path: Path) -> None:
         "topics.yaml",
         "sending.yaml",
         "retention.yaml",
+        "fairness.yaml",
         "segments.yaml",
         "dimensions.yaml",
         "sources.yaml",
