@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from detectors.config import DetectorSettings
@@ -31,6 +31,7 @@ class FeedbackError(ValueError):
 class Recorded:
     feedback_id: int
     changes: list[ThresholdChange]
+    repeated: bool = False  # the same person had given this verdict already: nothing moved
 
 
 def bounds(settings: DetectorSettings) -> tuple[float, float]:
@@ -49,15 +50,34 @@ def record_feedback(
     note: str | None,
     settings: DetectorSettings,
     now: datetime,
+    once_per_person: bool = False,
 ) -> Recorded:
-    """Store the feedback and move the thresholds of the incident's series, in one transaction."""
+    """Store the feedback and move the thresholds of the incident's series, in one transaction.
+
+    With ``once_per_person`` (buttons, where a second press is an accident), a verdict that
+    ``given_by`` already gave on the incident records nothing and moves nothing
+    (``repeated``); the incident is locked meanwhile, so a double click counts once too.
+    """
     if verdict not in STEPS:
         raise FeedbackError(f"verdict must be one of {', '.join(STEPS)}, got {verdict!r}")
     low, high = bounds(settings)
     with session_scope(engine) as session:
-        incident = session.get(Incident, incident_id)
+        if once_per_person and session.get_bind().dialect.name == "sqlite":
+            # No row locks on SQLite: take its write lock before reading, as audit.append does.
+            session.execute(text("UPDATE incidents SET id = id WHERE 1 = 0"))
+        incident = session.get(Incident, incident_id, with_for_update=once_per_person)
         if incident is None:
             raise FeedbackError(f"no incident #{incident_id}")
+        if once_per_person:
+            given = session.exec(
+                select(DetectorFeedback.id).where(
+                    DetectorFeedback.incident_id == incident_id,
+                    DetectorFeedback.given_by == given_by,
+                    DetectorFeedback.verdict == verdict,
+                )
+            ).first()
+            if given is not None:
+                return Recorded(int(given), [], repeated=True)
         feedback = DetectorFeedback(
             incident_id=incident_id, verdict=verdict, given_by=given_by, note=note, created_at=now
         )

@@ -80,6 +80,7 @@ def act(
             note=WEB_NOTE,
             settings=settings,
             now=now,
+            once_per_person=True,
         )
     except UnknownIncident as exc:
         raise ActionError(str(exc), 404) from exc
@@ -100,11 +101,12 @@ def act(
                 "verdict": VERDICTS[action],
                 "feedback_id": recorded.feedback_id,
                 "moved": moved,
+                "first": not recorded.repeated,
             },
             now=now,
         )
     detail: dict[str, Any] = {"verdict": VERDICTS[action], "thresholds_moved": moved}
-    return ActionDone(incident_id, action, who, now, True, detail)
+    return ActionDone(incident_id, action, who, now, not recorded.repeated, detail)
 
 
 def resolve(engine: Engine, *, incident_id: int, who: str, now: datetime) -> ActionDone:

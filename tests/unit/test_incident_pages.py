@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from detectors.config import DetectorSettings
+from detectors.feedback import threshold_history
 from detectors.sentiment.scorer import CustomerServiceScorer, build_scorer
 from monitor import audit
 from monitor.incidents.actions import ActionError, act
@@ -199,3 +200,30 @@ def test_the_list_puts_open_incidents_first_in_the_alert_s_words(engine):
         detail = get_detail(engine, incident_id=summary.id)
         assert detail is not None and summary.why == why_it_fired(detail)
     assert [s.id for s in list_summaries(engine, limit=1)] == [second, third]
+
+
+def test_pressing_false_alarm_twice_moves_the_thresholds_once(engine):
+    # One person's verdict on one incident counts once from the web (a double click, a second
+    # press on a slow page): each false alarm makes the series need ten times rarer windows.
+    incident_id = outage_incident(engine)
+    first = act(
+        engine, incident_id=incident_id, action="false-alarm", who="web:ana", settings=SETTINGS,
+        now=NOW,
+    )  # fmt: skip
+    assert first.first and first.detail["thresholds_moved"]
+    again = act(
+        engine, incident_id=incident_id, action="false-alarm", who="web:ana", settings=SETTINGS,
+        now=NOW + STEP,
+    )  # fmt: skip
+    assert not again.first and again.detail["thresholds_moved"] == []
+    assert again.as_json()["already"] is True
+    with Session(engine) as session:
+        assert len(session.exec(select(DetectorFeedback)).all()) == 1
+    moved = [c.new_score for c in threshold_history(engine)]
+    assert moved == [SETTINGS.alert_score + 1.0]
+    # Someone else's verdict still counts, as in Slack and the CLI.
+    other = act(
+        engine, incident_id=incident_id, action="false-alarm", who="web:bo", settings=SETTINGS,
+        now=NOW + 2 * STEP,
+    )  # fmt: skip
+    assert other.first and other.detail["thresholds_moved"]
