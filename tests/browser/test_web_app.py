@@ -91,7 +91,10 @@ def test_the_outage_arrives_live_is_charted_and_acknowledged(
     page.evaluate("window.notReloaded = true")
     web_service.play_the_outage()
     incident_link = page.locator("main h2 a[href^='/incidents/']").first
-    expect(incident_link).to_be_visible(timeout=120_000)
+    try:
+        expect(incident_link).to_be_visible(timeout=120_000)
+    except AssertionError as exc:
+        raise AssertionError(f"no incident appeared: {exc}{web_service.log_tail()}") from exc
     assert page.evaluate("window.notReloaded === true"), "the page was reloaded"
     href = incident_link.get_attribute("href") or ""
     watched.assert_clean("the incident arriving")
@@ -122,7 +125,7 @@ def test_a_draft_approved_in_the_queue_is_sent(web_service: WebService, browser:
             break
         page.wait_for_timeout(2_000)
         page.reload()
-    assert approve.count(), "no draft to approve reached /approvals"
+    assert approve.count(), "no draft to approve reached /approvals" + web_service.log_tail()
     look_at(watched, f"{web_service.url}/approvals", "approvals")
 
     email_draft = page.locator("section.draft", has_text="email").first
@@ -149,7 +152,10 @@ def test_every_other_page_reads_on_a_phone(web_service: WebService, browser: Bro
         with Session(web_service.engine) as session:  # a new read each time
             return session.exec(select(Draft).order_by(col(Draft.id))).first()
 
-    wait_until(lambda: first_draft() is not None, 120, "the outage's drafts")
+    try:
+        wait_until(lambda: first_draft() is not None, 120, "the outage's drafts")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}{web_service.log_tail()}") from exc
     draft = first_draft()
     assert draft is not None
     context = signed_in(browser, web_service, "adam", "admin")
