@@ -8,6 +8,7 @@ import html
 import http.client
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -154,3 +155,21 @@ def test_incident_pages_live_and_acknowledged(tansu, database_url, start_worker,
         _call(f"{web}/api/incidents/999999/resolve", body=b"", headers=responder.headers())[0]
         == 404
     )
+
+    # A stream opened before signing out ends once the session is gone (checked every 10 s),
+    # instead of telling a signed-out browser about incidents for hours.
+    connection = http.client.HTTPConnection(split.hostname, split.port, timeout=40)
+    connection.request("GET", "/events", headers=viewer.headers(csrf=False))
+    stream = connection.getresponse()
+    assert stream.status == 200 and stream.readline() == b"retry: 3000\n"
+    origin = {"Origin": web, "Content-Type": "application/x-www-form-urlencoded"}
+    signed_out = _call(
+        f"{web}/logout",
+        body=urllib.parse.urlencode({"csrf_token": viewer.csrf_token}).encode(),
+        headers={**viewer.headers(csrf=False), **origin},
+    )
+    assert signed_out[0] == 303, signed_out
+    started = time.monotonic()
+    stream.read()  # returns when the server ends the stream (a socket timeout at 40 s if never)
+    assert time.monotonic() - started < 30
+    connection.close()

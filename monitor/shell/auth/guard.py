@@ -24,7 +24,7 @@ from monitor.accounts.sessions import session_user
 from monitor.accounts.tokens import find_token
 from monitor.settings import API_ROLES, get_settings
 from monitor.shell import resources
-from monitor.shell.access import OPEN, access_for, role_allows
+from monitor.shell.access import OPEN, Access, access_for, role_allows
 from monitor.shell.auth.identity import CSRF_KEY, PRINCIPAL_KEY
 from monitor.shell.ui import render
 from monitor.storage.outage import is_outage
@@ -107,6 +107,22 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if who.kind == "user" and method not in SAFE_METHODS and not same_origin(request):
         return _refuse(request, "a change sent from another site is refused", 403)
     return await handler(request)
+
+
+async def still_allowed(request: web.Request, needs: Access) -> bool:
+    """Whether the request's credential still holds a role that ``needs`` allows.
+
+    The middleware judges a request once, when it arrives; a live stream lasts for hours, so
+    it asks again: a sign-out, a removed user, a lowered role or a revoked token ends it. While
+    the database cannot be read, the stream keeps its answer from the last check.
+    """
+    try:
+        who, _, _ = await _caller(request)
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
+        return True
+    return who is not None and role_allows(who.role, needs)
 
 
 async def _caller(request: web.Request) -> tuple[Principal | None, str, bool]:

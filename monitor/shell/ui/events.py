@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from monitor.app import app
 from monitor.incidents.live import LiveState, changed_incidents, read_state, ticked
 from monitor.shell import resources
 from monitor.shell.access import Access, page
+from monitor.shell.auth.guard import still_allowed
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +143,17 @@ class Events(View):
             await stream.prepare(request)  # type: ignore[arg-type]
             count = f"{hub.listeners} of {MAX_STREAMS} streams"
             await stream.write(f"retry: {RETRY_MS}\n: connected ({count})\n\n".encode())
+            checked = time.monotonic()
             while True:
                 try:
                     event, data = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
+                    event, data = "", ""
+                if time.monotonic() - checked >= HEARTBEAT_SECONDS:
+                    checked = time.monotonic()
+                    if not await still_allowed(request, Access.VIEWER):  # type: ignore[arg-type]
+                        break  # signed out, removed, demoted or revoked since the stream began
+                if not event:
                     await stream.write(b": heartbeat\n\n")
                     continue
                 if (event, data) == _CLOSE:
