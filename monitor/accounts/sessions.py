@@ -71,7 +71,9 @@ def end_session(engine: Engine, session_id: str) -> None:
         session.execute(delete(WebSession).where(col(WebSession.id_hash) == _digest(session_id)))
 
 
-def retry_after(engine: Engine, *, account: str, client: str, now: datetime) -> int | None:
+def retry_after(
+    engine: Engine, *, account: str, client: str, now: datetime, limit: int = FAILURE_LIMIT
+) -> int | None:
     """Seconds until the account and the client may try again, or None when they may now."""
     since = now - FAILURE_WINDOW
     waits: list[int] = []
@@ -83,7 +85,7 @@ def retry_after(engine: Engine, *, account: str, client: str, now: datetime) -> 
                 column == value, col(LoginFailure.at) > since
             )
             count, oldest = session.exec(query).one()
-            if count >= FAILURE_LIMIT and oldest is not None:
+            if count >= limit and oldest is not None:
                 waits.append(max(1, int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1))
     return max(waits) if waits else None
 
@@ -92,6 +94,37 @@ def record_failure(engine: Engine, *, account: str, client: str, now: datetime) 
     with session_scope(engine) as session:
         session.execute(delete(LoginFailure).where(col(LoginFailure.at) <= now - FAILURE_WINDOW))
         session.add(LoginFailure(account=account[:64], client=client[:64], at=now))
+
+
+def claim_attempt(
+    engine: Engine, *, account: str, client: str, now: datetime
+) -> tuple[int | None, int | None]:
+    """Count a sign-in attempt as failed before its password is checked: (the wait, None)
+    when that puts it over the limit (then it is not counted), else (None, the attempt's id),
+    to pass to ``succeeded`` if the password is right.
+
+    Checking the count first and recording the failure after the slow password check let a
+    burst of parallel guesses all pass the check before any was recorded: each attempt is now
+    committed first, so the k-th of a burst sees at least k of them.
+    """
+    with session_scope(engine) as session:
+        attempt = LoginFailure(account=account[:64], client=client[:64], at=now)
+        session.add(attempt)
+        session.flush()
+        attempt_id = attempt.id
+    wait = retry_after(engine, account=account, client=client, now=now, limit=FAILURE_LIMIT + 1)
+    if wait is None:
+        return None, attempt_id
+    with session_scope(engine) as session:  # a refused attempt does not extend the wait
+        session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt_id))
+    return wait, None
+
+
+def succeeded(engine: Engine, *, account: str, attempt_id: int | None) -> None:
+    """The attempt was right: it is no failure, and the account's failures are forgiven."""
+    with session_scope(engine) as session:
+        session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt_id))
+    forget_failures(engine, account=account)
 
 
 def forget_failures(engine: Engine, *, account: str) -> None:

@@ -20,12 +20,14 @@ from monitor.accounts.sessions import (
     FAILURE_LIMIT,
     FAILURE_WINDOW,
     SESSION_LIFETIME,
+    claim_attempt,
     end_session,
     forget_failures,
     record_failure,
     retry_after,
     session_user,
     start_session,
+    succeeded,
 )
 from monitor.accounts.tokens import create_token, find_token, revoke_token
 from monitor.accounts.users import (
@@ -185,3 +187,25 @@ def test_a_bad_security_setting_stops_the_start_with_one_line(tmp_path: Path, va
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"crisismon: error: invalid setting {variable}:")
+
+
+def test_a_burst_of_parallel_guesses_gets_at_most_the_limit_through(engine):
+    """Each attempt is counted before its password is checked, so twenty guesses sent at
+    once cannot all pass the count before any failure is recorded (they used to)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def guess(_: int) -> bool:
+        wait, _attempt = claim_attempt(engine, account="ada", client="10.0.0.7", now=NOW)
+        return wait is None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # three bursts within the window
+        let_through = [sum(pool.map(guess, range(20))) for _ in range(3)]
+    assert let_through[0] >= 1 and sum(let_through) <= FAILURE_LIMIT
+
+
+def test_a_right_password_is_no_failure_for_the_client(engine):
+    for _ in range(FAILURE_LIMIT + 3):  # signing in again and again from one office address
+        wait, attempt = claim_attempt(engine, account="ada", client="10.0.0.1", now=NOW)
+        assert wait is None
+        succeeded(engine, account="ada", attempt_id=attempt)
+    assert retry_after(engine, account="bo", client="10.0.0.1", now=NOW) is None

@@ -12,11 +12,10 @@ from faust.web import Request, Response, View
 
 from monitor.accounts.sessions import (
     SESSION_LIFETIME,
+    claim_attempt,
     end_session,
-    forget_failures,
-    record_failure,
-    retry_after,
     start_session,
+    succeeded,
 )
 from monitor.accounts.users import authenticate
 from monitor.shell import resources
@@ -60,7 +59,9 @@ class Login(View):
         password = str(form.get("password", ""))
         target = safe_next(str(form.get("next", HOME)))
         client, engine, now = client_address(request), resources.engine(), datetime.now(UTC)
-        wait = await asyncio.to_thread(retry_after, engine, account=name, client=client, now=now)
+        wait, attempt = await asyncio.to_thread(
+            claim_attempt, engine, account=name, client=client, now=now
+        )
         if wait is not None:
             response = page_html(
                 self, request, "login.html", status=429, next=target, name=name,
@@ -70,7 +71,6 @@ class Login(View):
             return response
         user = await asyncio.to_thread(authenticate, engine, name, password)
         if user is None or user.id is None:
-            await asyncio.to_thread(record_failure, engine, account=name, client=client, now=now)
             # Not the name typed: people type their password there by mistake.
             log.info("failed sign-in from %s", client)
             return page_html(
@@ -79,7 +79,7 @@ class Login(View):
                 self, request, "login.html", status=200, next=target, name=name,
                 message="Wrong user name or password.",
             )  # fmt: skip
-        await asyncio.to_thread(forget_failures, engine, account=name)
+        await asyncio.to_thread(succeeded, engine, account=name, attempt_id=attempt)
         session_id, _ = await asyncio.to_thread(start_session, engine, user_id=user.id, now=now)
         log.info("%s signed in from %s", user.name, client)
         answer = web.HTTPSeeOther(target)
