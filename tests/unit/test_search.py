@@ -3,7 +3,7 @@ hostile input, highlights escaped, and texts replaced by retention or erasure ne
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -109,3 +109,12 @@ def test_erased_and_expired_texts_never_match(stored):
     # New mentions are found again (the index follows inserts after the updates).
     store(engine, [mention("f", text="charged once more", at=T0 + timedelta(days=2))])
     assert _ids(engine, q="charged") == ["f"]
+
+
+@pytest.mark.parametrize("edge", ["0001-01-01T00:00+01:00", "9999-12-31T23:59-01:00"])
+def test_a_date_past_the_calendar_in_utc_is_a_bad_query_not_a_crash(edge):
+    from monitor.shell.ui.search import _moment
+
+    with pytest.raises(BadQuery, match="outside the calendar"):
+        _moment("since", edge)
+    assert _moment("until", "2026-01-05T11:00+01:00") == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

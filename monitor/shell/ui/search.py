@@ -52,7 +52,10 @@ def _moment(name: str, value: str | None) -> datetime | None:
     except ValueError:
         example = "2026-01-05 or 2026-01-05T10:00"
         raise BadQuery(f"{name} must be a date or time such as {example}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:  # an offset at the calendar's edge (year 1 at +01:00) has no UTC time
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise BadQuery(f"{name} is outside the calendar once in UTC") from None
 
 
 def _params(request: Request) -> dict[str, str]:
