@@ -177,6 +177,11 @@ def confirm(engine: Engine, *, token: str, secret: str, now: datetime) -> bool:
         consent = session.get(Consent, (customer_id, SUBSCRIBER_CHANNEL))
         if consent is not None and consent.revoked_at is None:
             return False
+        if row.confirmed_at is not None:  # a link opens a subscription once, never after an
+            raise BadToken(  # unsubscribe: that would take back what the person chose
+                "this link was already used, and the subscription was cancelled since: "
+                "subscribe again on the status page"
+            )
         method = "double opt-in: confirmed the link emailed by the status page"
         consent = consent or Consent(
             customer_id=customer_id, channel=SUBSCRIBER_CHANNEL, granted_at=now, method=method

@@ -218,6 +218,9 @@ def test_double_opt_in_through_the_outbox(engine):
         other = outage_incident(engine, tag="p", day=1)
         _publish(engine, setup, channels, other, "opened", "status-investigating", later)
         assert len(smtp.to(address)) == 2
+        # The old confirmation link, still under 48 hours, does not subscribe them again.
+        with pytest.raises(BadToken, match="already used"):
+            confirm(engine, token=token, secret="test-secret", now=later)
         with Session(engine) as session:
             queued = session.exec(
                 select(Delivery.id).where(
