@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
 
 from monitor.incidents.notifiers import Notifier
@@ -113,6 +113,13 @@ def schedule(engine: Engine, *, setup: Setup, incident_id: int, change: str, now
                     .on_conflict_do_nothing(index_elements=["incident_id", "playbook", "step_id"])
                 )
                 count += 1
+        if change == "opened" and count == 0:
+            # Nothing matched these facts yet. Under load the first choice can see a thin,
+            # early incident (global alone) that grows within a second; without a mark the
+            # reconciler chooses again after its grace, on the facts as they are then.
+            session.execute(
+                delete(marks).where(marks.c.incident_id == incident_id, marks.c.trigger == change)
+            )
     return count
 
 

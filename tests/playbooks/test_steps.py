@@ -6,6 +6,7 @@ The clock is the ``now`` each call gets, so a 30-minute wait takes no time in a 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -336,3 +337,23 @@ def test_an_old_incident_resolved_by_hand_gets_its_resolved_steps(engine):
     schedule(engine, setup=setup, incident_id=incident, change="resolved", now=later)
     assert unscheduled(engine, now=later, grace=MINUTE, window=window) == []
     assert unscheduled(engine, now=days_later + 2 * window, grace=MINUTE, window=window) == []
+
+
+def test_an_incident_that_matched_no_playbook_yet_is_chosen_for_again(engine):
+    """Under load the first choice can see an early, thin incident that matches nothing and
+    grows a second later: it must not be marked as done, or its playbook never runs."""
+    full = setup_for()
+    nothing_matches = dataclasses.replace(
+        full, catalogue=dataclasses.replace(full.catalogue, playbooks=[])
+    )
+    incident = outage_incident(engine)
+    with Session(engine) as session:
+        later = session.get(Incident, incident).opened_at + 2 * MINUTE
+    window = timedelta(hours=24)
+    assert (
+        schedule(engine, setup=nothing_matches, incident_id=incident, change="opened", now=later)
+        == 0
+    )
+    assert unscheduled(engine, now=later, grace=MINUTE, window=window) == [(incident, "opened")]
+    assert schedule(engine, setup=full, incident_id=incident, change="opened", now=later) > 0
+    assert unscheduled(engine, now=later, grace=MINUTE, window=window) == []
