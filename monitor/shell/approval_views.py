@@ -12,8 +12,7 @@ from faust.web import Request, Response, View
 
 from monitor.shell import resources
 from monitor.shell.access import Access, page
-from monitor.shell.playbook_resources import playbook_setup
-from playbooks.approval_review import review_draft
+from monitor.shell.playbook_resources import reviewed
 from playbooks.effect import UnknownIncident, effect_of
 from playbooks.service import DraftError, utcnow
 from streams.cleaning import parse_id
@@ -36,14 +35,7 @@ class DraftReviewJson(View):
         if number is None:
             return _error(self, "use /api/drafts/ID with a numeric id", 404)
         try:
-            review = await asyncio.to_thread(
-                review_draft,
-                resources.engine(),
-                setup=playbook_setup(),
-                pseudonymiser=resources.privacy().pseudonymiser,
-                draft_id=number,
-                now=utcnow(),
-            )
+            review = await reviewed(number)
         except DraftError as exc:
             return _error(self, str(exc), exc.status)
         return self.json(review.as_json())

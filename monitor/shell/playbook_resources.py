@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from functools import lru_cache
@@ -9,10 +10,11 @@ from functools import lru_cache
 from monitor.incidents.notifiers import Notifier, build_notifier
 from monitor.settings import get_settings
 from monitor.shell import resources
+from playbooks.approval_review import DraftReview, review_draft
 from playbooks.channels import Channel, build_channels
 from playbooks.policy import load_sending
 from playbooks.schema import load_all
-from playbooks.service import Setup, new_secret
+from playbooks.service import Setup, new_secret, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +59,16 @@ def team_notifier(slack_channel: str | None) -> Notifier:
     if slack_channel and settings.slack_configured:
         return build_notifier(settings.model_copy(update={"slack_channel": slack_channel}))
     return resources.notifier()
+
+
+async def reviewed(draft_id: int) -> DraftReview:
+    """One draft as an approver reviews it, read off the event loop (`DraftError` when there
+    is none): the approvals page, its preview and GET /api/drafts/ID show the same review."""
+    return await asyncio.to_thread(
+        review_draft,
+        resources.engine(),
+        setup=playbook_setup(),
+        pseudonymiser=resources.privacy().pseudonymiser,
+        draft_id=draft_id,
+        now=utcnow(),
+    )

@@ -16,9 +16,9 @@ from faust.web import Request, Response, View
 from monitor.shell import resources
 from monitor.shell.access import Access, page, role_allows
 from monitor.shell.auth import principal
-from monitor.shell.playbook_resources import playbook_setup
+from monitor.shell.playbook_resources import playbook_setup, reviewed
 from monitor.shell.ui import page_html, render
-from playbooks.approval_review import review_draft, review_queue
+from playbooks.approval_review import review_queue
 from playbooks.approvals import approve, edit, reject
 from playbooks.copy_diff import PARTS
 from playbooks.service import DraftError, utcnow
@@ -121,14 +121,7 @@ class ApprovalPage(View):
     async def _edit(self, number: int, copy: dict[str, str], *, actor: str) -> str:
         """Save the edited copy unless it is the same as now (an unchanged save would take
         back an approval for nothing); returns what was done."""
-        review = await asyncio.to_thread(
-            review_draft,
-            resources.engine(),
-            setup=playbook_setup(),
-            pseudonymiser=resources.privacy().pseudonymiser,
-            draft_id=number,
-            now=utcnow(),
-        )
+        review = await reviewed(number)
         draft = review.draft
         if (draft.subject, draft.body_text, draft.body_html) == (
             copy["subject"],
@@ -163,14 +156,7 @@ class ApprovalPage(View):
         try:
             if number is None:
                 raise DraftError(f"no draft {draft_id[:40]}", 404)
-            review = await asyncio.to_thread(
-                review_draft,
-                resources.engine(),
-                setup=playbook_setup(),
-                pseudonymiser=resources.privacy().pseudonymiser,
-                draft_id=number,
-                now=utcnow(),
-            )
+            review = await reviewed(number)
         except DraftError as exc:
             page = render("error.html", request, status=exc.status, message=str(exc))
             return self.html(page, status=exc.status)
@@ -197,14 +183,7 @@ class ApprovalPreview(View):
         if number is None:
             return self.text(f"no draft {draft_id[:40]}", status=404)
         try:
-            review = await asyncio.to_thread(
-                review_draft,
-                resources.engine(),
-                setup=playbook_setup(),
-                pseudonymiser=resources.privacy().pseudonymiser,
-                draft_id=number,
-                now=utcnow(),
-            )
+            review = await reviewed(number)
         except DraftError as exc:
             return self.text(str(exc), status=exc.status)
         body = review.preview.html or "<p>(this message has no HTML part)</p>"
